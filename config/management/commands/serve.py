@@ -1,0 +1,99 @@
+"""`manage.py serve`: the README's run command after installation.
+
+Starts the embedded Redis Stack (unless the settings point elsewhere), prepares the
+database and static files, then runs gunicorn in the foreground; Ctrl-C stops gunicorn
+and then Redis, which saves its data for the next run.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from config import embedded_redis
+
+
+class Command(BaseCommand):
+    help = "Run the product: embedded Redis Stack, migrations, gunicorn."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", 2)))
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", 8)))
+
+    def handle(self, *args, **options):
+        redis_server = self.start_redis()
+        children = []
+        try:
+            self.prepare()
+            children.extend(self.start_background_processes())
+            gunicorn = self.start_gunicorn(options)
+            children.append(gunicorn)
+            url = f"http://{options['host']}:{options['port']}/"
+            self.stdout.write(self.style.SUCCESS(f"Movie Library Explorer is running at {url}"))
+            self.stdout.write("Press Ctrl-C to stop.")
+            self.wait(gunicorn)
+        finally:
+            self.stop_children(children)
+            if redis_server is not None:
+                self.stdout.write(f"Redis Stack: {redis_server.stop()} (data kept)")
+
+    def start_redis(self):
+        if not settings.REDIS_EMBEDDED:
+            self.stdout.write(
+                f"Using external Redis at {settings.REDIS_HOST}:{settings.REDIS_PORT}"
+            )
+            return None
+        server = embedded_redis.from_settings()
+        try:
+            result = server.start()
+        except embedded_redis.EmbeddedRedisError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"Redis Stack {result} on 127.0.0.1:{server.port}")
+        return server if result == "started" else None
+
+    def prepare(self):
+        """One-off steps before serving; later features add theirs here."""
+        settings.VAR_DIR.mkdir(exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+    def start_background_processes(self):
+        """Processes that run beside gunicorn (none yet; the collector joins later)."""
+        return []
+
+    def start_gunicorn(self, options):
+        command = [
+            sys.executable, "-m", "gunicorn", "config.wsgi:application",
+            "--bind", f"{options['host']}:{options['port']}",
+            "--worker-class", "gthread",
+            "--workers", str(options["workers"]),
+            "--threads", str(options["threads"]),
+            "--access-logfile", "-",
+            "--graceful-timeout", "10",
+        ]  # fmt: skip
+        return subprocess.Popen(command, cwd=settings.BASE_DIR)
+
+    def wait(self, gunicorn):
+        try:
+            code = gunicorn.wait()
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping…")
+            return
+        if code:
+            raise CommandError(f"gunicorn exited with status {code}")
+
+    def stop_children(self, children):
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()

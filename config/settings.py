@@ -1,0 +1,241 @@
+"""Settings, read from the environment (and `.env` when present) by django-environ.
+
+Every value that can go wrong is checked here, so a bad environment stops start-up
+with ImproperlyConfigured naming the variable instead of failing on first use.
+"""
+
+from pathlib import Path
+from urllib.parse import quote
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _read(name, cast, default):
+    """Read one variable; a value that does not parse names the variable."""
+    try:
+        return cast(name, default=default)
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from exc
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(name, default):
+    """A strict boolean: 'maybe' is an error, not a silent False."""
+    raw = env.str(name, default=None)
+    if raw is None:
+        return default
+    if raw.strip().lower() in _TRUE:
+        return True
+    if raw.strip().lower() in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}: {raw!r} is not a boolean (use true or false)")
+
+
+DEBUG = _bool("DEBUG", False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY: required when DEBUG is off (the README's run command writes one "
+            "into .env; or export SECRET_KEY)"
+        )
+    SECRET_KEY = "insecure-development-only-key-DEBUG-is-on"  # noqa: S105 - only with DEBUG on
+
+ALLOWED_HOSTS = _read("ALLOWED_HOSTS", env.list, ["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "config",
+    "search",
+    "insights",
+    "operations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+try:
+    DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+except (ValueError, KeyError, ImproperlyConfigured) as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL: {exc}") from exc
+if "." not in DATABASES["default"]["ENGINE"]:  # django-environ passes unknown schemes through
+    raise ImproperlyConfigured(
+        f"DATABASE_URL: unknown database scheme {DATABASES['default']['ENGINE']!r}"
+    )
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+# --- Redis ------------------------------------------------------------------
+# One logical store per concern (DESIGN.md "Stores"); each has its own URL so it can
+# move to its own server. By default all live on one server, one DB number each.
+REDIS_HOST = env.str("REDIS_HOST", default="127.0.0.1")
+REDIS_PORT = _read("REDIS_PORT", env.int, 6379)
+if not 0 < REDIS_PORT < 65536:
+    raise ImproperlyConfigured(f"REDIS_PORT: {REDIS_PORT} is not a TCP port (1-65535)")
+REDIS_PASSWORD = env.str("REDIS_PASSWORD", default="")
+REDIS_DB = _read("REDIS_DB", env.int, 0)
+if REDIS_DB != 0:
+    raise ImproperlyConfigured(
+        f"REDIS_DB: {REDIS_DB} is not supported; the search store must be DB 0 because "
+        "RediSearch indexes only DB 0 (move a store with its REDIS_<STORE>_URL instead)"
+    )
+REDIS_TLS = _bool("REDIS_TLS", False)
+
+REDIS_STORE_DBS = {
+    "search": 0,
+    "analytics": 1,
+    "operations": 2,
+    "cache": 3,
+    "metrics": 4,
+    "events": 5,
+}
+
+
+def _default_store_url(db):
+    scheme = "rediss" if REDIS_TLS else "redis"
+    auth = f":{quote(REDIS_PASSWORD, safe='')}@" if REDIS_PASSWORD else ""
+    return f"{scheme}://{auth}{REDIS_HOST}:{REDIS_PORT}/{db}"
+
+
+REDIS_URLS = {}
+for _store, _db in REDIS_STORE_DBS.items():
+    _name = f"REDIS_{_store.upper()}_URL"
+    _url = env.str(_name, default="") or _default_store_url(_db)
+    if not _url.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(f"{_name}: must start with redis://, rediss:// or unix://")
+    REDIS_URLS[_store] = _url
+
+# The embedded Redis Stack (config/embedded_redis.py) is started by the run and test
+# commands only when every store points at this machine's default server.
+_local = REDIS_HOST in ("127.0.0.1", "localhost", "::1")
+_custom_urls = any(env.str(f"REDIS_{s.upper()}_URL", default="") for s in REDIS_STORE_DBS)
+REDIS_EMBEDDED = _bool("REDIS_EMBEDDED", _local and not _custom_urls and not REDIS_TLS)
+REDIS_EMBEDDED_DIR = Path(env.str("REDIS_EMBEDDED_DIR", default=str(VAR_DIR / "redis")))
+
+REDISEARCH_INDEX_NAME = env.str("REDISEARCH_INDEX_NAME", default="movies_index")
+REDISEARCH_PREFIX = env.str("REDISEARCH_PREFIX", default="movie:")
+if not REDISEARCH_INDEX_NAME.replace("_", "").replace("-", "").isalnum():
+    raise ImproperlyConfigured("REDISEARCH_INDEX_NAME: use letters, digits, '_' and '-' only")
+if not REDISEARCH_PREFIX or " " in REDISEARCH_PREFIX:
+    raise ImproperlyConfigured("REDISEARCH_PREFIX: must be a non-empty key prefix without spaces")
+
+# The pool settings every store shares (config/redis_stores.py builds the pools).
+REDIS_POOL_OPTIONS = {
+    "max_connections": 20,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "retry_on_timeout": True,
+    "health_check_interval": 30,
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URLS["cache"],
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "CONNECTION_POOL_KWARGS": {
+                k: v for k, v in REDIS_POOL_OPTIONS.items() if k != "socket_connect_timeout"
+            },
+            "SOCKET_CONNECT_TIMEOUT": REDIS_POOL_OPTIONS["socket_connect_timeout"],
+            "SOCKET_TIMEOUT": REDIS_POOL_OPTIONS["socket_timeout"],
+        },
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+
+# --- Security -----------------------------------------------------------------
+# Served behind TLS in production (HTTPS=true): secure cookies, HSTS and redirects.
+HTTPS = _bool("HTTPS", False)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = _read("CSRF_TRUSTED_ORIGINS", env.list, [])
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

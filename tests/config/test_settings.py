@@ -1,0 +1,127 @@
+"""Settings parsing: each bad value stops start-up naming the variable."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from config.settings import BASE_DIR
+
+
+def load_settings(**env):
+    """Import config.settings in a fresh interpreter with exactly this environment."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS", "DEBUG"))}
+    clean.update({"SECRET_KEY": "x" * 60, **env})
+    code = (
+        "import json, config.settings as s; "
+        "print(json.dumps({'debug': s.DEBUG, 'urls': s.REDIS_URLS, 'embedded': s.REDIS_EMBEDDED, "
+        "'hosts': s.ALLOWED_HOSTS, 'index': s.REDISEARCH_INDEX_NAME, 'db': str(s.DATABASES)}))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def loaded(**env):
+    import json
+
+    done = load_settings(**env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_defaults_give_six_stores_on_one_server():
+    values = loaded()
+    assert values["debug"] is False
+    assert values["urls"] == {
+        "search": "redis://127.0.0.1:6379/0",
+        "analytics": "redis://127.0.0.1:6379/1",
+        "operations": "redis://127.0.0.1:6379/2",
+        "cache": "redis://127.0.0.1:6379/3",
+        "metrics": "redis://127.0.0.1:6379/4",
+        "events": "redis://127.0.0.1:6379/5",
+    }
+    assert values["embedded"] is True
+    assert values["index"] == "movies_index"
+    assert "sqlite3" in values["db"]
+
+
+def test_password_host_port_and_tls_build_the_urls():
+    values = loaded(REDIS_HOST="redis.internal", REDIS_PORT="6380", REDIS_PASSWORD="p@ss:w/rd",
+                    REDIS_TLS="true")  # fmt: skip
+    assert values["urls"]["analytics"] == "rediss://:p%40ss%3Aw%2Frd@redis.internal:6380/1"
+    assert values["embedded"] is False  # an external server: nothing embedded starts
+
+
+def test_a_store_can_move_to_its_own_server():
+    values = loaded(REDIS_METRICS_URL="redis://metrics-host:6379/0")
+    assert values["urls"]["metrics"] == "redis://metrics-host:6379/0"
+    assert values["urls"]["search"] == "redis://127.0.0.1:6379/0"
+    assert values["embedded"] is False
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"REDIS_PORT": "not-a-port"}, "REDIS_PORT"),
+        ({"REDIS_PORT": "70000"}, "REDIS_PORT"),
+        ({"REDIS_DB": "3"}, "REDIS_DB"),
+        ({"DEBUG": "maybe"}, "DEBUG"),
+        ({"REDIS_CACHE_URL": "http://example.invalid/"}, "REDIS_CACHE_URL"),
+        ({"REDISEARCH_INDEX_NAME": "bad name;"}, "REDISEARCH_INDEX_NAME"),
+        ({"DATABASE_URL": "nonsense://"}, "DATABASE_URL"),
+        ({"SECRET_KEY": ""}, "SECRET_KEY"),
+    ],
+)
+def test_bad_values_stop_start_up_naming_the_variable(env, variable):
+    done = load_settings(**env)
+    assert done.returncode != 0
+    assert "ImproperlyConfigured" in done.stderr
+    assert variable in done.stderr.strip().splitlines()[-1]
+
+
+def test_secret_key_optional_only_with_debug():
+    assert loaded(SECRET_KEY="", DEBUG="true")["debug"] is True
+
+
+def test_env_file_gets_a_random_secret_key_once(tmp_path, monkeypatch):
+    from config.envfile import ensure_secret_key
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    env_file = tmp_path / ".env"
+    env_file.write_text("DEBUG=false")
+    assert ensure_secret_key(env_file) is True
+    first = env_file.read_text()
+    assert first.startswith("DEBUG=false\nSECRET_KEY=")
+    assert len(first.split("SECRET_KEY=")[1].strip()) >= 50
+    assert ensure_secret_key(env_file) is False
+    assert env_file.read_text() == first
+    assert oct(env_file.stat().st_mode)[-3:] == "600"
+
+
+def test_deploy_check_is_clean_under_production_settings():
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings_production",
+        SECRET_KEY="k" * 20 + "Zq8#mW2$vL5^nR9&tY4*pB7!xC3@hJ6%",
+        ALLOWED_HOSTS="movies.example.org",
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no issues" in done.stdout
+
+
+def test_sessions_and_cache_live_on_the_cache_store():
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cache"
+    assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+    assert settings.CACHES["default"]["LOCATION"] == settings.REDIS_URLS["cache"]

