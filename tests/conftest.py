@@ -74,3 +74,22 @@ def clean_side_stores(redis_settings):
         if store != "search":
             get_redis(store).flushdb()
     yield
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user("staff", password="staff-pass-123", is_staff=True)
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def user_client(client, django_user_model):
+    """Logged in, but not staff."""
+    user = django_user_model.objects.create_user("viewer", password="viewer-pass-123")
+    client.force_login(user)
+    return client
