@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "operations.middleware.RequestMetricsMiddleware",  # Operations: times the whole request
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -76,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "insights.middleware.InsightsTrackingMiddleware",  # Insights: records page views
     "config.middleware.RedisOutageMiddleware",
 ]
 
@@ -232,6 +234,31 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = _read("CSRF_TRUSTED_ORIGINS", env.list, [])
+
+# --- Insights -----------------------------------------------------------------------
+# The tracking middleware (insights/middleware.py; README "Insights").
+INSIGHTS_TRACKING_ENABLED = _bool("INSIGHTS_TRACKING_ENABLED", True)
+# A country header set by a proxy in front of every request (CF-IPCountry,
+# CloudFront-Viewer-Country, ...). Clients can send any header: name one only when the
+# proxy overwrites it. Empty: the region of Accept-Language is used.
+INSIGHTS_COUNTRY_HEADER = env.str("INSIGHTS_COUNTRY_HEADER", default="")
+# The header holding the client's address behind such a proxy (X-Forwarded-For,
+# CF-Connecting-IP); empty: REMOTE_ADDR. Only hashed with a daily salt, never stored.
+INSIGHTS_CLIENT_IP_HEADER = env.str("INSIGHTS_CLIENT_IP_HEADER", default="")
+for _name in ("INSIGHTS_COUNTRY_HEADER", "INSIGHTS_CLIENT_IP_HEADER"):
+    if not all(c.isalnum() or c == "-" for c in globals()[_name]):
+        raise ImproperlyConfigured(f"{_name}: a header name has only letters, digits and '-'")
+
+# --- Operations -------------------------------------------------------------------
+# The metrics collector (manage.py collect_metrics), the request-metrics middleware and
+# the Prometheus endpoint /metrics (README "Operations").
+OPERATIONS_COLLECT_INTERVAL = _read("OPERATIONS_COLLECT_INTERVAL", env.float, 10.0)
+if not 0.5 <= OPERATIONS_COLLECT_INTERVAL <= 3600:
+    raise ImproperlyConfigured("OPERATIONS_COLLECT_INTERVAL: seconds between 0.5 and 3600")
+OPERATIONS_REQUEST_METRICS = _bool("OPERATIONS_REQUEST_METRICS", True)
+# /metrics answers requests from loopback, or with "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOW_LOOPBACK = _bool("METRICS_ALLOW_LOOPBACK", True)
 
 LOGGING = {
     "version": 1,

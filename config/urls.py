@@ -3,11 +3,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config.health import redis_health_view
+from operations.views import metrics as operations_metrics
 
 urlpatterns = [
     path("health/redis", redis_health_view, name="health-redis"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("operations/", include("operations.urls")),
+    path("api/operations/", include("operations.api_urls")),
+    path("metrics", operations_metrics, name="metrics"),
+    path("insights/", include("insights.urls")),
+    path("api/analytics/", include("insights.api_urls")),
     path("", include("search.urls")),
 ]

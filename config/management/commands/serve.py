@@ -64,8 +64,10 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
 
     def start_background_processes(self):
-        """Processes that run beside gunicorn (none yet; the collector joins later)."""
-        return []
+        """Processes that run beside gunicorn: the metrics collector (stopped with the
+        others on Ctrl-C)."""
+        collector = [sys.executable, "manage.py", "collect_metrics"]
+        return [subprocess.Popen(collector, cwd=settings.BASE_DIR)]
 
     def start_gunicorn(self, options):
         command = [

@@ -1,0 +1,109 @@
+"""One collector pass: sample, write, evaluate.
+
+System figures come from psutil; Redis figures from INFO; application figures from
+the series and t-digests the request-metrics middleware writes. Every source is
+injectable so tests can drive values and time.
+"""
+
+import time
+
+import psutil
+
+from operations import store
+from operations.alerts import Evaluator, configuration_is_stale, sync_configuration
+
+ERROR_RATE_WINDOW_MS = 60_000
+LATENCY_MINUTES = 3  # the current minute and the two before it are (re)written each pass
+
+
+class Collector:
+    def __init__(self, clock=time.time, cpu_percent=None, virtual_memory=None, evaluator=None):
+        self.clock = clock
+        self.cpu_percent = cpu_percent or psutil.cpu_percent
+        self.virtual_memory = virtual_memory or psutil.virtual_memory
+        self.evaluator = evaluator or Evaluator(clock=clock)
+        self.ready = False
+        self.previous_keyspace = None
+        self.cpu_percent(interval=None)  # psutil's first reading is meaningless: prime it
+
+    def reset(self):
+        """After a Redis failure: check series and configuration again on the next pass
+        (a restarted server may have come back empty)."""
+        self.ready = False
+        self.previous_keyspace = None
+
+    def prepare(self):
+        store.ensure_series()
+        self.ready = True
+
+    def run_pass(self):
+        """One pass; returns {"values": …, "transitions": …, "duration_ms": …}."""
+        started = time.perf_counter()
+        if not self.ready:
+            self.prepare()
+        else:
+            store.ensure_series()  # one EXISTS round trip; recreates a flushed series
+        if configuration_is_stale():  # an admin edit saved while Redis was unreachable
+            sync_configuration()
+        now_ms = int(self.clock() * 1000)
+        system = self.sample_system()
+        system.update(self.sample_redis())
+        error_rate = self.error_rate(now_ms)
+        latency = self.latency(now_ms)
+        store.write_samples(now_ms, system, error_rate, latency)
+        values = {
+            "cpu_usage": system["cpu_usage"],
+            "memory_usage": system["memory_usage"],
+            "redis_memory": system["redis_memory"],
+            "error_rate": error_rate,
+            "response_time": self.completed_minute_p95(now_ms, latency),
+        }
+        transitions = self.evaluator.evaluate(values)
+        duration_ms = (time.perf_counter() - started) * 1000
+        store.record_collector_pass(now_ms, duration_ms, {"transitions": len(transitions)})
+        return {"values": values, "system": system, "transitions": transitions,
+                "duration_ms": duration_ms}  # fmt: skip
+
+    def sample_system(self):
+        return {
+            "cpu_usage": float(self.cpu_percent(interval=None)),
+            "memory_usage": float(self.virtual_memory().percent),
+        }
+
+    def sample_redis(self):
+        figures = store.redis_figures()
+        # With no maxmemory the server may grow to the machine's RAM: measure against it.
+        limit = figures["maxmemory"] or self.virtual_memory().total
+        hits, misses = figures["keyspace_hits"], figures["keyspace_misses"]
+        if self.previous_keyspace is not None:
+            # The ratio since the previous pass, not since the server started.
+            hits -= self.previous_keyspace[0]
+            misses -= self.previous_keyspace[1]
+        self.previous_keyspace = (figures["keyspace_hits"], figures["keyspace_misses"])
+        lookups = hits + misses
+        return {
+            "redis_memory": figures["used_memory"] / limit * 100 if limit else None,
+            "redis_ops_per_sec": figures["ops_per_sec"],
+            "redis_clients": float(figures["connected_clients"]),
+            "cache_hit_ratio": hits / lookups * 100 if lookups > 0 else None,
+        }
+
+    def error_rate(self, now_ms):
+        """5xx responses as a percentage of requests over the last minute (0 when idle)."""
+        since = now_ms - ERROR_RATE_WINDOW_MS
+        since -= since % store.REQUEST_BUCKET_MS
+        requests, errors = store.request_counts_since(since)
+        return errors / requests * 100 if requests else 0.0
+
+    def latency(self, now_ms):
+        current = store.minute_of(now_ms)
+        minutes = [current - i * store.MINUTE_MS for i in range(LATENCY_MINUTES)]
+        return store.digest_quantiles(minutes)
+
+    @staticmethod
+    def completed_minute_p95(now_ms, latency):
+        """The alert reads the last complete minute: a minute a few seconds old holds too
+        few requests to judge."""
+        previous = store.minute_of(now_ms) - store.MINUTE_MS
+        figures = latency.get(previous)
+        return figures["p95"] if figures else None

@@ -1,0 +1,45 @@
+"""Request metrics: each request's duration and status, in one pipeline, never failing it.
+
+Placed right after SecurityMiddleware so it times (nearly) the whole request. Static
+files are skipped: they are not the application's performance.
+"""
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
+
+from operations import store
+
+logger = logging.getLogger(__name__)
+
+_LOG_EVERY_SECONDS = 60.0
+
+
+class RequestMetricsMiddleware:
+    def __init__(self, get_response):
+        if not settings.OPERATIONS_REQUEST_METRICS:
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+        self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
+        self._last_warning = 0.0
+
+    def __call__(self, request):
+        if request.path.startswith(self.static_prefix):
+            return self.get_response(request)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        duration_ms = (time.perf_counter() - started) * 1000
+        try:
+            store.record_request(duration_ms, response.status_code >= 500)
+        except Exception as exc:  # metrics must never fail a request
+            self._warn(exc)
+        return response
+
+    def _warn(self, exc):
+        # At most one line a minute per process: an outage must not flood the log.
+        now = time.monotonic()
+        if now - self._last_warning >= _LOG_EVERY_SECONDS:
+            self._last_warning = now
+            logger.warning("request metrics not recorded: %s: %s", type(exc).__name__, exc)

@@ -1,0 +1,57 @@
+"""Alert thresholds, edited in the Django admin and synced into `operations:configuration`."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from operations.rules import RULE_CHOICES, RULES, SEVERITIES, validate_threshold
+
+
+class AlertThreshold(models.Model):
+    rule = models.CharField(max_length=32, choices=RULE_CHOICES, unique=True)
+    threshold = models.FloatField(
+        help_text="Fires at or above this value: a percentage (0-100), or milliseconds "
+        "for the response time (p95)."
+    )
+    duration_seconds = models.PositiveIntegerField(
+        "hold for (seconds)",
+        default=60,
+        help_text="The condition must hold this long before the alert fires.",
+    )
+    hysteresis = models.FloatField(
+        default=5.0,
+        help_text="An active alert resolves once the value is below threshold minus this.",
+    )
+    severity = models.CharField(
+        max_length=16, choices=[(s, s.title()) for s in SEVERITIES], default="warning"
+    )
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["rule"]
+        verbose_name = "alert threshold"
+
+    def __str__(self):
+        rule = RULES.get(self.rule)
+        label = rule.label if rule else self.rule
+        unit = rule.unit if rule else ""
+        return f"{label}: {self.threshold:g} {unit}".strip()
+
+    @property
+    def unit(self):
+        rule = RULES.get(self.rule)
+        return rule.unit if rule else ""
+
+    def clean(self):
+        errors = validate_threshold(
+            self.rule, self.threshold, self.duration_seconds, self.hysteresis, self.severity
+        )
+        # Field errors for fields the form already rejected would hide the real message.
+        if errors:
+            raise ValidationError(errors)
+
+    def as_config(self):
+        from operations.alerts import RuleConfig
+
+        return RuleConfig(self.rule, self.threshold, self.duration_seconds, self.hysteresis,
+                          self.severity, self.enabled)  # fmt: skip

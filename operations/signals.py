@@ -1,0 +1,31 @@
+"""Every saved threshold goes straight into the hash the evaluator reads."""
+
+import logging
+
+import redis
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from config.events import append_event
+from operations.models import AlertThreshold
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(post_save, sender=AlertThreshold)
+def threshold_saved(sender, instance, raw=False, **kwargs):
+    if raw:  # loading fixtures
+        return
+    from operations.alerts import sync_configuration
+
+    try:
+        sync_configuration()
+        append_event("operations.configuration_changed", rule=instance.rule,
+                     threshold=instance.threshold, duration_seconds=instance.duration_seconds,
+                     hysteresis=instance.hysteresis, severity=instance.severity,
+                     enabled=instance.enabled)  # fmt: skip
+        instance._synced = True
+    except redis.RedisError as exc:
+        # Saved in the database all the same; the collector syncs a stale hash itself.
+        logger.warning("threshold %s saved but not synced to Redis: %s", instance.rule, exc)
+        instance._synced = False

@@ -1,0 +1,622 @@
+"""Every Redis key of the operations app, and every command on them.
+
+Two stores (DESIGN.md "Stores"):
+- `operations` (db 2): the alert configuration hash, the alert history list, the active
+  alerts and each rule's evaluation state, the collector's bookkeeping;
+- `metrics` (db 4): the `system_metrics:*` and `app_metrics:*` time series, their
+  compactions, the per-minute latency t-digests and the Prometheus totals.
+"""
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+
+import redis
+
+from config.redis_stores import STORES, get_redis
+
+MINUTE_MS = 60_000
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
+
+# --- operations store (db 2) ---------------------------------------------------
+CONFIGURATION_KEY = "operations:configuration"
+ALERTS_KEY = "operations:alerts"
+ACTIVE_ALERTS_KEY = "operations:alerts:active"
+ALERT_STATE_KEY = "operations:alerts:state"
+COLLECTOR_KEY = "operations:collector"
+
+ALERTS_MAX = 1000  # history entries kept (LTRIM)
+ALERTS_TTL_SECONDS = 90 * 24 * 3600  # the history disappears 90 days after the last entry
+
+
+def configuration_key():
+    return CONFIGURATION_KEY
+
+
+def alerts_key():
+    return ALERTS_KEY
+
+
+def active_alerts_key():
+    return ACTIVE_ALERTS_KEY
+
+
+def alert_state_key():
+    return ALERT_STATE_KEY
+
+
+def collector_key():
+    return COLLECTOR_KEY
+
+
+def _ops():
+    return get_redis("operations")
+
+
+def _metrics():
+    return get_redis("metrics")
+
+
+# --- metrics store (db 4): the series --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Compaction:
+    aggregation: str  # avg, sum, max
+    bucket_ms: int
+    retention_ms: int
+    suffix: str  # "5m", "1h"
+
+    def key(self, source):
+        return f"{source}:{self.aggregation}_{self.suffix}"
+
+
+@dataclass(frozen=True)
+class Series:
+    key: str
+    retention_ms: int
+    labels: dict
+    duplicate_policy: str
+    compactions: tuple = field(default=())
+
+    def compaction(self, suffix):
+        return next(c for c in self.compactions if c.suffix == suffix)
+
+
+def _system(metric, unit):
+    return Series(
+        key=f"system_metrics:{metric}",
+        retention_ms=7 * DAY_MS,
+        labels={"group": "system_metrics", "metric": metric, "unit": unit},
+        # One sample per collector pass; a second pass in the same millisecond keeps the last.
+        duplicate_policy="LAST",
+        compactions=(
+            Compaction("avg", 5 * MINUTE_MS, 30 * DAY_MS, "5m"),
+            Compaction("avg", HOUR_MS, 90 * DAY_MS, "1h"),
+        ),
+    )
+
+
+SYSTEM_SERIES = {
+    "cpu_usage": _system("cpu_usage", "percent"),
+    "memory_usage": _system("memory_usage", "percent"),
+    "redis_memory": _system("redis_memory", "percent"),
+    "redis_ops_per_sec": _system("redis_ops_per_sec", "ops"),
+    "redis_clients": _system("redis_clients", "count"),
+    "cache_hit_ratio": _system("cache_hit_ratio", "percent"),
+}
+
+REQUEST_BUCKET_MS = 10_000  # request and 5xx counts are kept per 10-second interval
+
+
+def _counter(metric):
+    return Series(
+        key=f"app_metrics:{metric}",
+        retention_ms=7 * DAY_MS,
+        labels={"group": "app_metrics", "metric": metric, "unit": "count"},
+        # Every request adds 1 at its bucket's timestamp: SUM turns writes into a count.
+        duplicate_policy="SUM",
+        compactions=(
+            Compaction("sum", 5 * MINUTE_MS, 30 * DAY_MS, "5m"),
+            Compaction("sum", HOUR_MS, 90 * DAY_MS, "1h"),
+        ),
+    )
+
+
+def _latency(quantile):
+    return Series(
+        key=f"app_metrics:latency_{quantile}",
+        retention_ms=3 * DAY_MS,
+        labels={"group": "app_metrics", "metric": "latency", "quantile": quantile, "unit": "ms"},
+        # The collector rewrites the current minute as it fills up: keep the newest value.
+        duplicate_policy="LAST",
+        compactions=(Compaction("max", HOUR_MS, 90 * DAY_MS, "1h"),),
+    )
+
+
+APP_SERIES = {
+    "requests": _counter("requests"),
+    "errors": _counter("errors"),
+    # Raw per-request durations, as the plan asks (3 days); percentiles come from t-digests.
+    "response_time": Series(
+        key="app_metrics:response_time",
+        retention_ms=3 * DAY_MS,
+        labels={"group": "app_metrics", "metric": "response_time", "unit": "ms"},
+        duplicate_policy="MAX",  # two requests in one millisecond: keep the slower
+    ),
+    "error_rate": Series(
+        key="app_metrics:error_rate",
+        retention_ms=7 * DAY_MS,
+        labels={"group": "app_metrics", "metric": "error_rate", "unit": "percent"},
+        duplicate_policy="LAST",
+        compactions=(Compaction("avg", HOUR_MS, 90 * DAY_MS, "1h"),),
+    ),
+    "latency_p50": _latency("p50"),
+    "latency_p95": _latency("p95"),
+    "latency_p99": _latency("p99"),
+}
+
+ALL_SERIES = {**{f"system.{k}": s for k, s in SYSTEM_SERIES.items()},
+              **{f"app.{k}": s for k, s in APP_SERIES.items()}}  # fmt: skip
+
+LATENCY_DIGEST_PREFIX = "app_metrics:latency:"
+LATENCY_DIGEST_TTL_SECONDS = 2 * 24 * 3600
+TOTALS_KEY = "app_metrics:totals"  # monotonic counters for Prometheus
+QUANTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+
+
+def latency_digest_key(minute_ms):
+    """The t-digest of every request duration (ms) that ended in this minute."""
+    return f"{LATENCY_DIGEST_PREFIX}{minute_ms}"
+
+
+def totals_key():
+    return TOTALS_KEY
+
+
+def minute_of(ms):
+    return ms - ms % MINUTE_MS
+
+
+def _creation_args(series):
+    """TS.ADD's creation arguments: should a write ever create the series (a flushed
+    store), it gets its labels, retention and duplicate policy anyway."""
+    return {
+        "retention_msecs": series.retention_ms,
+        "labels": series.labels,
+        "duplicate_policy": series.duplicate_policy,
+    }
+
+
+def ts_add(target, series, timestamp_ms, value):
+    return target.ts().add(
+        series.key, int(timestamp_ms), value,
+        on_duplicate=series.duplicate_policy, **_creation_args(series),
+    )  # fmt: skip
+
+
+def ensure_series(client=None):
+    """Create every series and its compaction rules if missing; one round trip when all
+    exist. Rules only aggregate samples written after them, so this runs before writing."""
+    client = client or _metrics()
+    keys = []
+    for series in ALL_SERIES.values():
+        keys.append(series.key)
+        keys.extend(c.key(series.key) for c in series.compactions)
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.exists(key)
+    present = dict(zip(keys, pipe.execute(), strict=True))
+    if all(present.values()):
+        return 0
+    created = 0
+    ts = client.ts()
+    for series in ALL_SERIES.values():
+        if not present[series.key]:
+            _create(ts, series.key, series.retention_ms, series.labels, series.duplicate_policy)
+            created += 1
+        for compaction in series.compactions:
+            dest = compaction.key(series.key)
+            if present[dest] and present[series.key]:
+                continue
+            if not present[dest]:
+                labels = {**series.labels, "aggregation": compaction.aggregation,
+                          "resolution": compaction.suffix}  # fmt: skip
+                _create(ts, dest, compaction.retention_ms, labels, "LAST")
+                created += 1
+            try:
+                ts.createrule(series.key, dest, compaction.aggregation, compaction.bucket_ms)
+            except redis.ResponseError as exc:
+                if "already" not in str(exc).lower():  # a rule that exists is fine
+                    raise
+    return created
+
+
+def _create(ts, key, retention_ms, labels, duplicate_policy):
+    try:
+        ts.create(
+            key,
+            retention_msecs=retention_ms,
+            labels={**labels, "resolution": labels.get("resolution", "raw")},
+            duplicate_policy=duplicate_policy,
+        )
+    except redis.ResponseError as exc:
+        if "already exists" not in str(exc):
+            raise
+
+
+def series_info(key):
+    """TS.INFO as a plain dict (labels, retention, rules) for tests and the dashboard."""
+    info = _metrics().ts().info(key)
+    return {
+        "labels": info.labels,
+        "retention_msecs": info.retention_msecs,
+        "duplicate_policy": info.duplicate_policy,
+        "rules": info.rules,
+        "total_samples": info.total_samples,
+    }
+
+
+# --- request metrics (written by the middleware) ----------------------------------
+
+_created_digests: set[int] = set()
+
+
+def record_request(duration_ms, is_error, now_ms=None, client=None):
+    """One request's figures in one pipeline (one round trip): the interval's request
+    and 5xx counts, the raw duration, the minute's t-digest and the Prometheus totals."""
+    now_ms = int(now_ms if now_ms is not None else time.time() * 1000)
+    client = client or _metrics()
+    bucket = now_ms - now_ms % REQUEST_BUCKET_MS
+    minute = minute_of(now_ms)
+    digest = latency_digest_key(minute)
+    pipe = client.pipeline(transaction=False)
+    ts_add(pipe, APP_SERIES["requests"], bucket, 1)
+    if is_error:
+        ts_add(pipe, APP_SERIES["errors"], bucket, 1)
+    ts_add(pipe, APP_SERIES["response_time"], now_ms, round(duration_ms, 3))
+    if minute not in _created_digests:
+        # First request of this minute in this process: create the digest (an error if
+        # another process already did, which is fine) and let it expire.
+        pipe.tdigest().create(digest, 100)
+        pipe.expire(digest, LATENCY_DIGEST_TTL_SECONDS)
+    digest_index = len(pipe.command_stack)
+    pipe.tdigest().add(digest, [duration_ms])
+    pipe.hincrby(TOTALS_KEY, "requests", 1)
+    pipe.hincrbyfloat(TOTALS_KEY, "duration_seconds_sum", duration_ms / 1000)
+    if is_error:
+        pipe.hincrby(TOTALS_KEY, "errors", 1)
+    results = pipe.execute(raise_on_error=False)
+    if minute not in _created_digests:
+        _created_digests.intersection_update(range(minute - 5 * MINUTE_MS, minute))
+        _created_digests.add(minute)
+    added = results[digest_index]
+    if isinstance(added, redis.ResponseError):
+        # The digest vanished (flushed store, expired): create it and add again.
+        retry = client.pipeline(transaction=False)
+        retry.tdigest().create(digest, 100)
+        retry.expire(digest, LATENCY_DIGEST_TTL_SECONDS)
+        retry.tdigest().add(digest, [duration_ms])
+        retry_results = retry.execute(raise_on_error=False)
+        if isinstance(retry_results[-1], Exception):
+            raise retry_results[-1]
+    for result in results:
+        if isinstance(result, redis.ConnectionError | redis.TimeoutError):
+            raise result
+    return results
+
+
+def digest_quantiles(minutes):
+    """{minute_ms: {"p50":…, "p95":…, "p99":…, "count": n}} for the minutes whose
+    digest exists and holds samples."""
+    client = _metrics()
+    pipe = client.pipeline(transaction=False)
+    for minute in minutes:
+        pipe.tdigest().quantile(latency_digest_key(minute), *(q for _, q in QUANTILES))
+        pipe.tdigest().info(latency_digest_key(minute))
+    results = pipe.execute(raise_on_error=False)
+    found = {}
+    for index, minute in enumerate(minutes):
+        values, info = results[2 * index], results[2 * index + 1]
+        if isinstance(values, Exception) or isinstance(info, Exception):
+            continue
+        numbers = [float(v) for v in values]
+        if any(math.isnan(v) for v in numbers):
+            continue  # an empty digest answers nan
+        count = int(float(info.merged_weight or 0) + float(info.unmerged_weight or 0))
+        found[minute] = {name: round(v, 2) for (name, _), v in zip(QUANTILES, numbers, strict=True)}
+        found[minute]["count"] = count
+    return found
+
+
+def request_totals():
+    raw = _metrics().hgetall(TOTALS_KEY)
+    return {
+        "requests": int(raw.get("requests", 0)),
+        "errors": int(raw.get("errors", 0)),
+        "duration_seconds_sum": float(raw.get("duration_seconds_sum", 0.0)),
+    }
+
+
+def request_counts_since(since_ms):
+    """(requests, errors) counted in the intervals starting at or after `since_ms`."""
+    pipe = _metrics().pipeline(transaction=False)
+    pipe.ts().range(APP_SERIES["requests"].key, since_ms, "+")
+    pipe.ts().range(APP_SERIES["errors"].key, since_ms, "+")
+    requests, errors = pipe.execute(raise_on_error=False)
+    count = lambda rows: 0 if isinstance(rows, Exception) else int(sum(v for _, v in rows))  # noqa: E731
+    return count(requests), count(errors)
+
+
+# --- the collector's writes ------------------------------------------------------
+
+
+def write_samples(now_ms, system_values, error_rate, latency_by_minute):
+    """One pipeline for a collector pass: the system figures, the error rate, and the
+    latency percentiles of the recent minutes (rewritten as a minute fills up)."""
+    pipe = _metrics().pipeline(transaction=False)
+    for name, value in system_values.items():
+        if value is not None:
+            ts_add(pipe, SYSTEM_SERIES[name], now_ms, round(value, 3))
+    if error_rate is not None:
+        ts_add(pipe, APP_SERIES["error_rate"], now_ms, round(error_rate, 3))
+    for minute, quantiles in latency_by_minute.items():
+        for name, _ in QUANTILES:
+            ts_add(pipe, APP_SERIES[f"latency_{name}"], minute, quantiles[name])
+    pipe.execute()
+
+
+def latest_values():
+    """The newest sample of every system series and of the error rate: {name: (ms, value)}."""
+    names = [*SYSTEM_SERIES, "error_rate", "latency_p95"]
+    keys = [SYSTEM_SERIES[n].key if n in SYSTEM_SERIES else APP_SERIES[n].key for n in names]
+    pipe = _metrics().pipeline(transaction=False)
+    for key in keys:
+        pipe.ts().get(key)
+    found = {}
+    for name, result in zip(names, pipe.execute(raise_on_error=False), strict=True):
+        if isinstance(result, redis.ConnectionError | redis.TimeoutError):
+            raise result
+        if isinstance(result, Exception) or not result:
+            found[name] = None
+        else:
+            found[name] = (int(result[0]), float(result[1]))
+    return found
+
+
+def record_collector_pass(now_ms, duration_ms, counters):
+    _ops().hset(
+        COLLECTOR_KEY,
+        mapping={"last_pass_ms": now_ms, "last_duration_ms": round(duration_ms, 2), **counters},
+    )
+
+
+def collector_state():
+    return _ops().hgetall(COLLECTOR_KEY)
+
+
+# --- reading ranges for the dashboard ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    name: str
+    span_ms: int
+    bucket_ms: int
+    resolution: str | None  # None: raw samples; else the compaction suffix
+
+
+WINDOWS = {
+    "1h": Window("1h", HOUR_MS, MINUTE_MS, None),
+    "24h": Window("24h", DAY_MS, 5 * MINUTE_MS, "5m"),
+    "7d": Window("7d", 7 * DAY_MS, HOUR_MS, "1h"),
+}
+
+
+def bucket_grid(window, now_ms):
+    """The bucket start times of a window, oldest first, aligned to the epoch the way
+    RedisTimeSeries aligns its aggregation buckets."""
+    last = now_ms - now_ms % window.bucket_ms
+    count = window.span_ms // window.bucket_ms
+    return [last - (count - 1 - i) * window.bucket_ms for i in range(count)]
+
+
+def _source(series, window, aggregation):
+    """Which key serves this window: long windows read a compaction, never raw samples."""
+    if window.resolution is None:
+        return series.key
+    for compaction in series.compactions:
+        if compaction.suffix == window.resolution:
+            return compaction.key(series.key)
+    return series.key  # e.g. percentiles over 24h: raw per-minute values (retention 3d)
+
+
+def read_windows(named_series, window, now_ms, aggregation_for):
+    """{name: {bucket_ms: value}} for several series over one window, one round trip."""
+    grid = bucket_grid(window, now_ms)
+    pipe = _metrics().pipeline(transaction=False)
+    names = list(named_series)
+    for name in names:
+        series = named_series[name]
+        pipe.ts().range(
+            _source(series, window, aggregation_for(name)),
+            grid[0],
+            now_ms,
+            aggregation_type=aggregation_for(name),
+            bucket_size_msec=window.bucket_ms,
+        )
+    found = {}
+    for name, rows in zip(names, pipe.execute(raise_on_error=False), strict=True):
+        if isinstance(rows, redis.ConnectionError | redis.TimeoutError):
+            raise rows
+        found[name] = {} if isinstance(rows, Exception) else {int(t): float(v) for t, v in rows}
+    return grid, found
+
+
+# --- configuration (the thresholds the evaluator reads) ---------------------------
+
+
+def write_configuration(fields):
+    """Replace the whole hash atomically, so the evaluator never reads half an edit."""
+    pipe = _ops().pipeline(transaction=True)
+    pipe.delete(CONFIGURATION_KEY)
+    pipe.hset(CONFIGURATION_KEY, mapping=fields)
+    pipe.execute()
+
+
+def read_configuration():
+    return _ops().hgetall(CONFIGURATION_KEY)
+
+
+# --- alerts -------------------------------------------------------------------------
+
+
+def alert_states():
+    return {rule: json.loads(raw) for rule, raw in _ops().hgetall(ALERT_STATE_KEY).items()}
+
+
+def save_alert_state(rule, state, pipeline=None):
+    target = pipeline if pipeline is not None else _ops()
+    target.hset(ALERT_STATE_KEY, rule, json.dumps(state))
+
+
+def _push_history(pipe, entry):
+    pipe.lpush(ALERTS_KEY, json.dumps(entry))
+    pipe.ltrim(ALERTS_KEY, 0, ALERTS_MAX - 1)
+    pipe.expire(ALERTS_KEY, ALERTS_TTL_SECONDS)
+
+
+def open_alert(alert, state):
+    """A new active alert, its history entry and the rule's state, atomically."""
+    pipe = _ops().pipeline(transaction=True)
+    pipe.hset(ACTIVE_ALERTS_KEY, alert["id"], json.dumps(alert))
+    _push_history(pipe, alert)
+    save_alert_state(alert["type"], state, pipeline=pipe)
+    pipe.execute()
+
+
+def close_alert(alert, state):
+    pipe = _ops().pipeline(transaction=True)
+    pipe.hdel(ACTIVE_ALERTS_KEY, alert["id"])
+    _push_history(pipe, alert)
+    save_alert_state(alert["type"], state, pipeline=pipe)
+    pipe.execute()
+
+
+def active_alerts():
+    alerts = [json.loads(raw) for raw in _ops().hvals(ACTIVE_ALERTS_KEY)]
+    return sorted(alerts, key=lambda a: a["timestamp_ms"], reverse=True)
+
+
+def get_active_alert(alert_id):
+    raw = _ops().hget(ACTIVE_ALERTS_KEY, alert_id)
+    return json.loads(raw) if raw else None
+
+
+def alert_history(count=50):
+    return [json.loads(raw) for raw in _ops().lrange(ALERTS_KEY, 0, count - 1)]
+
+
+def acknowledge_alert(alert_id, update):
+    """Apply `update(alert) -> alert | None` to one active alert under WATCH, so an
+    acknowledgement never resurrects an alert the collector resolved meanwhile."""
+    result = {}
+
+    def apply(pipe):
+        raw = pipe.hget(ACTIVE_ALERTS_KEY, alert_id)
+        if not raw:
+            result["alert"] = None
+            return
+        alert = update(json.loads(raw))
+        result["alert"] = alert
+        if alert is None:
+            return
+        pipe.multi()
+        pipe.hset(ACTIVE_ALERTS_KEY, alert_id, json.dumps(alert))
+        _push_history(pipe, alert)
+
+    _ops().transaction(apply, ACTIVE_ALERTS_KEY)
+    return result["alert"]
+
+
+# --- Redis info for the dashboard ---------------------------------------------------
+
+
+def redis_info():
+    """The server's figures the dashboard shows (the server of the search store, which
+    holds the catalogue; by default every store lives there)."""
+    client = get_redis("search")
+    pipe = client.pipeline(transaction=False)
+    for section in ("server", "memory", "clients", "stats", "persistence"):
+        pipe.info(section)
+    server, memory, clients, stats, persistence = pipe.execute()
+    try:
+        modules = sorted(f"{m['name']} {m['ver']}" for m in client.module_list())
+    except redis.ResponseError:
+        modules = []
+    keys = {}
+    for store in STORES:
+        try:
+            keys[store] = get_redis(store).dbsize()
+        except redis.RedisError:
+            keys[store] = None
+    hits, misses = stats.get("keyspace_hits", 0), stats.get("keyspace_misses", 0)
+    maxmemory = int(memory.get("maxmemory", 0))
+    used = int(memory.get("used_memory", 0))
+    return {
+        "version": server.get("redis_version"),
+        "mode": server.get("redis_mode"),
+        "uptime_seconds": server.get("uptime_in_seconds"),
+        "modules": modules,
+        "memory": {
+            "used_bytes": used,
+            "used_human": memory.get("used_memory_human"),
+            "peak_human": memory.get("used_memory_peak_human"),
+            "maxmemory_bytes": maxmemory,
+            "maxmemory_human": memory.get("maxmemory_human"),
+            "used_percent": round(used / maxmemory * 100, 2) if maxmemory else None,
+            "policy": memory.get("maxmemory_policy"),
+            "fragmentation_ratio": memory.get("mem_fragmentation_ratio"),
+        },
+        "clients": {
+            "connected": clients.get("connected_clients"),
+            "blocked": clients.get("blocked_clients"),
+        },
+        "stats": {
+            "ops_per_sec": stats.get("instantaneous_ops_per_sec"),
+            "keyspace_hits": hits,
+            "keyspace_misses": misses,
+            "hit_ratio_percent": round(hits / (hits + misses) * 100, 2) if hits + misses else None,
+            "evicted_keys": stats.get("evicted_keys"),
+            "expired_keys": stats.get("expired_keys"),
+        },
+        "keys_per_store": keys,
+        "persistence": {
+            "aof_enabled": bool(int(persistence.get("aof_enabled", 0))),
+            "aof_last_write_status": persistence.get("aof_last_write_status"),
+            "aof_last_bgrewrite_status": persistence.get("aof_last_bgrewrite_status"),
+            "rdb_last_save_time": persistence.get("rdb_last_save_time"),
+            "rdb_last_bgsave_status": persistence.get("rdb_last_bgsave_status"),
+            "rdb_changes_since_last_save": persistence.get("rdb_changes_since_last_save"),
+            "loading": bool(int(persistence.get("loading", 0))),
+        },
+    }
+
+
+def redis_figures():
+    """The collector's cheap subset of INFO: memory, clients and keyspace counters."""
+    pipe = get_redis("search").pipeline(transaction=False)
+    pipe.info("memory")
+    pipe.info("clients")
+    pipe.info("stats")
+    memory, clients, stats = pipe.execute()
+    return {
+        "used_memory": int(memory.get("used_memory", 0)),
+        "maxmemory": int(memory.get("maxmemory", 0)),
+        "connected_clients": int(clients.get("connected_clients", 0)),
+        "ops_per_sec": float(stats.get("instantaneous_ops_per_sec", 0)),
+        "keyspace_hits": int(stats.get("keyspace_hits", 0)),
+        "keyspace_misses": int(stats.get("keyspace_misses", 0)),
+    }
