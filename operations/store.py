@@ -316,16 +316,21 @@ def digest_quantiles(minutes):
     for minute in minutes:
         pipe.tdigest().quantile(latency_digest_key(minute), *(q for _, q in QUANTILES))
         pipe.tdigest().info(latency_digest_key(minute))
+        pipe.tdigest().max(latency_digest_key(minute))
     results = pipe.execute(raise_on_error=False)
     found = {}
     for index, minute in enumerate(minutes):
-        values, info = results[2 * index], results[2 * index + 1]
-        if isinstance(values, Exception) or isinstance(info, Exception):
+        values, info, largest = results[3 * index : 3 * index + 3]
+        if any(isinstance(r, Exception) for r in (values, info, largest)):
             continue
+        count = int(float(info.merged_weight or 0) + float(info.unmerged_weight or 0))
+        if count == 0:
+            continue  # an empty digest answers nan
         numbers = [float(v) for v in values]
         if any(math.isnan(v) for v in numbers):
-            continue  # an empty digest answers nan
-        count = int(float(info.merged_weight or 0) + float(info.unmerged_weight or 0))
+            # RedisBloom 2.8 answers nan for a digest holding a single sample; every
+            # quantile of one sample is that sample (its max).
+            numbers = [float(largest)] * len(numbers)
         found[minute] = {name: round(v, 2) for (name, _), v in zip(QUANTILES, numbers, strict=True)}
         found[minute]["count"] = count
     return found

@@ -1,0 +1,30 @@
+import pytest
+
+from operations import store
+
+
+class FakeClock:
+    """A clock tests move by hand: no sleeping, no timed assertions."""
+
+    def __init__(self, start=1_800_000_000.0):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture(autouse=True)
+def forget_created_digests():
+    # The middleware remembers which minute digests it created; the stores are flushed
+    # between tests, so start each test with an empty memory.
+    store._created_digests.clear()
+    yield
+    store._created_digests.clear()

@@ -1,0 +1,288 @@
+"""Dashboard, APIs, acknowledge, /metrics and the middleware through the real stack."""
+
+import pytest
+from django.test import Client
+
+from config.redis_stores import get_redis
+from operations import store
+from operations.alerts import Evaluator
+
+pytestmark = pytest.mark.django_db
+
+APIS = ["system-metrics", "performance-metrics", "alerts", "redis-info", "configuration"]
+
+
+def fire_cpu_alert(clock, message_value=99.0):
+    evaluator = Evaluator(clock=clock)
+    for _ in range(8):
+        evaluator.evaluate({"cpu_usage": message_value})
+        clock.advance(10)
+    return store.active_alerts()[0]
+
+
+# --- access ---------------------------------------------------------------------------
+
+
+def test_the_dashboard_is_staff_only(user_client):
+    anonymous = Client()
+    assert anonymous.get("/operations/").status_code == 302
+    assert "/accounts/login/" in anonymous.get("/operations/")["Location"]
+    assert user_client.get("/operations/").status_code == 403
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_the_apis_are_staff_only(user_client, api):
+    assert Client().get(f"/api/operations/{api}").status_code == 401
+    response = user_client.get(f"/api/operations/{api}")
+    assert response.status_code == 403
+    assert response.json() == {"error": "staff only"}
+
+
+# --- the dashboard ----------------------------------------------------------------------
+
+
+def test_the_dashboard_shows_every_panel(staff_client, clock):
+    fire_cpu_alert(clock)
+    response = staff_client.get("/operations/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    for text in ("System metrics", "Requests per second", "Latency p50 / p95 / p99",
+                 "Error rate", "Alerts", "Acknowledge", "Redis", "volatile-lru",
+                 "Keys per store", "AOF on", "Alert thresholds", "CPU usage",
+                 "/admin/operations/alertthreshold/", "vendor/chartjs/chart.umd.min.js",
+                 "js/operations.js"):  # fmt: skip
+        assert text in page, text
+    assert 'id="ops-outage" role="alert" hidden' in page
+    assert "cdn" not in page.lower()
+
+
+def test_alert_text_is_escaped(staff_client, clock):
+    alert = {"id": "b" * 16, "type": "cpu_usage", "message": "<script>alert(1)</script>",
+             "timestamp": "t", "timestamp_ms": 1, "severity": "warning", "value": 1,
+             "threshold": 2, "state": "active", "acknowledged_by": None}  # fmt: skip
+    store.open_alert(alert, {"status": "firing"})
+    page = staff_client.get("/operations/").content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_acknowledge_needs_post_and_csrf(staff_user, clock):
+    alert = fire_cpu_alert(clock)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    url = f"/operations/alerts/{alert['id']}/acknowledge"
+    assert client.get(url).status_code == 405
+    assert client.post(url).status_code == 403  # no CSRF token
+    assert store.get_active_alert(alert["id"])["acknowledged_by"] is None
+    page = client.get("/operations/")
+    token = page.cookies["csrftoken"].value
+    response = client.post(url, {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and response["Location"] == "/operations/"
+    acked = store.get_active_alert(alert["id"])
+    assert acked["acknowledged_by"] == "staff" and acked["acknowledged_at"]
+    page = client.get("/operations/").content.decode()
+    assert "acknowledged" in page and "by staff" in page
+
+
+def test_acknowledge_refuses_non_staff(user_client, clock):
+    alert = fire_cpu_alert(clock)
+    url = f"/operations/alerts/{alert['id']}/acknowledge"
+    assert user_client.post(url).status_code == 403
+    assert Client().post(url).status_code == 302  # anonymous: to the login page
+    assert store.get_active_alert(alert["id"])["acknowledged_by"] is None
+
+
+def test_acknowledge_refuses_bad_ids(staff_client):
+    bad = staff_client.post("/operations/alerts/not-an-id/acknowledge")
+    assert bad.status_code == 400 and b"16 hexadecimal" in bad.content
+    gone = staff_client.post(f"/operations/alerts/{'c' * 16}/acknowledge", follow=True)
+    assert "no longer active" in gone.content.decode()
+
+
+# --- the APIs ------------------------------------------------------------------------------
+
+
+def test_system_metrics_api(staff_client):
+    from operations.collector import Collector
+
+    Collector().run_pass()
+    for name, points in (("1h", 60), ("24h", 288), ("7d", 168)):
+        body = staff_client.get(f"/api/operations/system-metrics?range={name}").json()
+        assert body["range"] == name
+        assert len(body["labels"]) == len(body["timestamps"]) == points
+        assert set(body["series"]) == set(store.SYSTEM_SERIES)
+        assert all(len(v) == points for v in body["series"].values())
+    body = staff_client.get("/api/operations/system-metrics").json()
+    assert body["series"]["cpu_usage"][-1] is not None  # the pass landed in the last bucket
+    assert body["latest"]["memory_usage"] > 0
+
+
+@pytest.mark.parametrize("api", ["system-metrics", "performance-metrics"])
+@pytest.mark.parametrize("bad", ["2h", "", "1h;DROP", "%00"])
+def test_a_bad_range_is_a_400_with_the_reason(staff_client, api, bad):
+    response = staff_client.get(f"/api/operations/{api}", {"range": bad} if bad else {"range": ""})
+    if bad == "":
+        assert response.status_code == 200  # empty means the default
+        return
+    assert response.status_code == 400
+    assert "range must be one of 1h, 24h, 7d" in response.json()["error"]
+
+
+def test_performance_metrics_api_counts_requests(staff_client):
+    for _ in range(5):
+        staff_client.get("/health/redis")
+    body = staff_client.get("/api/operations/performance-metrics?range=1h").json()
+    assert body["totals"]["requests"] >= 5
+    assert sum(body["requests_per_second"]) > 0
+    assert set(body["latency_ms"]) == {"p50", "p95", "p99"}
+    assert body["error_rate"][-1] == 0.0
+
+
+def test_alerts_api(staff_client, clock):
+    alert = fire_cpu_alert(clock)
+    body = staff_client.get("/api/operations/alerts").json()
+    assert [a["id"] for a in body["active"]] == [alert["id"]]
+    assert body["history"][0]["type"] == "cpu_usage"
+    for bad in ("0", "-1", "x", "1001"):
+        response = staff_client.get("/api/operations/alerts", {"limit": bad})
+        assert response.status_code == 400 and "limit" in response.json()["error"]
+
+
+def test_redis_info_api(staff_client):
+    body = staff_client.get("/api/operations/redis-info").json()
+    assert body["version"].startswith("7.")
+    assert any(m.startswith("timeseries") for m in body["modules"])
+    assert body["memory"]["policy"] == "volatile-lru"
+    assert set(body["keys_per_store"]) == {"search", "analytics", "operations", "cache",
+                                           "metrics", "events"}  # fmt: skip
+    assert body["persistence"]["aof_enabled"] is True
+    assert body["persistence"]["rdb_last_bgsave_status"] == "ok"
+
+
+def test_configuration_api(staff_client):
+    body = staff_client.get("/api/operations/configuration").json()
+    rules = {r["rule"]: r for r in body["rules"]}
+    assert rules["cpu_usage"]["threshold"] == 80.0
+    assert rules["response_time"]["unit"] == "ms"
+    assert rules["error_rate"]["resolves_below"] == 4.0
+    assert body["admin_url"] == "/admin/operations/alertthreshold/"
+
+
+# --- Redis down -------------------------------------------------------------------------
+
+
+def test_with_redis_down_the_dashboard_shows_the_outage(staff_client, stopped_redis):
+    response = staff_client.get("/operations/")
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "Redis is unavailable" in page and 'id="ops-outage" role="alert" >' in page
+    assert "Operations" in page and "Edit thresholds in the admin" in page  # its own layout
+    assert "Traceback" not in page
+    api = staff_client.get("/api/operations/system-metrics")
+    assert api.status_code == 503 and "unavailable" in api.json()["error"]
+    assert staff_client.get("/health/redis").status_code == 503
+
+
+def test_with_redis_down_requests_still_succeed(client, stopped_redis):
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200  # the metrics middleware swallowed the failure
+
+
+@pytest.fixture
+def stopped_redis(tmp_path, settings):
+    from config.embedded_redis import EmbeddedRedis, free_port
+    from config.redis_stores import reset_pools
+    from tests.conftest import store_urls
+
+    server = EmbeddedRedis(port=free_port(), data_dir=tmp_path / "redis")
+    server.start()
+    settings.REDIS_URLS = store_urls(server.port, password="")
+    server.stop(save=False)
+    reset_pools()
+    yield server
+    reset_pools()
+
+
+# --- the middleware ------------------------------------------------------------------------
+
+
+def test_the_middleware_records_requests_and_5xx(client, settings):
+    client.get("/accounts/login/")
+    client.get("/static/css/app.css")  # skipped: not the application's performance
+    assert store.request_totals()["requests"] == 1
+    metrics = get_redis("metrics")
+    assert metrics.ts().range("app_metrics:requests", "-", "+")[0][1] == 1.0
+
+
+def test_the_middleware_counts_server_errors(rf):
+    from django.http import HttpResponseServerError
+
+    from operations.middleware import RequestMetricsMiddleware
+
+    middleware = RequestMetricsMiddleware(lambda request: HttpResponseServerError("boom"))
+    assert middleware(rf.get("/broken")).status_code == 500
+    assert store.request_totals()["errors"] == 1
+
+
+def test_a_failing_store_never_fails_the_request(rf, monkeypatch, caplog):
+    import redis
+    from django.http import HttpResponse
+
+    from operations.middleware import RequestMetricsMiddleware
+
+    def broken(*args, **kwargs):
+        raise redis.ConnectionError("down")
+
+    monkeypatch.setattr(store, "record_request", broken)
+    middleware = RequestMetricsMiddleware(lambda request: HttpResponse("ok"))
+    for _ in range(3):
+        assert middleware(rf.get("/")).content == b"ok"
+    warnings = [r for r in caplog.records if "request metrics not recorded" in r.getMessage()]
+    assert len(warnings) == 1  # rate-limited, not one line per request
+
+
+def test_the_middleware_can_be_switched_off(settings):
+    from django.core.exceptions import MiddlewareNotUsed
+
+    from operations.middleware import RequestMetricsMiddleware
+
+    settings.OPERATIONS_REQUEST_METRICS = False
+    with pytest.raises(MiddlewareNotUsed):
+        RequestMetricsMiddleware(lambda request: None)
+
+
+# --- /metrics -------------------------------------------------------------------------------
+
+
+def test_metrics_from_loopback_in_prometheus_format(client, clock):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    fire_cpu_alert(clock)
+    client.get("/accounts/login/")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain; version=0.0.4")
+    families = {f.name: f for f in text_string_to_metric_families(response.content.decode())}
+    assert families["movie_explorer_http_requests"].samples[0].value >= 1
+    active = {s.labels["rule"]: s.value for s in families["movie_explorer_alert_active"].samples}
+    assert active["cpu_usage"] == 1 and active["memory_usage"] == 0
+    assert families["movie_explorer_redis_memory_used_bytes"].samples[0].value > 0
+    assert families["movie_explorer_redis_up"].samples[0].value == 1
+
+
+def test_metrics_refuses_remote_callers_without_the_token(client, settings):
+    settings.METRICS_TOKEN = "s3cret-token"
+    remote = {"REMOTE_ADDR": "203.0.113.9"}
+    assert client.get("/metrics", **remote).status_code == 403
+    wrong = client.get("/metrics", HTTP_AUTHORIZATION="Bearer nope", **remote)
+    assert wrong.status_code == 403
+    right = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token", **remote)
+    assert right.status_code == 200
+    settings.METRICS_ALLOW_LOOPBACK = False
+    assert client.get("/metrics").status_code == 403
+
+
+def test_metrics_with_redis_down_reports_it(client, stopped_redis):
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert "movie_explorer_redis_up 0.0" in response.content.decode()
