@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from config.redis_stores import STORES, get_redis
+from operations.health import operations_details
 
 REQUIRED_MODULES = ("search", "timeseries")
 
@@ -33,6 +34,8 @@ def redis_health():
     """The health report as a dict; `healthy` only when every store answers and the
     search and timeseries modules are loaded."""
     services = {store: _check_store(store) for store in STORES}
+    if services["operations"]["status"] == "up":  # the collector's freshness, active alerts
+        services["operations"].update(operations_details())
     modules = _modules() if services["search"]["status"] == "up" else []
     healthy = all(s["status"] == "up" for s in services.values()) and all(
         m in modules for m in REQUIRED_MODULES

@@ -286,3 +286,24 @@ def test_metrics_with_redis_down_reports_it(client, stopped_redis):
     response = client.get("/metrics")
     assert response.status_code == 200
     assert "movie_explorer_redis_up 0.0" in response.content.decode()
+
+
+# --- /health/redis ----------------------------------------------------------------------
+
+
+def test_health_reports_the_collector_and_active_alerts(client, clock):
+    from operations.collector import Collector
+
+    body = client.get("/health/redis").json()
+    assert body["services"]["operations"]["collector_last_pass_age_s"] is None
+    Collector().run_pass()
+    fire_cpu_alert(clock)
+    response = client.get("/health/redis")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "healthy" and body["timestamp"]
+    assert body["services"]["analytics"]["status"] == "up"
+    operations = body["services"]["operations"]
+    assert operations["status"] == "up"
+    assert operations["active_alerts"] == 1
+    assert operations["collector_last_pass_age_s"] >= 0
