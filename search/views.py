@@ -1,5 +1,131 @@
+"""Search pages and APIs: thin views over search/service.py."""
+
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from search import service
+from search.query import InvalidSearch
 
 
+def _annotate(request, params, result):
+    """Hand the search to the insights middleware, which records it."""
+    if params.q.strip():
+        request.search_analytics = service.analytics_annotation(params, result)
+
+
+def _page_links(params, result, request):
+    """Page numbers around the current one, for the pagination bar."""
+    current, last = params.page, result["pages"]
+    numbers = sorted({1, last, *range(max(1, current - 2), min(last, current + 2) + 1)})
+    links = []
+    previous = None
+    for number in numbers:
+        if previous is not None and number - previous > 1:
+            links.append({"gap": True})
+        query = request.GET.copy()
+        query["page"] = number
+        query.pop("partial", None)
+        query.pop("record", None)
+        links.append(
+            {"number": number, "url": "?" + query.urlencode(), "current": number == current}
+        )
+        previous = number
+    return links
+
+
+def _facet_groups(params, result):
+    groups = []
+    for facet, label in service.FACET_LABELS.items():
+        selected = params.filters.get(facet, [])
+        rows = result["facets"].get(facet, [])
+        values = {row["value"] for row in rows}
+        # A selected value always shows, even when the other filters leave it no match.
+        rows = rows + [{"value": v, "count": 0} for v in selected if v not in values]
+        groups.append({
+            "name": facet,
+            "label": label,
+            "values": [dict(row, selected=row["value"] in selected) for row in rows],
+        })  # fmt: skip
+    return groups
+
+
+@require_GET
 def search_page(request):
-    return render(request, "search/search.html", {})
+    partial = request.GET.get("partial") == "1"
+    context = {"sorts": service.SORTS, "page_sizes": service.PAGE_SIZES}
+    options = service.filter_options()
+    context["years"] = options["years"]
+    try:
+        params = service.parse_params(request.GET, options)
+    except InvalidSearch as exc:
+        context.update(error=str(exc), params=service.SearchParams(q=request.GET.get("q", "")))
+        template = "search/_results.html" if partial else "search/search.html"
+        return render(request, template, context, status=400)
+    result = service.run_search(params)
+    if not partial or request.GET.get("record") == "1":
+        _annotate(request, params, result)
+    service.highlight_movies(result["movies"], params.q)
+    if params.page > result["pages"] and result["totalCount"]:
+        context["error"] = (
+            f"page {params.page} is past the last page ({result['pages']}); "
+            "go back to the first page"
+        )
+    context.update(
+        params=params,
+        result=result,
+        facet_groups=_facet_groups(params, result),
+        page_links=_page_links(params, result, request),
+        first_result=params.offset + 1,
+        last_result=params.offset + len(result["movies"]),
+        has_filters=any(params.filters.values())
+        or any(v != (None, None) for v in params.ranges.values()),
+    )
+    template = "search/_results.html" if partial else "search/search.html"
+    return render(request, template, context, status=400 if "error" in context else 200)
+
+
+@require_GET
+def api_search(request):
+    try:
+        params = service.parse_params(request.GET, service.filter_options())
+    except InvalidSearch as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    result = service.run_search(params)
+    _annotate(request, params, result)
+    if params.page > result["pages"] and result["totalCount"]:
+        return JsonResponse(
+            {"error": f"page {params.page} is past the last page ({result['pages']})"},
+            status=400,
+        )
+    movies = [{k: v for k, v in m.items()} for m in result["movies"]]
+    return JsonResponse({
+        "movies": movies,
+        "totalCount": result["totalCount"],
+        "facets": result["facets"],
+        "took_ms": result["took_ms"],
+        "page": result["page"],
+        "pages": result["pages"],
+        "size": result["size"],
+        "capped": result["capped"],
+        "didYouMean": result["didYouMean"],
+    })  # fmt: skip
+
+
+@require_GET
+def api_suggest(request):
+    q = request.GET.get("q", "")
+    if len(q) > 200:
+        return JsonResponse({"error": "q is longer than 200 characters"}, status=400)
+    return JsonResponse({"suggestions": service.suggest(q)})
+
+
+@require_GET
+def movie_page(request, movie_id):
+    movie = service.movie_detail(movie_id)
+    if movie is None:
+        raise Http404("no such movie")
+    return render(request, "search/movie.html", {
+        "movie": movie,
+        "similar": service.more_like_this(movie),
+    })  # fmt: skip

@@ -1,0 +1,419 @@
+"""Reading, validating and writing movie records (`manage.py import_movies`).
+
+Formats: JSON Lines, a JSON array, or CSV (each optionally gzipped). A record that
+fails validation is reported with its line number and reason and the rest go in; a
+file whose structure is broken (a truncated JSON array, a CSV without the needed
+columns, an encoding that is not UTF-8 in a JSON array or CSV) is refused before
+anything is written, so nothing is ever half-imported.
+"""
+
+import csv
+import datetime
+import gzip
+import io
+import json
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from search import store
+from search.query import title_keys
+
+FIELDS = (
+    "id", "title", "year", "genre", "subgenres", "rating", "language", "country",
+    "plot", "director", "cast", "wikipedia_url",
+)  # fmt: skip
+# Other spellings seen in exports.
+ALIASES = {"subgenre": "subgenres", "actors": "cast", "url": "wikipedia_url"}
+REQUIRED_CSV_COLUMNS = {"id", "title"}
+MIN_YEAR = 1870
+MAX_TITLE = 300
+MAX_TEXT = 200
+MAX_PLOT = 10_000
+MAX_LIST_ITEMS = 200
+MAX_URL = 500
+MAX_LINE_BYTES = 1_000_000
+MAX_ID = 2**53
+BATCH_SIZE = 500
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read; nothing was written."""
+
+
+class RecordError(ValueError):
+    """One record is invalid; the message is its reason."""
+
+
+@dataclass
+class Rejection:
+    line: int
+    reason: str
+
+    def __str__(self):
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass
+class ImportSummary:
+    read: int = 0
+    imported: int = 0
+    updated: int = 0
+    rejected: list = field(default_factory=list)
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    @property
+    def written(self):
+        return self.imported + self.updated
+
+    @property
+    def rate(self):
+        return (
+            (self.written if not self.dry_run else self.read) / self.seconds
+            if self.seconds
+            else 0.0
+        )
+
+
+def max_year():
+    return datetime.date.today().year + 1
+
+
+CONTROL_CHARS = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+)  # Unicode's Cc, less tab/newlines
+
+
+def _has_control_chars(text):
+    return CONTROL_CHARS.search(text) is not None
+
+
+def _text(value, name, limit, required=False):
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise RecordError(f"{name} is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise RecordError(f"{name} must be text")
+    text = " ".join(str(value).split())
+    if len(text) > limit:
+        raise RecordError(f"{name} is longer than {limit} characters")
+    if _has_control_chars(text):
+        raise RecordError(f"{name} contains control characters")
+    return text
+
+
+def _list(value, name):
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        items = value.split("|")
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise RecordError(f"{name} must be a list or a '|'-separated string")
+    if len(items) > MAX_LIST_ITEMS:
+        raise RecordError(f"{name} has more than {MAX_LIST_ITEMS} entries")
+    cleaned = []
+    for item in items:
+        text = _text(item, name, MAX_TEXT)
+        if text and "|" in text:
+            raise RecordError(f"{name} entries cannot contain '|'")
+        if text and text not in cleaned:
+            cleaned.append(text)
+    return cleaned
+
+
+def _int(value, name):
+    if isinstance(value, bool):
+        raise RecordError(f"{name} must be a whole number")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise RecordError(f"{name} must be a whole number, not {str(value)[:40]!r}")
+
+
+def validate(raw):
+    """A raw record (dict from JSON or CSV) -> the movie's hash fields, or RecordError."""
+    if not isinstance(raw, dict):
+        raise RecordError("a record must be a JSON object")
+    record = {}
+    for key, value in raw.items():
+        name = ALIASES.get(key, key)
+        if name not in FIELDS:
+            raise RecordError(f"unknown field {str(key)[:40]!r}")
+        record[name] = value
+
+    if record.get("id") in (None, ""):
+        raise RecordError("id is required")
+    movie_id = _int(record["id"], "id")
+    if not 0 < movie_id < MAX_ID:
+        raise RecordError("id must be a positive whole number")
+
+    title = _text(record.get("title"), "title", MAX_TITLE, required=True)
+
+    year = record.get("year")
+    if year in (None, ""):
+        year = None
+    else:
+        year = _int(year, "year")
+        if not MIN_YEAR <= year <= max_year():
+            raise RecordError(f"year {year} is outside {MIN_YEAR}-{max_year()}")
+
+    rating = record.get("rating")
+    if rating in (None, ""):
+        rating = None
+    else:
+        try:
+            rating = float(rating)
+        except (TypeError, ValueError):
+            raise RecordError(f"rating must be a number, not {str(rating)[:40]!r}") from None
+        if isinstance(record.get("rating"), bool) or math.isnan(rating) or not 0 <= rating <= 10:
+            raise RecordError("rating must be between 0 and 10")
+
+    genre = _text(record.get("genre"), "genre", MAX_TEXT)
+    subgenres = _list(record.get("subgenres"), "subgenres")
+    cast = _list(record.get("cast"), "cast")
+    url = _text(record.get("wikipedia_url"), "wikipedia_url", MAX_URL)
+    if url and not url.startswith(("https://", "http://")):
+        raise RecordError("wikipedia_url must be an http(s) address")
+    for name in ("genre", "language", "country"):
+        value = _text(record.get(name), name, MAX_TEXT)
+        if value and "|" in value:
+            raise RecordError(f"{name} cannot contain '|'")
+
+    return {
+        "id": movie_id,
+        "title": title,
+        "title_key": "|".join(title_keys(title)),
+        "year": year,
+        "genre": genre.lower() if genre else None,
+        "subgenre": "|".join(s.lower() for s in subgenres) or None,
+        "rating": None if rating is None else round(rating, 1),
+        "language": _text(record.get("language"), "language", MAX_TEXT),
+        "country": _text(record.get("country"), "country", MAX_TEXT),
+        "plot": _text(record.get("plot"), "plot", MAX_PLOT),
+        "director": _text(record.get("director"), "director", MAX_TEXT),
+        "cast": "|".join(cast) or None,
+        "wikipedia_url": url,
+    }
+
+
+# --- readers: each yields (line number, raw record or RecordError) ---------------------
+
+
+def _open_binary(path):
+    path = Path(path)
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def detect_format(path):
+    name = Path(path).name.lower().removesuffix(".gz")
+    for suffix, kind in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "json"),
+                         (".csv", "csv")):  # fmt: skip
+        if name.endswith(suffix):
+            return kind
+    raise ImportFileError(f"{path}: unknown format; use .jsonl, .json or .csv (optionally .gz)")
+
+
+def read_jsonl(stream):
+    line_number = 0
+    while True:
+        line = stream.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        line_number += 1
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):  # skip the rest of the huge line
+                line = stream.readline(MAX_LINE_BYTES)
+            yield line_number, RecordError(f"line longer than {MAX_LINE_BYTES} bytes")
+            continue
+        if not line.strip():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield line_number, RecordError(f"not UTF-8 ({exc.reason} at byte {exc.start})")
+            continue
+        try:
+            yield line_number, json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield line_number, RecordError(f"invalid JSON: {exc.msg} (column {exc.colno})")
+
+
+def read_json_array(stream):
+    data = stream.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportFileError(f"line {line}: not UTF-8 ({exc.reason})") from None
+    decoder = json.JSONDecoder()
+    position = 0
+    length = len(text)
+
+    def skip_space(pos):
+        while pos < length and text[pos] in " \t\r\n":
+            pos += 1
+        return pos
+
+    def line_of(pos):
+        return text.count("\n", 0, pos) + 1
+
+    position = skip_space(position)
+    if position >= length or text[position] != "[":
+        raise ImportFileError(f"line {line_of(position)}: a .json file must hold a JSON array")
+    position += 1
+    records = []
+    while True:
+        position = skip_space(position)
+        if position < length and text[position] == "]":
+            break
+        try:
+            value, end = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            raise ImportFileError(
+                f"line {exc.lineno}: invalid JSON ({exc.msg}); the file looks truncated or "
+                "damaged, nothing was imported"
+            ) from None
+        records.append((line_of(position), value))
+        position = skip_space(end)
+        if position < length and text[position] == ",":
+            position += 1
+            continue
+        if position < length and text[position] == "]":
+            break
+        raise ImportFileError(
+            f"line {line_of(position)}: expected ',' or ']' in the JSON array; the file looks "
+            "truncated or damaged, nothing was imported"
+        )
+    if skip_space(position + 1) < length:
+        raise ImportFileError(f"line {line_of(position + 1)}: unexpected data after the array")
+    yield from records
+
+
+def read_csv(stream):
+    try:
+        text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+        reader = csv.DictReader(text)
+        header = reader.fieldnames or []
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(f"line 1: not UTF-8 ({exc.reason})") from None
+    columns = {ALIASES.get(h.strip(), h.strip()) for h in header}
+    missing = REQUIRED_CSV_COLUMNS - columns
+    unknown = sorted(c for c in columns if c not in FIELDS)
+    if missing or unknown:
+        problems = []
+        if missing:
+            problems.append(f"missing column(s) {', '.join(sorted(missing))}")
+        if unknown:
+            problems.append(f"unknown column(s) {', '.join(unknown)}")
+        raise ImportFileError(f"line 1: CSV header has {'; '.join(problems)}; nothing imported")
+    rows = []
+    try:
+        for row in reader:
+            if None in row:
+                rows.append((reader.line_num, RecordError("more values than header columns")))
+                continue
+            clean = {k.strip(): (None if v == "" else v) for k, v in row.items()}
+            rows.append((reader.line_num, clean))
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(f"line {reader.line_num + 1}: not UTF-8 ({exc.reason})") from None
+    except csv.Error as exc:
+        raise ImportFileError(f"line {reader.line_num}: {exc}; nothing imported") from None
+    yield from rows
+
+
+def read_records(path):
+    """Yield (line, raw record | RecordError). Raises ImportFileError for broken files
+    before yielding anything (JSON arrays and CSV are read whole first)."""
+    kind = detect_format(path)
+    try:
+        stream = _open_binary(path)
+    except OSError as exc:
+        raise ImportFileError(f"{path}: {exc.strerror or exc}") from None
+    with stream:
+        try:
+            if kind == "jsonl":
+                yield from read_jsonl(stream)
+            elif kind == "json":
+                yield from read_json_array(stream)
+            else:
+                yield from read_csv(stream)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise ImportFileError(f"{path}: cannot read ({exc})") from None
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+class MovieWriter:
+    """Upserts validated records in pipelined batches (one read round trip for the
+    existing created_at values, one write round trip per batch)."""
+
+    def __init__(self, batch_size=BATCH_SIZE, clock=time.time):
+        self.batch_size = batch_size
+        self.clock = clock
+        self.client = store.client()
+        self.pending = {}
+        self.imported = 0
+        self.updated = 0
+
+    def add(self, record):
+        self.pending[record["id"]] = record  # a later duplicate id in one batch wins
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self):
+        if not self.pending:
+            return
+        ids = list(self.pending)
+        previous = store.existing_movies(self.client, ids)
+        now = int(self.clock())
+        pipe = self.client.pipeline(transaction=False)
+        for movie_id in ids:
+            store.queue_movie_upsert(pipe, self.pending[movie_id], previous.get(movie_id), now)
+        pipe.execute()
+        self.updated += len(previous)
+        self.imported += len(ids) - len(previous)
+        self.pending = {}
+
+
+def import_file(path, dry_run=False, progress=None, batch_size=BATCH_SIZE):
+    """Validate and import one file; returns an ImportSummary. `progress` is called with
+    the number of records read so far."""
+    started = time.perf_counter()
+    summary = ImportSummary(dry_run=dry_run)
+    records = read_records(path)
+    # Pull the first item before any write: a broken JSON array or CSV raises here.
+    writer = None if dry_run else MovieWriter(batch_size=batch_size)
+    for line, raw in records:
+        summary.read += 1
+        try:
+            if isinstance(raw, RecordError):
+                raise raw
+            record = validate(raw)
+        except RecordError as exc:
+            summary.rejected.append(Rejection(line, str(exc)))
+        else:
+            if writer:
+                writer.add(record)
+        if progress and summary.read % 1000 == 0:
+            progress(summary.read)
+    if writer:
+        writer.flush()
+        summary.imported, summary.updated = writer.imported, writer.updated
+        if writer.imported or writer.updated:
+            store.bump_generation()  # cached searches of the old data become unreachable
+    summary.seconds = time.perf_counter() - started
+    if progress:
+        progress(summary.read)
+    return summary

@@ -1,0 +1,55 @@
+"""Creating and rebuilding the search indexes (`manage.py create_index`)."""
+
+from dataclasses import dataclass
+
+from search import store
+
+
+@dataclass
+class IndexReport:
+    live: str
+    created: bool = False
+    reindexed_from: str | None = None
+    suggestions_created: bool = False
+    num_docs: int = 0
+
+
+def ensure_indexes():
+    """Create the versioned movie index, its alias, the suggestions index and the
+    synonyms when they are missing. Running it again changes nothing."""
+    report = IndexReport(live=store.live_index_name() or "")
+    if not report.live:
+        versions = store.index_versions()
+        if versions:  # an index without its alias (an interrupted run): reuse the newest
+            report.live = versions[-1][1]
+        else:
+            report.live = store.create_versioned_index(1)
+            report.created = True
+        store.apply_synonyms(report.live)
+        store.point_alias(report.live)
+    report.suggestions_created = store.ensure_suggestions_index()
+    report.num_docs = store.movie_count()
+    return report
+
+
+def reindex(on_progress=None):
+    """Zero-downtime rebuild: build the next version beside the live one, wait until it
+    has indexed every document, move the alias, drop the old index (documents kept)."""
+    report = ensure_indexes()
+    if report.created:
+        store.wait_until_indexed(report.live, on_progress=on_progress)
+        report.num_docs = store.movie_count()
+        return report
+    old = report.live
+    next_version = max(v for v, _ in store.index_versions()) + 1
+    new = store.create_versioned_index(next_version)
+    store.apply_synonyms(new)
+    store.wait_until_indexed(new, on_progress=on_progress)
+    store.point_alias(new)
+    for _, name in store.index_versions():  # the old one, and any left by an interrupted run
+        if name != new:
+            store.drop_index_keep_documents(name)
+    store.bump_generation()
+    report.live, report.reindexed_from = new, old
+    report.num_docs = store.movie_count()
+    return report

@@ -1,0 +1,43 @@
+"""`manage.py create_index [--reindex]`: the movie index, suggestions index and synonyms."""
+
+import redis
+from django.core.management.base import BaseCommand, CommandError
+
+from search import indexing, store
+
+
+class Command(BaseCommand):
+    help = "Create movies_index (an alias of a versioned index), movies_suggestions and synonyms."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--reindex",
+            action="store_true",
+            help="build the next index version beside the live one, then switch the alias",
+        )
+
+    def handle(self, *args, reindex=False, **options):
+        self.verbosity = options.get("verbosity", 1)
+        try:
+            if reindex:
+                report = indexing.reindex(on_progress=self.progress)
+            else:
+                report = indexing.ensure_indexes()
+        except redis.RedisError as exc:
+            raise CommandError(f"Redis: {exc}") from exc
+        alias = store.index_alias()
+        if report.reindexed_from:
+            self.stdout.write(
+                f"Reindexed: {alias} now points at {report.live} ({report.num_docs} documents); "
+                f"dropped {report.reindexed_from}, documents kept."
+            )
+        elif report.created:
+            self.stdout.write(f"Created {report.live} with alias {alias}.")
+        else:
+            self.stdout.write(f"{alias} -> {report.live} already exists ({report.num_docs} docs).")
+        if report.suggestions_created:
+            self.stdout.write(f"Created {store.SUGGESTIONS_INDEX}.")
+
+    def progress(self, percent, num_docs):
+        if self.verbosity > 1:
+            self.stdout.write(f"  indexing {percent:.0%} ({num_docs} documents)")

@@ -1,0 +1,219 @@
+"""User input -> a safe RediSearch query.
+
+User text never reaches the query string as typed: it is cut into words of letters and
+digits (the same split RediSearch's tokenizer makes at punctuation, so "Spider-Man"
+and "Mission: Impossible" still match), and every filter value travels in PARAMS.
+Nothing the user types can be query syntax.
+
+Typo tolerance follows what users know from Meilisearch: no typo under 5 letters, one
+from 5 (a swap of two adjacent letters counts as one: RediSearch's %term% is plain
+Levenshtein, so the swaps are added as their own terms), two from 9; exact words weigh
+more than fuzzy ones, and a query that is a whole title ranks that film first.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+MAX_QUERY_CHARS = 500
+MAX_WORDS = 12
+MAX_WORD_CHARS = 40
+ONE_TYPO_FROM = 5
+TWO_TYPOS_FROM = 9
+FUZZY_WEIGHT = 0.4
+PREFIX_WEIGHT = 0.5
+EXACT_TITLE_WEIGHT = 20.0
+
+WORD_RE = re.compile(r"[^\W_]+")
+LEADING_ARTICLE_RE = re.compile(r"^(the|a|an) ")
+
+# Multi-word synonyms the index's single-term synonym groups cannot express.
+PHRASE_SYNONYMS = (
+    ("sci", "fi"),
+    ("science", "fiction"),
+)
+
+
+class InvalidSearch(ValueError):
+    """Bad search input; the message is shown to the user (HTTP 400)."""
+
+
+def clean_text(raw):
+    """Drop control characters, normalise Unicode, collapse whitespace."""
+    text = unicodedata.normalize("NFKC", raw or "")
+    text = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
+    return " ".join(text.split())
+
+
+def words_of(text):
+    return [w.lower() for w in WORD_RE.findall(text)]
+
+
+def normalise_query(raw):
+    """The form analytics and the cache see: lower-case, punctuation-free words."""
+    return " ".join(words_of(clean_text(raw)[:MAX_QUERY_CHARS]))
+
+
+def title_keys(title):
+    """The normalised whole title, and the same without a leading article."""
+    key = " ".join(words_of(clean_text(title)))
+    keys = [key] if key else []
+    stripped = LEADING_ARTICLE_RE.sub("", key)
+    if stripped and stripped != key:
+        keys.append(stripped)
+    return keys
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    words: tuple = ()
+    phrases: tuple = ()
+    prefix_last: bool = False
+
+    @property
+    def empty(self):
+        return not self.words and not self.phrases
+
+    @property
+    def all_words(self):
+        return self.words + tuple(w for p in self.phrases for w in p)
+
+
+def parse_text(raw):
+    """Split user text into free words and "quoted phrases" (an unclosed quote is
+    just text). The last free word is matched as a prefix while it is being typed."""
+    text = clean_text(raw)[:MAX_QUERY_CHARS]
+    phrases = []
+    free_parts = []
+    pieces = text.split('"')
+    for i, piece in enumerate(pieces):
+        inside = i % 2 == 1 and i < len(pieces) - 1
+        if inside:
+            phrase = tuple(words_of(piece)[:MAX_WORDS])
+            if len(phrase) > 1:
+                phrases.append(phrase)
+            elif phrase:
+                free_parts.append(phrase[0])
+        else:
+            free_parts.append(piece)
+    free = " ".join(free_parts)
+    words = tuple(w[:MAX_WORD_CHARS] for w in words_of(free))[:MAX_WORDS]
+    typed = (raw or "")[:MAX_QUERY_CHARS]
+    # Still typing the last word: no space, quote or punctuation after it yet.
+    prefix_last = bool(words) and bool(typed) and bool(WORD_RE.match(typed[-1]))
+    return TextQuery(words=words, phrases=tuple(phrases), prefix_last=prefix_last)
+
+
+def adjacent_swaps(word):
+    """Every word one swap of adjacent letters away (Damerau's transposition)."""
+    swaps = []
+    for i in range(len(word) - 1):
+        if word[i] != word[i + 1]:
+            swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+            if swapped not in swaps:
+                swaps.append(swapped)
+    return swaps
+
+
+def word_clause(word, prefix):
+    """One word: exact, prefix while typing, and its typo variants weighted down."""
+    exact = [word]
+    if prefix and len(word) >= 2:
+        # Completions weigh less than the word itself: "wars" before "Warsaw".
+        exact.append(f"({word}*)=>{{$weight:{PREFIX_WEIGHT}}}")
+    fuzzy = []
+    if len(word) >= TWO_TYPOS_FROM:
+        fuzzy.append(f"%%{word}%%")
+    elif len(word) >= ONE_TYPO_FROM and not word.isdigit():
+        fuzzy.append(f"%{word}%")
+        fuzzy.extend(adjacent_swaps(word))
+    parts = list(exact)
+    if fuzzy:
+        parts.append(f"({'|'.join(fuzzy)})=>{{$weight:{FUZZY_WEIGHT}}}")
+    return parts[0] if len(parts) == 1 else f"({'|'.join(parts)})"
+
+
+def phrase_clause(phrase):
+    return '"' + " ".join(phrase) + '"'
+
+
+def synonym_alternatives(words):
+    """Expand multi-word synonyms: "sci fi" also finds "science fiction" and back."""
+    for i in range(len(words) - 1):
+        pair = (words[i], words[i + 1])
+        if pair in PHRASE_SYNONYMS:
+            others = [p for p in PHRASE_SYNONYMS if p != pair]
+            return i, [phrase_clause(pair)] + [phrase_clause(o) for o in others] + ["scifi"]
+    return None, []
+
+
+def text_clause(text_query, params):
+    """The full-text part of the query, adding its parameters to `params`."""
+    if text_query.empty:
+        return ""
+    words = list(text_query.words)
+    clauses = []
+    at, alternatives = synonym_alternatives(words)
+    skip = set()
+    if at is not None:
+        clauses.append(f"({'|'.join(alternatives)})")
+        skip = {at, at + 1}
+    for i, word in enumerate(words):
+        if i in skip:
+            continue
+        last = i == len(words) - 1
+        clauses.append(word_clause(word, prefix=last and text_query.prefix_last))
+    clauses.extend(phrase_clause(p) for p in text_query.phrases)
+    body = " ".join(clauses)
+    whole = " ".join(text_query.all_words)
+    if text_query.phrases or not whole:
+        return f"({body})"
+    # A query that is a whole title puts that film first ("star wars" -> Star Wars).
+    params["title"] = whole
+    return f"((@title_key:{{$title}})=>{{$weight:{EXACT_TITLE_WEIGHT}}} | ({body}))"
+
+
+def tag_clause(field_name, values, params):
+    names = []
+    for i, value in enumerate(values):
+        name = f"{field_name}{i}"
+        params[name] = value
+        names.append(f"${name}")
+    return f"@{field_name}:{{{'|'.join(names)}}}"
+
+
+def range_clause(field_name, low, high):
+    low_s = "-inf" if low is None else repr(float(low))
+    high_s = "+inf" if high is None else repr(float(high))
+    return f"@{field_name}:[{low_s} {high_s}]"
+
+
+@dataclass
+class BuiltQuery:
+    query: str
+    params: dict = field(default_factory=dict)
+
+
+def build_query(text_query, filters, ranges, exclude_facet=None):
+    """The whole query: text AND every filter (OR within a facet, AND across).
+    `exclude_facet` leaves one facet's own filter out, for its disjunctive counts."""
+    params = {}
+    parts = []
+    text = text_clause(text_query, params)
+    if text:
+        parts.append(text)
+    for field_name, values in filters.items():
+        if values and field_name != exclude_facet:
+            parts.append(tag_clause(field_name, values, params))
+    for field_name, (low, high) in ranges.items():
+        if low is not None or high is not None:
+            parts.append(range_clause(field_name, low, high))
+    return BuiltQuery(query=" ".join(parts) if parts else "*", params=params)
+
+
+def suggestion_query(raw):
+    """A safe phonetic query over `movies_suggestions` for the autocomplete fallback."""
+    words = [w for w in words_of(clean_text(raw)[:MAX_QUERY_CHARS]) if len(w) >= 2][:MAX_WORDS]
+    if not words:
+        return None
+    return "@title:(" + " ".join(words) + ")"

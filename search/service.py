@@ -1,0 +1,420 @@
+"""Searching: request parameters -> results, facets, suggestions; with caching.
+
+Views stay thin and call these functions; tests call them directly too.
+"""
+
+import hashlib
+import json
+import logging
+import math
+import re
+import time
+from dataclasses import asdict, dataclass, field
+
+from django.core.cache import cache
+
+from search import store
+from search.highlight import Highlighter, allowed_typos, damerau_levenshtein
+from search.query import (
+    InvalidSearch,
+    build_query,
+    clean_text,
+    normalise_query,
+    parse_text,
+    suggestion_query,
+    words_of,
+)
+
+logger = logging.getLogger(__name__)
+
+SORTS = {
+    "relevance": (None, True, "Relevance"),
+    "year_desc": ("year", False, "Newest first"),
+    "year_asc": ("year", True, "Oldest first"),
+    "rating_desc": ("rating", False, "Highest rated"),
+    "rating_asc": ("rating", True, "Lowest rated"),
+    "title_asc": ("title", True, "Title A–Z"),
+    "title_desc": ("title", False, "Title Z–A"),
+}
+PAGE_SIZES = (10, 20, 50, 100)
+DEFAULT_PAGE_SIZE = 20
+# RediSearch answers at most MAXSEARCHRESULTS (10,000, set by the launcher) per query.
+MAX_RESULT_WINDOW = 10_000
+FACET_LABELS = {"genre": "Genre", "subgenre": "Subgenre", "language": "Language",
+                "country": "Country"}  # fmt: skip
+RANGE_FIELDS = {"year": (1870, 2100), "rating": (0, 10)}
+SEARCH_CACHE_TTL = 3600
+FILTER_CACHE_TTL = 1800
+MAX_FILTER_VALUES = 20
+RETURN_FIELDS = ("title", "year", "genre", "subgenre", "rating", "language", "country",
+                 "director", "cast", "plot")  # fmt: skip
+
+
+@dataclass
+class SearchParams:
+    q: str = ""
+    filters: dict = field(default_factory=dict)
+    ranges: dict = field(default_factory=dict)
+    sort: str = "relevance"
+    page: int = 1
+    size: int = DEFAULT_PAGE_SIZE
+
+    @property
+    def offset(self):
+        return (self.page - 1) * self.size
+
+    @property
+    def is_browse_all(self):
+        """No text and no filter: the whole catalogue (its facets come from the cache)."""
+        return (
+            not words_of(self.q)
+            and not any(self.filters.values())
+            and not any(v != (None, None) for v in self.ranges.values())
+        )
+
+    def cache_fingerprint(self):
+        data = asdict(self)
+        data["q"] = clean_text(self.q)
+        data["filters"] = {k: sorted(v) for k, v in sorted(self.filters.items()) if v}
+        data["ranges"] = {k: list(v) for k, v in sorted(self.ranges.items())}
+        return hashlib.sha1(json.dumps(data, sort_keys=True).encode(), usedforsecurity=False)
+
+
+def _number(raw, name, low, high, integer):
+    if raw is None or str(raw).strip() == "":
+        return None
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        raise InvalidSearch(f"{name} must be a number, not {str(raw)[:20]!r}") from None
+    if math.isnan(value) or math.isinf(value):
+        raise InvalidSearch(f"{name} must be a finite number")
+    if integer and not value.is_integer():
+        raise InvalidSearch(f"{name} must be a whole number")
+    if not low <= value <= high:
+        raise InvalidSearch(f"{name} must be between {low} and {high}")
+    return int(value) if integer else value
+
+
+def parse_params(query_dict, filter_options):
+    """Validate request parameters into SearchParams; InvalidSearch says what is wrong.
+    `filter_options` (from `filter_options()`) lists the values each facet can take."""
+    params = SearchParams()
+    params.q = (query_dict.get("q") or "")[:2000]
+    for facet in FACET_LABELS:
+        raw_values = [v for v in query_dict.getlist(facet) if v.strip()][:MAX_FILTER_VALUES]
+        known = {value.lower(): value for value, _ in filter_options["facets"].get(facet, [])}
+        chosen = []
+        for raw in raw_values:
+            canonical = known.get(raw.strip().lower())
+            if canonical is None:
+                raise InvalidSearch(f"unknown {facet} {raw.strip()[:60]!r}")
+            if canonical not in chosen:
+                chosen.append(canonical)
+        params.filters[facet] = chosen
+    for name, (low, high) in RANGE_FIELDS.items():
+        integer = name == "year"
+        lower = _number(query_dict.get(f"{name}_min"), f"{name}_min", low, high, integer)
+        upper = _number(query_dict.get(f"{name}_max"), f"{name}_max", low, high, integer)
+        if lower is not None and upper is not None and lower > upper:
+            raise InvalidSearch(f"{name} range is reversed ({lower} > {upper})")
+        params.ranges[name] = (lower, upper)
+    sort = query_dict.get("sort") or "relevance"
+    if sort not in SORTS:
+        raise InvalidSearch(f"unknown sort {sort[:30]!r}; use one of {', '.join(SORTS)}")
+    params.sort = sort
+    page = query_dict.get("page") or "1"
+    if not page.isdigit() or int(page) < 1:
+        raise InvalidSearch("page must be a positive whole number")
+    params.page = int(page)
+    size = query_dict.get("size") or str(DEFAULT_PAGE_SIZE)
+    if not size.isdigit() or int(size) not in PAGE_SIZES:
+        raise InvalidSearch(f"size must be one of {', '.join(map(str, PAGE_SIZES))}")
+    params.size = int(size)
+    if params.offset >= MAX_RESULT_WINDOW:
+        raise InvalidSearch(
+            f"only the first {MAX_RESULT_WINDOW:,} results can be browsed; narrow the search "
+            "with filters or a more precise query"
+        )
+    return params
+
+
+# --- caching -------------------------------------------------------------------------
+
+
+def _cache_get(key):
+    try:
+        return cache.get(key)
+    except Exception as exc:  # a cache outage must never break searching
+        logger.warning("search cache unavailable: %s", exc)
+        return None
+
+
+def _cache_set(key, value, ttl):
+    try:
+        cache.set(key, value, ttl)
+    except Exception as exc:
+        logger.warning("search cache unavailable: %s", exc)
+
+
+def search_cache_key(params, generation):
+    return f"search_cache:{generation}:{params.cache_fingerprint().hexdigest()}"
+
+
+def filter_cache_key(generation):
+    return f"filter_cache:{generation}:options"
+
+
+# --- filter options ------------------------------------------------------------------
+
+
+def filter_options():
+    """Every facet value with its count over the whole catalogue, and the year range;
+    cached (filter_cache, 30 min) because a match-all aggregation over a million movies
+    takes most of a second."""
+    generation = store.generation()
+    key = filter_cache_key(generation)
+    cached = _cache_get(key)
+    if cached is not None:
+        return cached
+    facets = store.facet_counts({facet: ("*", {}) for facet in FACET_LABELS}, limit=10_000)
+    options = {"facets": facets, "years": store.year_range()}
+    _cache_set(key, options, FILTER_CACHE_TTL)
+    return options
+
+
+# --- searching -----------------------------------------------------------------------
+
+
+def facets_for(params, text_query):
+    """Counts per facet value under the current query. Each facet is counted with every
+    filter except its own (OR within a facet, AND across facets), as in Algolia."""
+    requests = {}
+    for facet in FACET_LABELS:
+        built = build_query(text_query, params.filters, params.ranges, exclude_facet=facet)
+        requests[facet] = (built.query, built.params)
+    return store.facet_counts(requests, limit=100)
+
+
+def _movie_summary(doc):
+    movie_id = doc["key"].removeprefix(store.movie_prefix())
+    return {
+        "id": movie_id,
+        "title": doc.get("title", ""),
+        "year": int(doc["year"]) if doc.get("year") else None,
+        "genre": doc.get("genre"),
+        "subgenres": doc["subgenre"].split("|") if doc.get("subgenre") else [],
+        "rating": float(doc["rating"]) if doc.get("rating") else None,
+        "language": doc.get("language"),
+        "country": doc.get("country"),
+        "director": doc.get("director"),
+        "cast": doc["cast"].split("|")[:6] if doc.get("cast") else [],
+        "plot": doc.get("plot") or "",
+    }
+
+
+def run_search(params):
+    """Search with the cache in front. Returns the plan's shape plus page details:
+    {"movies", "totalCount", "facets", "took_ms", "page", "pages", "size", "cached"}."""
+    started = time.perf_counter()
+    generation = store.generation()
+    key = search_cache_key(params, generation)
+    result = _cache_get(key)
+    cached = result is not None
+    if result is None:
+        result = _search_live(params)
+        _cache_set(key, result, SEARCH_CACHE_TTL)
+    result = dict(result)
+    result["cached"] = cached
+    result["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return result
+
+
+def _search_live(params):
+    text_query = parse_text(params.q)
+    built = build_query(text_query, params.filters, params.ranges)
+    sort_by, ascending, _ = SORTS[params.sort]
+    total, docs = store.ft_search(
+        built.query, built.params, offset=params.offset, limit=params.size,
+        sort_by=sort_by, sort_asc=ascending, return_fields=RETURN_FIELDS,
+    )  # fmt: skip
+    # The whole catalogue's facets come from the filter cache, never a live aggregation.
+    facets = filter_options()["facets"] if params.is_browse_all else facets_for(params, text_query)
+    did_you_mean = None
+    if total == 0 and not text_query.empty:
+        did_you_mean = suggest_correction(params, text_query)
+    reachable = min(total, MAX_RESULT_WINDOW)
+    return {
+        "movies": [_movie_summary(doc) for doc in docs],
+        "totalCount": total,
+        "facets": {f: [{"value": v, "count": c} for v, c in rows] for f, rows in facets.items()},
+        "page": params.page,
+        "size": params.size,
+        "pages": max(1, math.ceil(reachable / params.size)),
+        "capped": total > MAX_RESULT_WINDOW,
+        "didYouMean": did_you_mean,
+    }
+
+
+def suggest_correction(params, text_query):
+    """ "Did you mean": each unknown word replaced by its closest FT.SPELLCHECK
+    suggestion (fewest edits, then most frequent); offered only if it finds movies."""
+    words = list(text_query.all_words)
+    suggestions = store.spellcheck(words)
+    if not suggestions:
+        return None
+    corrected = []
+    changed = False
+    for word in words:
+        options = suggestions.get(word)
+        if options:
+            best = min(options, key=lambda o: (damerau_levenshtein(word, o[0], 3), -o[1]))
+            corrected.append(best[0])
+            changed = changed or best[0] != word
+        else:
+            corrected.append(word)
+    if not changed:
+        return None
+    text = " ".join(corrected)
+    built = build_query(parse_text(text + " "), params.filters, params.ranges)
+    total, _ = store.ft_search(built.query, built.params, offset=0, limit=0)
+    return text if total else None
+
+
+def highlight_movies(movies, q):
+    """Add `title_html` and `snippet_html` (escaped, with <mark>) to result dicts."""
+    highlighter = Highlighter(parse_text(q))
+    for movie in movies:
+        movie["title_html"] = highlighter.mark(movie["title"])
+        movie["snippet_html"] = highlighter.snippet(movie["plot"])
+    return movies
+
+
+def analytics_annotation(params, result):
+    """What the insights middleware records for one search."""
+    return {
+        "query": normalise_query(params.q),
+        "result_count": result["totalCount"],
+        "response_ms": result["took_ms"],
+    }
+
+
+# --- autocomplete ----------------------------------------------------------------------
+
+
+def _close_to_prefix(typed, label):
+    """True when `label` (or its title without a leading article) starts with `typed`
+    give or take the typos allowed for its length: FT.SUGGET FUZZY alone returns
+    entries that share little with the input."""
+    typed = " ".join(words_of(typed))
+    candidates = [" ".join(words_of(label))]
+    candidates.append(re.sub(r"^(the|a|an) ", "", candidates[0]))
+    typos = max(1, allowed_typos(typed))
+    for text in candidates:
+        for cut in range(max(1, len(typed) - typos), len(typed) + typos + 1):
+            if damerau_levenshtein(typed, text[:cut], typos) <= typos:
+                return True
+    return False
+
+
+def _spelling_distance(typed_words, title):
+    title_words = words_of(title) or [""]
+    return sum(
+        min(damerau_levenshtein(word, candidate, 9) for candidate in title_words)
+        for word in typed_words
+    )
+
+
+def suggest(q, limit=5):
+    """Up to `limit` titles for the search box: FT.SUGGET prefix matches first, then
+    FT.SUGGET FUZZY matches that really are close, then titles that sound alike (the
+    phonetic index), so "tarminator" still finds The Terminator."""
+    text = clean_text(q)[:100]
+    if len(text) < 2:
+        return []
+    seen = set()
+    found = []
+
+    def add(movie_id, label):
+        if movie_id and movie_id not in seen and len(found) < limit:
+            seen.add(movie_id)
+            found.append({"id": movie_id, "label": label})
+
+    for string, payload in store.autocomplete(text.lower(), limit=limit, fuzzy=False):
+        add(payload["id"], payload["label"] or string)
+    if len(found) < limit and len(text) >= 3:
+        for string, payload in store.autocomplete(text.lower(), limit=limit * 2, fuzzy=True):
+            if _close_to_prefix(text, string):
+                add(payload["id"], payload["label"] or string)
+    if len(found) < limit:
+        phonetic = suggestion_query(text)
+        if phonetic:
+            typed = words_of(text)
+            docs = store.phonetic_suggestions(phonetic, limit=50)
+            # Sounding alike is loose (Double Metaphone): closest spellings first.
+            docs.sort(key=lambda doc: _spelling_distance(typed, doc.get("title", "")))
+            for doc in docs:
+                year = doc.get("year")
+                title = doc.get("title", "")
+                add(doc.get("movie_id"), f"{title} ({year})" if year else title)
+    return found
+
+
+# --- one movie -------------------------------------------------------------------------
+
+
+def movie_detail(movie_id):
+    data = store.get_movie(movie_id)
+    if not data:
+        return None
+    movie = {
+        "id": str(movie_id),
+        "title": data.get("title", ""),
+        "year": int(data["year"]) if data.get("year") else None,
+        "genre": data.get("genre"),
+        "subgenres": data["subgenre"].split("|") if data.get("subgenre") else [],
+        "rating": float(data["rating"]) if data.get("rating") else None,
+        "language": data.get("language"),
+        "country": data.get("country"),
+        "plot": data.get("plot") or "",
+        "director": data.get("director"),
+        "cast": data["cast"].split("|") if data.get("cast") else [],
+        "wikipedia_url": data.get("wikipedia_url"),
+        "created_at": int(data["created_at"]) if data.get("created_at") else None,
+        "updated_at": int(data["updated_at"]) if data.get("updated_at") else None,
+    }
+    return movie
+
+
+def more_like_this(movie, limit=6):
+    """Films by the same director first, then films sharing its genres."""
+    found = []
+    seen = {movie["id"]}
+    params = {}
+    clauses = []
+    director_words = words_of(movie.get("director") or "")
+    if director_words:
+        clauses.append(f'@director:"{" ".join(director_words)}"')
+    genres = [g for g in [movie.get("genre"), *movie.get("subgenres", [])] if g]
+    queries = []
+    if clauses:
+        queries.append((clauses[0], {}))
+    if genres:
+        names = []
+        for i, genre in enumerate(genres[:5]):
+            params[f"g{i}"] = genre
+            names.append(f"$g{i}")
+        tags = "|".join(names)
+        queries.append((f"(@genre:{{{tags}}} | @subgenre:{{{tags}}})", dict(params)))
+    for query, query_params in queries:
+        _, docs = store.ft_search(query, query_params, offset=0, limit=limit + 1,
+                                  return_fields=("title", "year", "genre"))  # fmt: skip
+        for doc in docs:
+            movie_id = doc["key"].removeprefix(store.movie_prefix())
+            if movie_id not in seen:
+                seen.add(movie_id)
+                found.append({"id": movie_id, "title": doc.get("title", ""),
+                              "year": doc.get("year"), "genre": doc.get("genre")})  # fmt: skip
+            if len(found) >= limit:
+                return found
+    return found

@@ -1,0 +1,449 @@
+"""Every search key and every FT.* call (DESIGN.md: the search store, DB 0).
+
+Keys owned here:
+- `movie:<id>` hashes (prefix REDISEARCH_PREFIX), indexed by `movies_index`, an alias of
+  a versioned index `movies_index_v<n>`;
+- `suggestion:<id>` hashes, indexed by `movies_suggestions` (phonetic titles);
+- `movies:autocomplete`, the FT.SUGADD dictionary;
+- `search:generation`, the number that makes cached searches unreachable when it moves.
+"""
+
+import json
+import re
+import time
+
+import redis
+from django.conf import settings
+from redis.commands.search.field import NumericField, TagField, TextField
+from redis.commands.search.index_definition import IndexDefinition, IndexType
+
+from config.redis_stores import get_redis
+
+SUGGESTIONS_INDEX = "movies_suggestions"
+SUGGESTION_PREFIX = "suggestion:"
+AUTOCOMPLETE_KEY = "movies:autocomplete"
+GENERATION_KEY = "search:generation"
+
+TAG_SEPARATOR = "|"
+# Fields a movie hash may hold; `title_key` is derived (normalised whole titles, for
+# ranking a typed whole title first).
+MOVIE_FIELDS = (
+    "id", "title", "title_key", "year", "genre", "subgenre", "rating", "language",
+    "country", "plot", "director", "cast", "wikipedia_url", "created_at", "updated_at",
+)  # fmt: skip
+FACET_FIELDS = ("genre", "subgenre", "language", "country")
+MULTI_VALUE_FIELDS = ("subgenre",)
+
+# Synonym groups: single-word groups go to FT.SYNUPDATE; multi-word spellings
+# ("science fiction") are expanded by the query builder (search/query.py).
+SYNONYM_GROUPS = {
+    "film": ["film", "movie", "picture", "flick"],
+    "scifi": ["scifi", "sf"],
+    "animation": ["animation", "animated", "cartoon"],
+    "documentary": ["documentary", "doc", "docudrama"],
+    "war": ["war", "wartime"],
+    "kid": ["kid", "child", "children"],
+    "detective": ["detective", "sleuth", "investigator"],
+    "cop": ["cop", "police", "policeman"],
+    "murder": ["murder", "killing", "homicide"],
+    "spy": ["spy", "agent", "espionage"],
+}
+
+
+def index_alias():
+    return settings.REDISEARCH_INDEX_NAME
+
+
+def movie_prefix():
+    return settings.REDISEARCH_PREFIX
+
+
+def movie_key(movie_id):
+    return f"{movie_prefix()}{movie_id}"
+
+
+def suggestion_key(movie_id):
+    return f"{SUGGESTION_PREFIX}{movie_id}"
+
+
+def client():
+    return get_redis("search")
+
+
+# --- schema and index lifecycle ------------------------------------------------
+
+
+def movie_schema():
+    """The plan's schema plus what good search needs: weights (title, then director
+    and cast, then plot), `|` tag separators, case kept for country and language names."""
+    return (
+        TextField("title", weight=5.0, sortable=True),
+        TagField("title_key", separator=TAG_SEPARATOR),
+        TagField("genre", separator=TAG_SEPARATOR, sortable=True),
+        TagField("subgenre", separator=TAG_SEPARATOR, sortable=True),
+        NumericField("year", sortable=True),
+        NumericField("rating", sortable=True),
+        TagField("language", separator=TAG_SEPARATOR, sortable=True, case_sensitive=True),
+        TagField("country", separator=TAG_SEPARATOR, sortable=True, case_sensitive=True),
+        TextField("plot", weight=1.0),
+        TextField("director", weight=2.0),
+        TextField("cast", weight=2.0),
+        NumericField("created_at", sortable=True),
+        NumericField("updated_at", sortable=True),
+    )
+
+
+def suggestion_schema():
+    return (
+        TextField("title", phonetic_matcher="dm:en"),
+        TagField("genre", separator=TAG_SEPARATOR),
+        NumericField("year"),
+    )
+
+
+def index_versions():
+    """The versioned indexes that exist, oldest first, as (version, name)."""
+    pattern = re.compile(rf"^{re.escape(index_alias())}_v(\d+)$")
+    versions = []
+    for name in client().execute_command("FT._LIST"):
+        match = pattern.match(name)
+        if match:
+            versions.append((int(match.group(1)), name))
+    return sorted(versions)
+
+
+def live_index_name():
+    """The versioned index the alias points at, or None when there is no alias yet."""
+    try:
+        return client().ft(index_alias()).info()["index_name"]
+    except redis.ResponseError:
+        return None
+
+
+def create_versioned_index(version):
+    name = f"{index_alias()}_v{version}"
+    client().ft(name).create_index(
+        movie_schema(),
+        definition=IndexDefinition(prefix=[movie_prefix()], index_type=IndexType.HASH),
+        stopwords=[],  # STOPWORDS 0: titles like "It" and "Up" must stay findable
+    )
+    return name
+
+
+def wait_until_indexed(name, timeout=3600.0, on_progress=None):
+    deadline = time.monotonic() + timeout
+    while True:
+        info = client().ft(name).info()
+        percent = float(info.get("percent_indexed", 1))
+        if on_progress:
+            on_progress(percent, int(info.get("num_docs", 0)))
+        if str(info.get("indexing")) in ("0", "False", "false") and percent >= 1.0:
+            return info
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"index {name} still indexing after {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def point_alias(name):
+    """Point the alias at `name` (FT.ALIASADD the first time, FT.ALIASUPDATE after)."""
+    if live_index_name() is None:
+        client().ft(name).aliasadd(index_alias())
+    else:
+        client().ft(name).aliasupdate(index_alias())
+
+
+def drop_index_keep_documents(name):
+    client().ft(name).dropindex(delete_documents=False)
+
+
+def apply_synonyms(index_name):
+    ft = client().ft(index_name)
+    for group, terms in SYNONYM_GROUPS.items():
+        ft.synupdate(group, True, *terms)  # SKIPINITIALSCAN: applies to new writes too
+
+
+def synonym_groups(index_name=None):
+    return client().ft(index_name or index_alias()).syndump()
+
+
+def ensure_suggestions_index():
+    """Create `movies_suggestions` when missing; True when it was created."""
+    try:
+        client().ft(SUGGESTIONS_INDEX).info()
+        return False
+    except redis.ResponseError:
+        client().ft(SUGGESTIONS_INDEX).create_index(
+            suggestion_schema(),
+            definition=IndexDefinition(prefix=[SUGGESTION_PREFIX], index_type=IndexType.HASH),
+            stopwords=[],
+        )
+        return True
+
+
+def index_info():
+    info = client().ft(index_alias()).info()
+    return {
+        "index_name": info["index_name"],
+        "num_docs": int(info["num_docs"]),
+        "indexing": str(info.get("indexing")) not in ("0", "False", "false"),
+        "percent_indexed": float(info.get("percent_indexed", 1)),
+        "inverted_sz_mb": float(info.get("inverted_sz_mb", 0)),
+        "total_index_memory_sz_mb": float(info.get("total_index_memory_sz_mb", 0) or 0),
+        "doc_table_size_mb": float(info.get("doc_table_size_mb", 0)),
+        "sortable_values_size_mb": float(info.get("sortable_values_size_mb", 0)),
+        "key_table_size_mb": float(info.get("key_table_size_mb", 0)),
+    }
+
+
+def movie_count():
+    """Documents in the live index; 0 when there is no index yet."""
+    try:
+        return int(client().ft(index_alias()).info()["num_docs"])
+    except redis.ResponseError:
+        return 0
+
+
+# --- cache generation ------------------------------------------------------------
+
+
+def generation():
+    value = client().get(GENERATION_KEY)
+    return int(value) if value else 0
+
+
+def bump_generation():
+    return client().incr(GENERATION_KEY)
+
+
+# --- movies -----------------------------------------------------------------------
+
+
+def get_movie(movie_id):
+    data = client().hgetall(movie_key(movie_id))
+    return data or None
+
+
+def existing_movies(pipe_client, ids):
+    """created_at, title and year of the movies that exist, by id (one round trip)."""
+    pipe = pipe_client.pipeline(transaction=False)
+    for movie_id in ids:
+        pipe.hmget(movie_key(movie_id), "created_at", "title", "year")
+    found = {}
+    for movie_id, (created_at, title, year) in zip(ids, pipe.execute(), strict=True):
+        if created_at is not None or title is not None:
+            found[movie_id] = {"created_at": created_at, "title": title, "year": year}
+    return found
+
+
+def autocomplete_strings(title, year):
+    """The FT.SUGADD entries of one movie: the title with its year, and the same without
+    a leading article so "termin" finds "The Terminator (1984)"."""
+    label = f"{title} ({year})" if year else title
+    strings = [label]
+    match = re.match(r"(?i)^(the|a|an)\s+(.+)$", title)
+    if match:
+        strings.append(f"{match.group(2)} ({year})" if year else match.group(2))
+    return strings
+
+
+def queue_movie_upsert(pipe, record, previous, now):
+    """Queue the writes of one validated movie on `pipe`: the hash (fields it no longer
+    has are removed), its suggestion hash and its autocomplete entries."""
+    movie_id = record["id"]
+    key = movie_key(movie_id)
+    created_at = (previous or {}).get("created_at") or now
+    mapping = {name: value for name, value in record.items() if value not in (None, "")}
+    mapping["created_at"] = created_at
+    mapping["updated_at"] = now
+    stale = [f for f in MOVIE_FIELDS if f not in mapping]
+    if previous and stale:
+        pipe.hdel(key, *stale)
+    pipe.hset(key, mapping=mapping)
+
+    suggestion = {"title": record["title"], "movie_id": movie_id}
+    if record.get("genre"):
+        suggestion["genre"] = record["genre"]
+    if record.get("year"):
+        suggestion["year"] = record["year"]
+    new_strings = autocomplete_strings(record["title"], record.get("year"))
+    if previous:
+        stale_suggestion = [f for f in ("genre", "year") if f not in suggestion]
+        if stale_suggestion:
+            pipe.hdel(suggestion_key(movie_id), *stale_suggestion)
+        old_strings = autocomplete_strings(previous.get("title") or "", previous.get("year"))
+        for string in set(old_strings) - set(new_strings):
+            pipe.execute_command("FT.SUGDEL", AUTOCOMPLETE_KEY, string)
+    pipe.hset(suggestion_key(movie_id), mapping=suggestion)
+    # The payload carries the id and the full title, so suggestions need no second read.
+    payload = json.dumps({"id": movie_id, "label": new_strings[0]}, ensure_ascii=False)
+    for string in new_strings:
+        # Without INCR the score is set, not added: a re-import does not inflate it.
+        pipe.execute_command("FT.SUGADD", AUTOCOMPLETE_KEY, string, 1.0, "PAYLOAD", payload)
+
+
+def delete_all_movies(batch=1000):
+    """Remove every movie, suggestion and autocomplete entry (tests and `--replace`)."""
+    r = client()
+    for pattern in (f"{movie_prefix()}*", f"{SUGGESTION_PREFIX}*"):
+        keys = []
+        for key in r.scan_iter(match=pattern, count=batch):
+            keys.append(key)
+            if len(keys) >= batch:
+                r.unlink(*keys)
+                keys = []
+        if keys:
+            r.unlink(*keys)
+    r.delete(AUTOCOMPLETE_KEY)
+
+
+def movie_key_count():
+    """Number of `movie:` keys, by SCAN (for checks that the index agrees with the data)."""
+    return sum(1 for _ in client().scan_iter(match=f"{movie_prefix()}*", count=1000))
+
+
+# --- queries ------------------------------------------------------------------------
+
+
+def ft_search(query, params, *, offset, limit, sort_by=None, sort_asc=True, return_fields=()):
+    """One FT.SEARCH with DIALECT 2, an explicit scorer, and user text only in PARAMS."""
+    args = [index_alias(), query]
+    if return_fields:
+        args += ["RETURN", len(return_fields), *return_fields]
+    # TFIDF honours field weights (BM25STD in RediSearch 2.10 ignores them and ranked plot
+    # mentions above title matches on this catalogue); set explicitly, as the default
+    # changes in Redis 8.
+    args += ["SCORER", "TFIDF"]
+    if sort_by:
+        args += ["SORTBY", sort_by, "ASC" if sort_asc else "DESC"]
+    args += ["LIMIT", offset, limit]
+    if params:
+        args += ["PARAMS", len(params) * 2]
+        for name, value in params.items():
+            args += [name, value]
+    args += ["DIALECT", 2]
+    raw = client().execute_command("FT.SEARCH", *args)
+    total = int(raw[0])
+    docs = []
+    for i in range(1, len(raw), 2):
+        fields = raw[i + 1] or []
+        doc = dict(zip(fields[::2], fields[1::2], strict=True))
+        doc["key"] = raw[i]
+        docs.append(doc)
+    return total, docs
+
+
+def facet_aggregate_args(field, query, params, limit):
+    args = [index_alias(), query]
+    if field in MULTI_VALUE_FIELDS:
+        # A multi-valued tag groups as the whole "a|b" string: split it first.
+        args += [
+            "LOAD", 1, f"@{field}",
+            "FILTER", f"exists(@{field})",
+            "APPLY", f'split(@{field}, "{TAG_SEPARATOR}")', "AS", "value",
+        ]  # fmt: skip
+    else:
+        args += ["LOAD", 1, f"@{field}", "FILTER", f"exists(@{field})",
+                 "APPLY", f"@{field}", "AS", "value"]  # fmt: skip
+    args += ["GROUPBY", 1, "@value", "REDUCE", "COUNT", 0, "AS", "count",
+             "SORTBY", 4, "@count", "DESC", "@value", "ASC", "LIMIT", 0, limit]  # fmt: skip
+    if params:
+        args += ["PARAMS", len(params) * 2]
+        for name, value in params.items():
+            args += [name, value]
+    args += ["DIALECT", 2]
+    return args
+
+
+def facet_counts(requests, limit=200):
+    """Run one FT.AGGREGATE per facet, pipelined: `requests` maps a facet field to
+    (query, params); returns field -> [(value, count)] by count, then value."""
+    pipe = client().pipeline(transaction=False)
+    fields = list(requests)
+    for field in fields:
+        query, params = requests[field]
+        pipe.execute_command("FT.AGGREGATE", *facet_aggregate_args(field, query, params, limit))
+    counts = {}
+    for field, raw in zip(fields, pipe.execute(), strict=True):
+        rows = []
+        for row in raw[1:]:
+            values = dict(zip(row[::2], row[1::2], strict=True))
+            if values.get("value"):
+                rows.append((values["value"], int(values["count"])))
+        counts[field] = rows
+    return counts
+
+
+def year_range():
+    """(earliest, latest) year in the catalogue, or (None, None) when it is empty."""
+    raw = client().execute_command(
+        "FT.AGGREGATE", index_alias(), "*", "GROUPBY", 0,
+        "REDUCE", "MIN", 1, "@year", "AS", "low", "REDUCE", "MAX", 1, "@year", "AS", "high",
+        "DIALECT", 2,
+    )  # fmt: skip
+    if len(raw) < 2:
+        return (None, None)
+    row = dict(zip(raw[1][::2], raw[1][1::2], strict=True))
+    try:
+        return (int(float(row["low"])), int(float(row["high"])))
+    except (KeyError, TypeError, ValueError):
+        return (None, None)
+
+
+def spellcheck(terms, distance=2):
+    """FT.SPELLCHECK suggestions per term: {term: [(suggestion, score)]}."""
+    if not terms:
+        return {}
+    raw = client().execute_command(
+        "FT.SPELLCHECK", index_alias(), " ".join(terms), "DISTANCE", distance, "DIALECT", 2
+    )
+    found = {}
+    for entry in raw:
+        if len(entry) >= 3 and entry[0] == "TERM":
+            found[entry[1]] = [(s, float(score)) for score, s in entry[2]]
+    return found
+
+
+def autocomplete(prefix, limit=5, fuzzy=True):
+    """FT.SUGGET: [(matched string, {"id", "label"})]."""
+    args = ["FT.SUGGET", AUTOCOMPLETE_KEY, prefix, "MAX", limit, "WITHPAYLOADS"]
+    if fuzzy:
+        args.insert(3, "FUZZY")
+    raw = client().execute_command(*args)
+    found = []
+    for i in range(0, len(raw or []), 2):
+        try:
+            payload = json.loads(raw[i + 1] or "")
+        except ValueError:
+            continue
+        if isinstance(payload, dict) and payload.get("id"):
+            found.append((raw[i], {"id": str(payload["id"]), "label": payload.get("label")}))
+    return found
+
+
+def phonetic_suggestions(query, limit=5):
+    """Titles that sound like the words of `query` (the `movies_suggestions` index);
+    `query` must already be a safe RediSearch expression built by search/query.py."""
+    raw = client().execute_command(
+        "FT.SEARCH", SUGGESTIONS_INDEX, query, "RETURN", 3, "title", "year", "movie_id",
+        "LIMIT", 0, limit, "DIALECT", 2,
+    )  # fmt: skip
+    results = []
+    for i in range(1, len(raw), 2):
+        fields = raw[i + 1] or []
+        results.append(dict(zip(fields[::2], fields[1::2], strict=True)))
+    return results
+
+
+def movies_by_ids(ids, fields=("title", "year")):
+    pipe = client().pipeline(transaction=False)
+    for movie_id in ids:
+        pipe.hmget(movie_key(movie_id), *fields)
+    return [
+        dict(zip(fields, values, strict=True)) | {"id": str(movie_id)}
+        for movie_id, values in zip(ids, pipe.execute(), strict=True)
+    ]
+
+
+def memory_usage():
+    info = client().info("memory")
+    return {"used_memory": int(info["used_memory"]), "maxmemory": int(info["maxmemory"])}

@@ -1,0 +1,214 @@
+// Search-as-you-type, facet filters without reloads, autocomplete with the keyboard.
+// The page works without this file: the form submits as a plain GET.
+(function () {
+  "use strict";
+  const form = document.getElementById("search-form");
+  if (!form) return;
+  const input = document.getElementById("q");
+  const results = document.getElementById("search-results");
+  const list = document.getElementById("suggestions");
+  const suggestUrl = input.dataset.suggestUrl;
+  let fetchController = null;
+  let typingTimer = null;
+  let recordTimer = null;
+  let lastRecorded = input.value;
+  let activeIndex = -1;
+
+  function formQuery(extra) {
+    const data = new FormData(form);
+    const params = new URLSearchParams();
+    for (const [key, value] of data.entries()) {
+      if (String(value).trim() !== "") params.append(key, value);
+    }
+    if (params.get("sort") === "relevance") params.delete("sort");
+    if (params.get("size") === "20") params.delete("size");
+    if (extra) for (const [k, v] of Object.entries(extra)) params.set(k, v);
+    return params;
+  }
+
+  async function load(params, { push = false, record = false } = {}) {
+    const shown = new URLSearchParams(params);
+    shown.delete("partial");
+    shown.delete("record");
+    const url = "?" + shown.toString();
+    const fetchParams = new URLSearchParams(shown);
+    fetchParams.set("partial", "1");
+    if (record) fetchParams.set("record", "1");
+    if (fetchController) fetchController.abort();
+    fetchController = new AbortController();
+    const focusedId = document.activeElement && document.activeElement.id;
+    try {
+      const response = await fetch("?" + fetchParams.toString(), {
+        signal: fetchController.signal,
+        headers: { "X-Requested-With": "fetch" },
+      });
+      if (response.status >= 500) throw new Error("server " + response.status);
+      results.innerHTML = await response.text();
+      bindResults();
+      if (push) history.pushState({ q: shown.get("q") || "" }, "", url || "?");
+      else history.replaceState({ q: shown.get("q") || "" }, "", url || "?");
+      if (focusedId && focusedId !== "q") {
+        const again = document.getElementById(focusedId);
+        if (again) again.focus();
+      }
+    } catch (error) {
+      if (error.name !== "AbortError") {
+        results.querySelector(".results")?.insertAdjacentHTML(
+          "afterbegin",
+          '<p class="notice" role="alert">Search is unavailable right now; please try again.</p>'
+        );
+      }
+    }
+  }
+
+  function refresh({ push = false, record = false, keepPage = false } = {}) {
+    const params = formQuery();
+    if (!keepPage) params.delete("page");
+    load(params, { push, record });
+  }
+
+  function bindResults() {
+    results.querySelectorAll(".more-values").forEach((button) => {
+      button.addEventListener("click", () => {
+        button.closest(".facet").classList.add("expanded");
+        button.remove();
+      });
+    });
+  }
+
+  // Typing: results follow every pause of 200 ms; the search is recorded for analytics
+  // once the user stops typing for a second (not every keystroke).
+  input.addEventListener("input", () => {
+    clearTimeout(typingTimer);
+    clearTimeout(recordTimer);
+    typingTimer = setTimeout(() => refresh(), 200);
+    recordTimer = setTimeout(() => {
+      if (input.value.trim() && input.value !== lastRecorded) {
+        lastRecorded = input.value;
+        refresh({ record: true });
+      }
+    }, 1000);
+    suggest();
+  });
+
+  form.addEventListener("change", (event) => {
+    if (event.target === input) return;
+    refresh({ push: true });
+  });
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearTimeout(typingTimer);
+    clearTimeout(recordTimer);
+    if (activeIndex >= 0) return choose(activeIndex);
+    closeSuggestions();
+    lastRecorded = input.value;
+    refresh({ push: true, record: true });
+  });
+
+  results.addEventListener("click", (event) => {
+    const link = event.target.closest(".pagination a, a.did-you-mean, a.clear-filters");
+    if (!link) return;
+    event.preventDefault();
+    const params = new URLSearchParams(link.getAttribute("href").replace(/^[^?]*\?/, ""));
+    if (link.classList.contains("did-you-mean")) input.value = params.get("q") || "";
+    load(params, { push: true, record: link.classList.contains("did-you-mean") }).then(() => {
+      if (link.closest(".pagination")) window.scrollTo({ top: 0 });
+    });
+    if (link.classList.contains("clear-filters")) {
+      form.querySelectorAll(".range input").forEach((el) => (el.value = ""));
+    }
+  });
+
+  window.addEventListener("popstate", () => {
+    const params = new URLSearchParams(location.search);
+    input.value = params.get("q") || "";
+    for (const name of ["sort", "size", "year_min", "year_max", "rating_min", "rating_max"]) {
+      const field = form.elements[name];
+      if (field) field.value = params.get(name) || (name === "sort" ? "relevance" : name === "size" ? "20" : "");
+    }
+    load(params);
+  });
+
+  // --- autocomplete -------------------------------------------------------------
+  let suggestController = null;
+  let suggestTimer = null;
+
+  function closeSuggestions() {
+    list.hidden = true;
+    list.innerHTML = "";
+    activeIndex = -1;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+  }
+
+  function suggest() {
+    clearTimeout(suggestTimer);
+    const text = input.value.trim();
+    if (text.length < 2) return closeSuggestions();
+    suggestTimer = setTimeout(async () => {
+      if (suggestController) suggestController.abort();
+      suggestController = new AbortController();
+      try {
+        const response = await fetch(suggestUrl + "?q=" + encodeURIComponent(text), {
+          signal: suggestController.signal,
+        });
+        if (!response.ok) return closeSuggestions();
+        const data = await response.json();
+        render(data.suggestions || []);
+      } catch (error) {
+        if (error.name !== "AbortError") closeSuggestions();
+      }
+    }, 80);
+  }
+
+  function render(suggestions) {
+    list.innerHTML = "";
+    activeIndex = -1;
+    if (!suggestions.length) return closeSuggestions();
+    suggestions.forEach((item, index) => {
+      const li = document.createElement("li");
+      li.id = "suggestion-" + index;
+      li.setAttribute("role", "option");
+      li.dataset.id = item.id;
+      li.textContent = item.label; // text, never HTML
+      li.addEventListener("mousedown", (event) => {
+        event.preventDefault();
+        choose(index);
+      });
+      list.appendChild(li);
+    });
+    list.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+  }
+
+  function highlight(index) {
+    const items = list.querySelectorAll("li");
+    items.forEach((li, i) => li.setAttribute("aria-selected", i === index ? "true" : "false"));
+    activeIndex = index;
+    if (index >= 0) input.setAttribute("aria-activedescendant", items[index].id);
+  }
+
+  function choose(index) {
+    const item = list.querySelectorAll("li")[index];
+    if (!item) return;
+    closeSuggestions();
+    window.location.href = "/movies/" + encodeURIComponent(item.dataset.id) + "/";
+  }
+
+  input.addEventListener("keydown", (event) => {
+    const count = list.hidden ? 0 : list.querySelectorAll("li").length;
+    if (event.key === "ArrowDown" && count) {
+      event.preventDefault();
+      highlight((activeIndex + 1) % count);
+    } else if (event.key === "ArrowUp" && count) {
+      event.preventDefault();
+      highlight(activeIndex <= 0 ? count - 1 : activeIndex - 1);
+    } else if (event.key === "Escape") {
+      closeSuggestions();
+    }
+  });
+  input.addEventListener("blur", () => setTimeout(closeSuggestions, 100));
+
+  bindResults();
+})();
