@@ -1,0 +1,92 @@
+"""The dashboard's time ranges: which buckets, which compaction, which period before.
+
+A range is a whole number of buckets ending with the current (still open) one, aligned
+to UTC minutes, hours or days, like the "last 7 days" of Plausible: `7d` is today and
+the six days before. The previous period is the same number of buckets just before it.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from insights.store import DAY_MS, HOUR_MS, MINUTE_MS
+
+
+class InvalidRange(ValueError):
+    """A `?range=` the dashboard does not offer; the message says which ones it does."""
+
+
+@dataclass(frozen=True)
+class Range:
+    name: str
+    label: str
+    bucket_ms: int
+    buckets: int
+    granularity: str  # the compaction read: minute, hourly or daily
+    label_format: str  # strftime of the chart's x labels (UTC)
+
+    @property
+    def span_ms(self):
+        return self.bucket_ms * self.buckets
+
+
+RANGES = {
+    r.name: r
+    for r in (
+        Range("realtime", "Last 30 minutes", MINUTE_MS, 30, "minute", "%H:%M"),
+        Range("24h", "Last 24 hours", HOUR_MS, 24, "hourly", "%H:00"),
+        Range("7d", "Last 7 days", DAY_MS, 7, "daily", "%a %d %b"),
+        Range("30d", "Last 30 days", DAY_MS, 30, "daily", "%d %b"),
+        Range("90d", "Last 90 days", DAY_MS, 90, "daily", "%d %b"),
+    )
+}
+DEFAULT_RANGE = "7d"
+
+
+def parse_range(value):
+    """The Range for a `?range=` value; None or "" gives the default."""
+    if value in (None, ""):
+        return RANGES[DEFAULT_RANGE]
+    found = RANGES.get(value)
+    if found is None:
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise InvalidRange(f"unknown range {shown!r}; use one of: {', '.join(RANGES)}")
+    return found
+
+
+@dataclass(frozen=True)
+class Window:
+    """The concrete period of a range at one moment."""
+
+    range: Range
+    now_ms: int
+    start_ms: int
+    end_ms: int  # exclusive: the end of the current bucket
+
+    @property
+    def bucket_starts(self):
+        return list(range(self.start_ms, self.end_ms, self.range.bucket_ms))
+
+    @property
+    def previous(self):
+        return (self.start_ms - self.range.span_ms, self.start_ms)
+
+    @property
+    def previous_bucket_starts(self):
+        start, end = self.previous
+        return list(range(start, end, self.range.bucket_ms))
+
+    def compares_within(self, retention_ms):
+        """Whether the previous period is still inside a retention (else no comparison)."""
+        return 2 * self.range.span_ms <= retention_ms
+
+    def label(self, bucket_start_ms):
+        moment = datetime.fromtimestamp(bucket_start_ms / 1000, UTC)
+        return moment.strftime(self.range.label_format)
+
+    def iso(self, timestamp_ms):
+        return datetime.fromtimestamp(timestamp_ms / 1000, UTC).isoformat()
+
+
+def window(rng, now_ms):
+    end = now_ms - now_ms % rng.bucket_ms + rng.bucket_ms
+    return Window(rng, now_ms, end - rng.span_ms, end)

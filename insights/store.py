@@ -1,0 +1,525 @@
+"""Every Redis key of the insights app (store `analytics`) and every read and write of it.
+
+Nothing else in the project builds an analytics key or talks to the analytics store.
+
+Layout (all timestamps UTC, milliseconds):
+
+- time series, each with `:minute`, `:hourly` and `:daily` bucket series (see "Why no
+  TS.CREATERULE" below), all created explicitly with labels, retention and
+  DUPLICATE_POLICY SUM before the first write:
+  `user_activity:page_views` (90d), `user_activity:page_views:page:<url name>` (90d),
+  `user_activity:country_distribution:<ISO code>` (180d), `user_activity:search_queries`
+  (30d), `search_analytics:{query_frequency,zero_results,result_counts}` (30d) and
+  `search_analytics:response_times` (7d);
+- `page_views:daily:<yyyy-mm-dd>` hash page -> views (expires 90d after that day);
+- `user_countries:monthly:<yyyy-mm>` hash country name -> views (180d after that month);
+- `unique_visitors:{minute,hourly,daily}:<bucket>` HyperLogLogs of salted visitor hashes,
+  and `unique_visitors:salt:<yyyy-mm-dd>` (deleted once the day is over);
+- `search_activities:{daily,hourly,minute}:<bucket>` and
+  `search_activities:zero_results:{daily,hourly,minute}:<bucket>`: sorted sets query ->
+  count (a sorted set rather than a hash so Redis itself merges days and ranks them).
+
+Why no TS.CREATERULE: RedisTimeSeries 1.12 (the bundled Redis Stack) mishandles
+compaction rules outside DB 0, and the analytics store is DB 1. There, the first
+duplicate or out-of-order sample (two workers counting in the same millisecond, which a
+SUM counter must accept) silently deletes the series' rules, and TS.RANGE ... LATEST
+returns nothing; `tests/insights/test_timeseries_db_bug.py` reproduces both. So the app
+writes its own compactions: each count goes to the raw series and, with ON_DUPLICATE
+SUM, to the bucket start of its minute, hour and day series. Long ranges read those,
+never raw samples, and the current bucket is always complete.
+"""
+
+import logging
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import redis
+
+from config.redis_stores import get_redis
+
+logger = logging.getLogger(__name__)
+
+STORE = "analytics"
+
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+
+PAGE_VIEWS_RETENTION_MS = 90 * DAY_MS
+SEARCH_RETENTION_MS = 30 * DAY_MS
+RESPONSE_TIMES_RETENTION_MS = 7 * DAY_MS
+COUNTRY_RETENTION_MS = 180 * DAY_MS
+# The minute buckets only serve the realtime view (30 minutes and the 30 before).
+MINUTE_BUCKETS_RETENTION_MS = 3 * HOUR_MS
+
+GRANULARITIES = {"minute": MINUTE_MS, "hourly": HOUR_MS, "daily": DAY_MS}
+
+
+def now_ms():
+    """The clock every write and read uses; tests monkeypatch it to travel in time."""
+    return int(time.time() * 1000)
+
+
+def client():
+    return get_redis(STORE)
+
+
+# --- time series --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Series:
+    """One counter series and its compactions: key, retention, labels."""
+
+    key: str
+    retention_ms: int
+    labels: tuple = field(default=())
+
+    def key_for(self, granularity=None):
+        return self.key if granularity in (None, "raw") else f"{self.key}:{granularity}"
+
+    def labels_for(self, granularity="raw"):
+        return {**dict(self.labels), "granularity": granularity}
+
+    def retention_for(self, granularity):
+        if granularity == "minute":
+            return min(self.retention_ms, MINUTE_BUCKETS_RETENTION_MS)
+        return self.retention_ms
+
+
+def page_views_series():
+    return Series("user_activity:page_views", PAGE_VIEWS_RETENTION_MS, (("type", "page_views"),))
+
+
+def page_series(page):
+    """Per-page views; `page` is a URL name, so the number of series stays bounded."""
+    return Series(
+        f"user_activity:page_views:page:{page}",
+        PAGE_VIEWS_RETENTION_MS,
+        (("type", "page_views_by_page"), ("page", page)),
+    )
+
+
+def country_series(code, name):
+    return Series(
+        f"user_activity:country_distribution:{code}",
+        COUNTRY_RETENTION_MS,
+        (("type", "country_distribution"), ("country", name), ("country_code", code)),
+    )
+
+
+def search_queries_series():
+    """Searches made from HTML pages (user activity); API searches are not in it."""
+    return Series(
+        "user_activity:search_queries", SEARCH_RETENTION_MS, (("type", "search_queries"),)
+    )
+
+
+SEARCH_METRICS = {
+    # every search (pages and the JSON API): one sample of 1 per search
+    "query_frequency": SEARCH_RETENTION_MS,
+    # one sample of 1 per search that found nothing
+    "zero_results": SEARCH_RETENTION_MS,
+    # the result count of each search (SUM; divide by query_frequency for the mean)
+    "result_counts": SEARCH_RETENTION_MS,
+    # server time of each search in ms (SUM; divide by query_frequency for the mean)
+    "response_times": RESPONSE_TIMES_RETENTION_MS,
+}
+
+
+def search_series(metric):
+    return Series(
+        f"search_analytics:{metric}",
+        SEARCH_METRICS[metric],
+        (("type", "search_analytics"), ("metric", metric)),
+    )
+
+
+_ensured: dict[str, float] = {}
+_ensured_lock = threading.Lock()
+# Re-check a series now and then, so a store that was emptied under a running process
+# gets its labels and retention back instead of keeping auto-created bare series.
+ENSURE_RECHECK_SECONDS = 600
+LEVELS = ("raw", *GRANULARITIES)
+
+
+def forget_ensured():
+    """Forget which series this process created (tests empty the store between tests)."""
+    with _ensured_lock:
+        _ensured.clear()
+
+
+def ensure_series(series_list, redis_client=None):
+    """Create each series and its bucket series unless this process already did.
+
+    TS.CREATE answers "already exists" for known series; TS.ALTER then re-asserts labels,
+    retention and SUM, which repairs a series that TS.ADD auto-created bare. One round trip
+    for all series still unknown to this process, none once they are known.
+    """
+    now = time.monotonic()
+    with _ensured_lock:
+        missing = [s for s in series_list if _ensured.get(s.key, 0) <= now]
+    if not missing:
+        return
+    pipe = (redis_client or client()).ts().pipeline(transaction=False)
+    for series in missing:
+        for level in LEVELS:
+            options = {
+                "retention_msecs": series.retention_for(level),
+                "labels": series.labels_for(level),
+                "duplicate_policy": "SUM",
+            }
+            pipe.create(series.key_for(level), **options)
+            pipe.alter(series.key_for(level), **options)
+    for result in pipe.execute(raise_on_error=False):
+        if isinstance(result, redis.ResponseError) and "already exists" not in str(result):
+            raise result
+    with _ensured_lock:
+        for series in missing:
+            _ensured[series.key] = now + ENSURE_RECHECK_SECONDS
+
+
+def _count(pipe, series, timestamp_ms, value):
+    """One sample into the raw series and into its minute, hour and day buckets.
+
+    ON_DUPLICATE SUM on each write: concurrent requests add up even in a series that was
+    auto-created with the default BLOCK policy.
+    """
+    pipe.add(series.key, timestamp_ms, value, on_duplicate="SUM")
+    for granularity, bucket_ms in GRANULARITIES.items():
+        bucket = timestamp_ms - timestamp_ms % bucket_ms
+        pipe.add(series.key_for(granularity), bucket, value, on_duplicate="SUM")
+
+
+# --- other keys -----------------------------------------------------------------------
+
+
+def _day(timestamp_ms):
+    return datetime.fromtimestamp(timestamp_ms / 1000, UTC).strftime("%Y-%m-%d")
+
+
+def _hour(timestamp_ms):
+    return datetime.fromtimestamp(timestamp_ms / 1000, UTC).strftime("%Y-%m-%dT%H")
+
+
+def _minute(timestamp_ms):
+    return datetime.fromtimestamp(timestamp_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def _month(timestamp_ms):
+    return datetime.fromtimestamp(timestamp_ms / 1000, UTC).strftime("%Y-%m")
+
+
+def _bucket_end(timestamp_ms, bucket_ms):
+    return timestamp_ms - timestamp_ms % bucket_ms + bucket_ms
+
+
+def _month_end(timestamp_ms):
+    moment = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return int(datetime(year, month, 1, tzinfo=UTC).timestamp() * 1000)
+
+
+def page_views_daily_key(timestamp_ms):
+    return f"page_views:daily:{_day(timestamp_ms)}"
+
+
+def user_countries_monthly_key(timestamp_ms):
+    return f"user_countries:monthly:{_month(timestamp_ms)}"
+
+
+VISITOR_BUCKETS = {
+    "minute": (MINUTE_MS, _minute),
+    "hourly": (HOUR_MS, _hour),
+    "daily": (DAY_MS, _day),
+}
+# How long after its bucket ends each HyperLogLog is kept: long enough for the range
+# that reads it and the period before (realtime 2x30 min, 24h 2x24 h, days: 90 days).
+VISITOR_TTL_MS = {"minute": HOUR_MS, "hourly": 2 * DAY_MS, "daily": PAGE_VIEWS_RETENTION_MS}
+
+
+def unique_visitors_key(granularity, timestamp_ms):
+    return f"unique_visitors:{granularity}:{VISITOR_BUCKETS[granularity][1](timestamp_ms)}"
+
+
+def visitor_salt_key(timestamp_ms):
+    return f"unique_visitors:salt:{_day(timestamp_ms)}"
+
+
+SEARCH_KINDS = ("all", "zero_results")
+SEARCH_TTL_MS = {"minute": HOUR_MS, "hourly": 2 * DAY_MS, "daily": SEARCH_RETENTION_MS}
+
+
+def search_activities_key(granularity, timestamp_ms, kind="all"):
+    prefix = "search_activities" if kind == "all" else "search_activities:zero_results"
+    return f"{prefix}:{granularity}:{VISITOR_BUCKETS[granularity][1](timestamp_ms)}"
+
+
+def search_union_key(kind, granularity, start_ms, end_ms):
+    """A short-lived merge of many buckets' sorted sets, for ranking a range."""
+    return f"search_activities:union:{kind}:{granularity}:{start_ms}:{end_ms}"
+
+
+# --- the daily salt for visitor hashes ------------------------------------------------
+
+_salts: dict[str, str] = {}
+_salts_lock = threading.Lock()
+
+
+def visitor_salt(timestamp_ms, redis_client=None):
+    """Today's salt, shared by every worker through Redis; a new one each UTC day.
+
+    It expires when its day ends and the previous days' salts are deleted when a new one
+    is made, so yesterday's visitor hashes can no longer be recomputed from IP and UA.
+    """
+    key = visitor_salt_key(timestamp_ms)
+    with _salts_lock:
+        salt = _salts.get(key)
+    if salt is not None:
+        return salt
+    pipe = (redis_client or client()).pipeline(transaction=False)
+    day_end = _bucket_end(timestamp_ms, DAY_MS)
+    pipe.set(key, secrets.token_hex(16), nx=True, pxat=day_end)
+    pipe.get(key)
+    pipe.delete(
+        visitor_salt_key(timestamp_ms - DAY_MS), visitor_salt_key(timestamp_ms - 2 * DAY_MS)
+    )
+    salt = pipe.execute()[1]
+    if salt is None:  # the day ended between SET and GET (or a clock far in the past)
+        salt = secrets.token_hex(16)
+    with _salts_lock:
+        _salts.clear()  # only one day's salt is ever needed
+        _salts[key] = salt
+    return salt
+
+
+def forget_salts():
+    with _salts_lock:
+        _salts.clear()
+
+
+# --- recording ------------------------------------------------------------------------
+
+
+@dataclass
+class SearchHit:
+    query: str
+    result_count: int
+    response_ms: float
+
+
+@dataclass
+class Hit:
+    """What one request contributes; `page` is None for a search made through an API."""
+
+    timestamp_ms: int
+    page: str | None = None
+    country_code: str = "ZZ"
+    country_name: str = "Unknown"
+    visitor: str | None = None
+    search: SearchHit | None = None
+
+
+def series_for(hit):
+    needed = []
+    if hit.page:
+        needed += [
+            page_views_series(),
+            page_series(hit.page),
+            country_series(hit.country_code, hit.country_name),
+        ]
+        if hit.search:
+            needed.append(search_queries_series())
+    if hit.search:
+        needed += [search_series(metric) for metric in SEARCH_METRICS]
+    return needed
+
+
+def queue_hit(pipe, hit):
+    """Queue every write of one hit on `pipe` (a TimeSeries pipeline, not executed)."""
+    t = hit.timestamp_ms
+    if hit.page:
+        _count(pipe, page_views_series(), t, 1)
+        _count(pipe, page_series(hit.page), t, 1)
+        daily = page_views_daily_key(t)
+        pipe.hincrby(daily, hit.page, 1)
+        pipe.pexpireat(daily, _bucket_end(t, DAY_MS) + PAGE_VIEWS_RETENTION_MS)
+        if hit.visitor:
+            for granularity, (bucket_ms, _) in VISITOR_BUCKETS.items():
+                key = unique_visitors_key(granularity, t)
+                pipe.pfadd(key, hit.visitor)
+                pipe.pexpireat(key, _bucket_end(t, bucket_ms) + VISITOR_TTL_MS[granularity])
+        _count(pipe, country_series(hit.country_code, hit.country_name), t, 1)
+        monthly = user_countries_monthly_key(t)
+        pipe.hincrby(monthly, hit.country_name, 1)
+        pipe.pexpireat(monthly, _month_end(t) + COUNTRY_RETENTION_MS)
+        if hit.search:
+            _count(pipe, search_queries_series(), t, 1)
+    if hit.search:
+        search = hit.search
+        _count(pipe, search_series("query_frequency"), t, 1)
+        _count(pipe, search_series("result_counts"), t, search.result_count)
+        _count(pipe, search_series("response_times"), t, search.response_ms)
+        kinds = ["all"]
+        if search.result_count == 0:
+            _count(pipe, search_series("zero_results"), t, 1)
+            kinds.append("zero_results")
+        for kind in kinds:
+            for granularity, (bucket_ms, _) in VISITOR_BUCKETS.items():
+                key = search_activities_key(granularity, t, kind)
+                pipe.zincrby(key, 1, search.query)
+                pipe.pexpireat(key, _bucket_end(t, bucket_ms) + SEARCH_TTL_MS[granularity])
+
+
+def record_hit(hit, redis_client=None):
+    """Record one request's hit: series ensured once per process, then one round trip.
+
+    Returns the number of commands Redis refused (e.g. a sample older than retention,
+    which only a clock set far in the past produces); connection errors propagate.
+    """
+    redis_client = redis_client or client()
+    ensure_series(series_for(hit), redis_client)
+    pipe = redis_client.ts().pipeline(transaction=False)
+    queue_hit(pipe, hit)
+    results = pipe.execute(raise_on_error=False)
+    refused = [r for r in results if isinstance(r, redis.ResponseError)]
+    if refused:
+        logger.debug("analytics store refused %d writes: %s", len(refused), refused[0])
+    return len(refused)
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+def retained_from(retention_ms, granularity, now):
+    """The first whole bucket still inside a retention. Reads start there at the earliest:
+    retention trims from a series' newest sample, so an idle series still holds older
+    samples than its retention."""
+    oldest = now - retention_ms
+    return oldest + (-oldest % GRANULARITIES.get(granularity, 1))
+
+
+def _range_args(start_ms, end_ms, bucket_ms, align):
+    return {
+        "from_time": start_ms,
+        "to_time": end_ms - 1,
+        "aggregation_type": "sum",
+        "bucket_size_msec": bucket_ms,
+        "align": align,
+    }
+
+
+def _checked(result):
+    if isinstance(result, redis.ResponseError):
+        if "does not exist" in str(result):
+            return []
+        raise result
+    return result
+
+
+def series_range(series, granularity, start_ms, end_ms, bucket_ms, now=None):
+    """{bucket start ms: sum} of one series over [start, end), read from its buckets."""
+    now = now_ms() if now is None else now
+    start_ms = max(start_ms, retained_from(series.retention_ms, granularity, now))
+    if start_ms >= end_ms:
+        return Counter()
+    try:
+        samples = (
+            client()
+            .ts()
+            .range(series.key_for(granularity), **_range_args(start_ms, end_ms, bucket_ms, 0))
+        )
+    except redis.ResponseError as exc:
+        samples = _checked(exc)
+    return Counter(dict(samples))
+
+
+def series_totals(series_list, granularity, periods, now=None):
+    """Sum of each series over each (start, end) period: {(key, i): total}, one round trip."""
+    now = now_ms() if now is None else now
+    pipe = client().ts().pipeline(transaction=False)
+    asked = []
+    for series in series_list:
+        oldest = retained_from(series.retention_ms, granularity, now)
+        for i, (start_ms, end_ms) in enumerate(periods):
+            start = max(start_ms, oldest)
+            if start < end_ms:
+                span = end_ms - start
+                pipe.range(series.key_for(granularity), **_range_args(start, end_ms, span, start))
+                asked.append((series.key, i))
+    totals = {(series.key, i): 0 for series in series_list for i in range(len(periods))}
+    for ask, result in zip(asked, pipe.execute(raise_on_error=False), strict=True):
+        totals[ask] += sum(value for _, value in _checked(result))
+    return totals
+
+
+def labelled_totals(series_type, label, granularity, start_ms, end_ms, retention_ms, now=None):
+    """{label value: sum over [start, end)} for every series of a type (one TS.MRANGE)."""
+    now = now_ms() if now is None else now
+    start_ms = max(start_ms, retained_from(retention_ms, granularity, now))
+    totals = Counter()
+    if start_ms >= end_ms:
+        return totals
+    replies = (
+        client()
+        .ts()
+        .mrange(
+            filters=[f"type={series_type}", f"granularity={granularity}"],
+            select_labels=[label],
+            **_range_args(start_ms, end_ms, end_ms - start_ms, start_ms),
+        )
+    )
+    for reply in replies:
+        for _key, (labels, samples) in reply.items():
+            value = sum(v for _, v in samples)
+            if value and labels.get(label) is not None:
+                totals[labels[label]] += value
+    return totals
+
+
+def page_views_by_day(day_starts_ms):
+    """Sum of the `page_views:daily:<date>` hashes of those days: Counter page -> views."""
+    pipe = client().pipeline(transaction=False)
+    for day in day_starts_ms:
+        pipe.hgetall(page_views_daily_key(day))
+    totals = Counter()
+    for mapping in pipe.execute():
+        for page, count in mapping.items():
+            totals[page] += int(count)
+    return totals
+
+
+def countries_of_month(timestamp_ms):
+    mapping = client().hgetall(user_countries_monthly_key(timestamp_ms))
+    return Counter({name: int(count) for name, count in mapping.items()})
+
+
+def unique_visitors(granularity, bucket_starts_ms):
+    """Distinct visitor hashes over those buckets (PFCOUNT merges the HyperLogLogs)."""
+    keys = [unique_visitors_key(granularity, t) for t in bucket_starts_ms]
+    return client().pfcount(*keys) if keys else 0
+
+
+def top_searches(kind, granularity, bucket_starts_ms, limit=10):
+    """(top [(query, count)], distinct queries) over those buckets, merged by Redis.
+
+    ZUNIONSTORE into a key that lives a few seconds: the merge runs inside Redis and only
+    the top `limit` queries travel back.
+    """
+    keys = [search_activities_key(granularity, t, kind) for t in bucket_starts_ms]
+    if not keys:
+        return [], 0
+    union = search_union_key(kind, granularity, bucket_starts_ms[0], bucket_starts_ms[-1])
+    # MULTI/EXEC: two dashboards merging the same range never see each other's DELETE.
+    pipe = client().pipeline(transaction=True)
+    pipe.zunionstore(union, keys, aggregate="SUM")
+    pipe.pexpire(union, 10_000)
+    pipe.zrange(union, 0, limit - 1, desc=True, withscores=True)
+    pipe.zcard(union)
+    pipe.delete(union)
+    _, _, top, distinct, _ = pipe.execute()
+    return [(query, int(score)) for query, score in top], distinct

@@ -1,0 +1,172 @@
+"""What a request contributes to the analytics: plain functions, no Redis.
+
+Which requests are page views, bots, the visitor's country, the cookieless visitor
+hash and the search annotation set by the search views.
+"""
+
+import hashlib
+import re
+
+from django.conf import settings
+
+from insights import store
+from insights.countries import COUNTRY_NAMES, UNKNOWN
+
+UNKNOWN_CODE = "ZZ"  # ISO's user-assigned code, used for "Unknown"
+MAX_QUERY_LENGTH = 200
+
+# Crawlers, monitors, link previews, HTTP libraries and headless browsers. An empty
+# User-Agent is a script too. Matched case-insensitively anywhere in the header.
+BOT_PATTERN = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|archiver|scrapy|curl/|wget/|httpie|python-requests|"
+    r"python-urllib|aiohttp|httpx|go-http-client|java/|okhttp|libwww|lwp::|node-fetch|axios|"
+    r"headless|phantomjs|lighthouse|pagespeed|pingdom|uptime|monitor|statuscake|"
+    r"facebookexternalhit|embedly|preview|validator|feedfetcher|mediapartners|"
+    r"bingpreview|yandex|baiduspider|petalbot|ahrefs|semrush|mj12",
+    re.IGNORECASE,
+)
+
+# Requests that are never page views, whatever they return.
+EXCLUDED_PREFIXES = ("/admin/", "/health/", "/api/", "/insights/", "/operations/")
+
+
+def is_bot(user_agent):
+    return not user_agent or BOT_PATTERN.search(user_agent) is not None
+
+
+def _excluded_path(path):
+    static = settings.STATIC_URL or "/static/"
+    if not static.startswith("/"):
+        static = "/" + static
+    return path.startswith((*EXCLUDED_PREFIXES, static)) or path == "/favicon.ico"
+
+
+def is_page_view(request, response):
+    """A successful GET of an HTML page served by a named view (not a fragment/prefetch)."""
+    if request.method != "GET" or not 200 <= response.status_code < 300:
+        return False
+    if not response.get("Content-Type", "").startswith("text/html"):
+        return False
+    match = getattr(request, "resolver_match", None)
+    if match is None or not match.view_name:
+        return False
+    meta = request.META
+    if meta.get("HTTP_HX_REQUEST") or "prefetch" in (
+        meta.get("HTTP_SEC_PURPOSE", "") + meta.get("HTTP_PURPOSE", "")
+    ):
+        return False
+    return not _excluded_path(request.path)
+
+
+def page_name(request):
+    """The URL name (e.g. `search`, `movie-detail`): bounded, unlike raw paths."""
+    return request.resolver_match.view_name
+
+
+def _header_meta_name(header):
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
+def country_from_header(value):
+    code = (value or "").strip().upper()
+    return code if code in COUNTRY_NAMES else None  # "XX", "T1" (Tor) etc. are unknown
+
+
+_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z]{4})?-([a-z]{2})(?:-|$)", re.IGNORECASE)
+
+
+def country_from_accept_language(header):
+    """The region of the most preferred language tag that has one ("en-US" -> "US")."""
+    tags = []
+    for position, part in enumerate((header or "")[:500].split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        tags.append((-quality, position, tag.strip()))
+    for _, _, tag in sorted(tags):
+        match = _LANGUAGE_TAG.match(tag)
+        if match and match.group(1).upper() in COUNTRY_NAMES:
+            return match.group(1).upper()
+    return None
+
+
+def country_code(request):
+    """The trusted proxy header when configured, else Accept-Language, else unknown."""
+    header = settings.INSIGHTS_COUNTRY_HEADER
+    if header:
+        code = country_from_header(request.META.get(_header_meta_name(header)))
+        if code:
+            return code
+    return country_from_accept_language(request.META.get("HTTP_ACCEPT_LANGUAGE")) or UNKNOWN_CODE
+
+
+def country_name(code):
+    return COUNTRY_NAMES.get(code, UNKNOWN)
+
+
+def client_ip(request):
+    """REMOTE_ADDR, or the first address of the configured proxy header. Only hashed."""
+    header = settings.INSIGHTS_CLIENT_IP_HEADER
+    if header:
+        value = request.META.get(_header_meta_name(header), "")
+        first = value.split(",")[0].strip()
+        if first:
+            return first
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def visitor_hash(salt, ip, user_agent):
+    """A daily-salted hash of IP and User-Agent: the same visitor counts once a day, and
+    once the salt is deleted nobody can tell which IP it was. The IP is never stored."""
+    digest = hashlib.blake2b(
+        f"{ip}\n{user_agent}".encode(errors="replace"), key=salt.encode()[:64], digest_size=12
+    )
+    return digest.hexdigest()
+
+
+def search_hit(annotation):
+    """The search view's `request.search_analytics`, checked; None when absent or bad."""
+    if not isinstance(annotation, dict):
+        return None
+    query = annotation.get("query")
+    if not isinstance(query, str):
+        return None
+    query = " ".join(query.lower().split())[:MAX_QUERY_LENGTH]
+    if not query:
+        return None  # browsing without a query is not a search
+    try:
+        result_count = int(annotation.get("result_count"))
+        response_ms = float(annotation.get("response_ms"))
+    except (TypeError, ValueError):
+        return None
+    if result_count < 0 or not 0 <= response_ms < 3_600_000:
+        return None
+    return store.SearchHit(query=query, result_count=result_count, response_ms=response_ms)
+
+
+def hit_for(request, response, timestamp_ms, salt_for=store.visitor_salt):
+    """The Hit to record for this request/response, or None when nothing is recorded."""
+    user_agent = request.META.get("HTTP_USER_AGENT", "")
+    if is_bot(user_agent):
+        return None
+    search = None
+    if response.status_code < 400:
+        search = search_hit(getattr(request, "search_analytics", None))
+    if not is_page_view(request, response):
+        return store.Hit(timestamp_ms=timestamp_ms, search=search) if search else None
+    code = country_code(request)
+    salt = salt_for(timestamp_ms)
+    return store.Hit(
+        timestamp_ms=timestamp_ms,
+        page=page_name(request),
+        country_code=code,
+        country_name=country_name(code),
+        visitor=visitor_hash(salt, client_ip(request), user_agent),
+        search=search,
+    )
