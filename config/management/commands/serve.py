@@ -16,6 +16,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from config import embedded_redis
 
+BUNDLED_MOVIES = settings.BASE_DIR / "data" / "movies.jsonl.gz"
+
 
 class Command(BaseCommand):
     help = "Run the product: embedded Redis Stack, migrations, gunicorn."
@@ -62,6 +64,16 @@ class Command(BaseCommand):
         settings.VAR_DIR.mkdir(exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
+        self.prepare_search()
+
+    def prepare_search(self):
+        """The search indexes, and the bundled catalogue when the index is empty."""
+        from search import indexing, store
+
+        indexing.ensure_indexes()
+        if store.movie_count() == 0 and BUNDLED_MOVIES.exists():
+            self.stdout.write(f"Importing the bundled catalogue ({BUNDLED_MOVIES.name})…")
+            call_command("import_movies", str(BUNDLED_MOVIES), max_errors_shown=5)
 
     def start_background_processes(self):
         """Processes that run beside gunicorn: the metrics collector (stopped with the
