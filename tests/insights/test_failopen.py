@@ -1,0 +1,89 @@
+"""With the analytics store down: pages still render, losses are counted and logged at
+most once a minute, the dashboard says so inside its layout, the APIs answer 503."""
+
+import logging
+
+import pytest
+
+from config.embedded_redis import EmbeddedRedis, free_port
+from config.redis_stores import reset_pools
+from insights import middleware
+from tests.conftest import store_urls
+
+from .conftest import visit
+
+pytestmark = [pytest.mark.urls("tests.insights.urls"), pytest.mark.django_db]
+
+
+@pytest.fixture
+def stoppable_server(tmp_path, settings):
+    server = EmbeddedRedis(port=free_port(), data_dir=tmp_path / "redis")
+    server.start()
+    urls = store_urls(server.port, password="")
+    # Only the analytics store goes down; sessions and the rest stay on the suite's server.
+    settings.REDIS_URLS = {**settings.REDIS_URLS, "analytics": urls["analytics"]}
+    yield server
+    server.stop(save=False)
+    reset_pools()
+
+
+def test_pages_render_and_losses_are_counted_while_the_store_is_down(
+    client, staff_client, stoppable_server, caplog
+):
+    visit(client, "/")
+    assert middleware.losses.total == 0
+    stoppable_server.stop(save=False)
+    caplog.set_level(logging.WARNING, logger="insights.middleware")
+    for path in ("/", "/movies/1/", "/search/?q=x", "/api/search?q=y"):
+        response = visit(client, path)
+        assert response.status_code == 200, path
+    assert middleware.losses.total == 4
+    warnings = [r for r in caplog.records if r.name == "insights.middleware"]
+    assert len(warnings) == 1  # logged at most once a minute
+    assert "analytics not recorded" in warnings[0].getMessage()
+    assert "Connection" in warnings[0].getMessage()
+    assert not any(r.exc_info for r in warnings)  # no traceback
+
+    page = staff_client.get("/insights/?range=7d")
+    assert page.status_code == 200
+    assert b"Analytics store unavailable" in page.content
+    assert b"Traceback" not in page.content
+    api = staff_client.get("/api/analytics/page-views?range=7d")
+    assert api.status_code == 503
+    assert "unavailable" in api.json()["error"]
+    assert staff_client.get("/insights/export/pages.csv").status_code == 503
+
+    stoppable_server.start()
+    middleware.losses.paused_until = 0  # skip the pause after a failure
+    visit(client, "/")
+    # recording resumes by itself: the view before the outage (kept by the AOF) and this
+    # one; the four during the outage were lost, as counted
+    assert staff_client.get("/api/analytics/page-views?range=24h").json()["total"] == 2
+
+
+def test_loss_counter_logs_at_most_once_a_minute_and_pauses_after_a_failure(caplog):
+    now = [1000.0]
+    counter = middleware.LossCounter(clock=lambda: now[0])
+    caplog.set_level(logging.WARNING, logger="insights.middleware")
+    counter.lost(ConnectionError("down"))
+    assert counter.paused()
+    for _ in range(5):
+        counter.lost()
+    now[0] += 30
+    counter.lost()
+    assert len(caplog.records) == 1
+    now[0] += 31
+    assert not counter.paused()
+    counter.lost(ConnectionError("still down"))
+    assert len(caplog.records) == 2
+    assert "7 request(s) (8 in total" in caplog.records[1].getMessage()
+
+
+def test_a_bug_in_tracking_never_fails_the_page(client, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(middleware.store, "record_hit", broken)
+    response = visit(client, "/")
+    assert response.status_code == 200
+    assert middleware.losses.total == 1
