@@ -256,6 +256,8 @@ OPERATIONS_COLLECT_INTERVAL = _read("OPERATIONS_COLLECT_INTERVAL", env.float, 10
 if not 0.5 <= OPERATIONS_COLLECT_INTERVAL <= 3600:
     raise ImproperlyConfigured("OPERATIONS_COLLECT_INTERVAL: seconds between 0.5 and 3600")
 OPERATIONS_REQUEST_METRICS = _bool("OPERATIONS_REQUEST_METRICS", True)
+# Queue request figures for a writer thread (batched) instead of a round trip per request.
+OPERATIONS_REQUEST_METRICS_BACKGROUND = _bool("OPERATIONS_REQUEST_METRICS_BACKGROUND", True)
 # /metrics answers requests from loopback, or with "Authorization: Bearer <METRICS_TOKEN>".
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOW_LOOPBACK = _bool("METRICS_ALLOW_LOOPBACK", True)

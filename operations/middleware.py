@@ -1,7 +1,9 @@
-"""Request metrics: each request's duration and status, in one pipeline, never failing it.
+"""Request metrics: each request's duration and status, never failing the request.
 
 Placed right after SecurityMiddleware so it times (nearly) the whole request. Static
-files are skipped: they are not the application's performance.
+files are skipped: they are not the application's performance. By default the figures
+are queued and written in batches by a background thread (operations/recorder.py);
+with OPERATIONS_REQUEST_METRICS_BACKGROUND off, each request writes one pipeline itself.
 """
 
 import logging
@@ -11,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 
 from operations import store
+from operations.recorder import recorder
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +26,7 @@ class RequestMetricsMiddleware:
             raise MiddlewareNotUsed
         self.get_response = get_response
         self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
+        self.background = settings.OPERATIONS_REQUEST_METRICS_BACKGROUND
         self._last_warning = 0.0
 
     def __call__(self, request):
@@ -32,7 +36,10 @@ class RequestMetricsMiddleware:
         response = self.get_response(request)
         duration_ms = (time.perf_counter() - started) * 1000
         try:
-            store.record_request(duration_ms, response.status_code >= 500)
+            if self.background:
+                recorder.record(duration_ms, response.status_code >= 500)
+            else:
+                store.record_request(duration_ms, response.status_code >= 500)
         except Exception as exc:  # metrics must never fail a request
             self._warn(exc)
         return response

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import redis
 
-from config.redis_stores import STORES, get_redis
+from config.redis_stores import STORES, get_pool, get_redis
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
@@ -89,7 +89,7 @@ def _system(metric, unit):
     return Series(
         key=f"system_metrics:{metric}",
         retention_ms=7 * DAY_MS,
-        labels={"group": "system_metrics", "metric": metric, "unit": unit},
+        labels={"group": "system_metrics", "metric": metric, "unit": unit, "resolution": "raw"},
         # One sample per collector pass; a second pass in the same millisecond keeps the last.
         duplicate_policy="LAST",
         compactions=(
@@ -115,7 +115,7 @@ def _counter(metric):
     return Series(
         key=f"app_metrics:{metric}",
         retention_ms=7 * DAY_MS,
-        labels={"group": "app_metrics", "metric": metric, "unit": "count"},
+        labels={"group": "app_metrics", "metric": metric, "unit": "count", "resolution": "raw"},
         # Every request adds 1 at its bucket's timestamp: SUM turns writes into a count.
         duplicate_policy="SUM",
         compactions=(
@@ -129,7 +129,13 @@ def _latency(quantile):
     return Series(
         key=f"app_metrics:latency_{quantile}",
         retention_ms=3 * DAY_MS,
-        labels={"group": "app_metrics", "metric": "latency", "quantile": quantile, "unit": "ms"},
+        labels={
+            "group": "app_metrics",
+            "metric": "latency",
+            "quantile": quantile,
+            "unit": "ms",
+            "resolution": "raw",
+        },
         # The collector rewrites the current minute as it fills up: keep the newest value.
         duplicate_policy="LAST",
         compactions=(Compaction("max", HOUR_MS, 90 * DAY_MS, "1h"),),
@@ -143,13 +149,23 @@ APP_SERIES = {
     "response_time": Series(
         key="app_metrics:response_time",
         retention_ms=3 * DAY_MS,
-        labels={"group": "app_metrics", "metric": "response_time", "unit": "ms"},
+        labels={
+            "group": "app_metrics",
+            "metric": "response_time",
+            "unit": "ms",
+            "resolution": "raw",
+        },
         duplicate_policy="MAX",  # two requests in one millisecond: keep the slower
     ),
     "error_rate": Series(
         key="app_metrics:error_rate",
         retention_ms=7 * DAY_MS,
-        labels={"group": "app_metrics", "metric": "error_rate", "unit": "percent"},
+        labels={
+            "group": "app_metrics",
+            "metric": "error_rate",
+            "unit": "percent",
+            "resolution": "raw",
+        },
         duplicate_policy="LAST",
         compactions=(Compaction("avg", HOUR_MS, 90 * DAY_MS, "1h"),),
     ),
@@ -262,49 +278,101 @@ def series_info(key):
 # --- request metrics (written by the middleware) ----------------------------------
 
 _created_digests: set[int] = set()
+_cached = {}
+
+
+def _hot_client():
+    """The metrics client for the per-request path, reused while its pool is current:
+    building a client per request cost more than the round trip itself."""
+    pool = get_pool("metrics")
+    client = _cached.get("metrics")
+    if client is None or client.connection_pool is not pool:
+        client = _cached["metrics"] = get_redis("metrics")
+    return client
+
+
+def _add_args(series):
+    """TS.ADD's trailing arguments, built once per series (the per-request path packs
+    them as they are). The creation arguments only act if the write has to create the
+    series (a flushed store): it then still gets its labels, retention and policy."""
+    args = _cached.get(series.key)
+    if args is None:
+        args = ["RETENTION", series.retention_ms, "DUPLICATE_POLICY", series.duplicate_policy,
+                "ON_DUPLICATE", series.duplicate_policy, "LABELS"]  # fmt: skip
+        for name, value in series.labels.items():
+            args += [name, value]
+        args = _cached[series.key] = tuple(args)
+    return args
 
 
 def record_request(duration_ms, is_error, now_ms=None, client=None):
-    """One request's figures in one pipeline (one round trip): the interval's request
-    and 5xx counts, the raw duration, the minute's t-digest and the Prometheus totals."""
+    """One request's figures in one pipeline (one round trip)."""
     now_ms = int(now_ms if now_ms is not None else time.time() * 1000)
-    client = client or _metrics()
-    bucket = now_ms - now_ms % REQUEST_BUCKET_MS
-    minute = minute_of(now_ms)
-    digest = latency_digest_key(minute)
+    return record_requests([(now_ms, duration_ms, is_error)], client=client)
+
+
+def record_requests(samples, client=None):
+    """Requests' figures, [(ended_ms, duration_ms, is_error)], in one pipeline: each
+    interval's request and 5xx counts, the raw durations, each minute's t-digest and the
+    Prometheus totals. Counts are summed here, so a batch costs one write per interval."""
+    client = client or _hot_client()
+    requests, errors, response_time = (
+        APP_SERIES["requests"],
+        APP_SERIES["errors"],
+        APP_SERIES["response_time"],
+    )
+    counts, error_counts, by_minute = {}, {}, {}
+    total_seconds = 0.0
     pipe = client.pipeline(transaction=False)
-    ts_add(pipe, APP_SERIES["requests"], bucket, 1)
-    if is_error:
-        ts_add(pipe, APP_SERIES["errors"], bucket, 1)
-    ts_add(pipe, APP_SERIES["response_time"], now_ms, round(duration_ms, 3))
-    if minute not in _created_digests:
-        # First request of this minute in this process: create the digest (an error if
-        # another process already did, which is fine) and let it expire.
-        pipe.tdigest().create(digest, 100)
-        pipe.expire(digest, LATENCY_DIGEST_TTL_SECONDS)
-    digest_index = len(pipe.command_stack)
-    pipe.tdigest().add(digest, [duration_ms])
-    pipe.hincrby(TOTALS_KEY, "requests", 1)
-    pipe.hincrbyfloat(TOTALS_KEY, "duration_seconds_sum", duration_ms / 1000)
-    if is_error:
-        pipe.hincrby(TOTALS_KEY, "errors", 1)
+    for now_ms, duration_ms, is_error in samples:
+        duration_ms = round(duration_ms, 3)
+        bucket = now_ms - now_ms % REQUEST_BUCKET_MS
+        counts[bucket] = counts.get(bucket, 0) + 1
+        if is_error:
+            error_counts[bucket] = error_counts.get(bucket, 0) + 1
+        by_minute.setdefault(now_ms - now_ms % MINUTE_MS, []).append(duration_ms)
+        total_seconds += duration_ms / 1000
+        pipe.execute_command(
+            "TS.ADD", response_time.key, now_ms, duration_ms, *_add_args(response_time)
+        )
+    for bucket, count in counts.items():
+        pipe.execute_command("TS.ADD", requests.key, bucket, count, *_add_args(requests))
+    for bucket, count in error_counts.items():
+        pipe.execute_command("TS.ADD", errors.key, bucket, count, *_add_args(errors))
+    digest_at = {}
+    new_minutes = [minute for minute in by_minute if minute not in _created_digests]
+    for minute, durations in by_minute.items():
+        digest = LATENCY_DIGEST_PREFIX + str(minute)
+        if minute in new_minutes:
+            # First request of this minute in this process: create the digest (an error
+            # if another process already did, which is fine) and let it expire.
+            pipe.execute_command("TDIGEST.CREATE", digest, "COMPRESSION", 100)
+            pipe.expire(digest, LATENCY_DIGEST_TTL_SECONDS)
+        digest_at[minute] = len(pipe.command_stack)
+        pipe.execute_command("TDIGEST.ADD", digest, *durations)
+    pipe.hincrby(TOTALS_KEY, "requests", len(samples))
+    pipe.hincrbyfloat(TOTALS_KEY, "duration_seconds_sum", total_seconds)
+    if error_counts:
+        pipe.hincrby(TOTALS_KEY, "errors", sum(error_counts.values()))
     results = pipe.execute(raise_on_error=False)
-    if minute not in _created_digests:
-        _created_digests.intersection_update(range(minute - 5 * MINUTE_MS, minute))
+    for minute in new_minutes:
         _created_digests.add(minute)
-    added = results[digest_index]
-    if isinstance(added, redis.ResponseError):
-        # The digest vanished (flushed store, expired): create it and add again.
-        retry = client.pipeline(transaction=False)
-        retry.tdigest().create(digest, 100)
-        retry.expire(digest, LATENCY_DIGEST_TTL_SECONDS)
-        retry.tdigest().add(digest, [duration_ms])
-        retry_results = retry.execute(raise_on_error=False)
-        if isinstance(retry_results[-1], Exception):
-            raise retry_results[-1]
+    for old in [m for m in _created_digests if m < max(by_minute) - 5 * MINUTE_MS]:
+        _created_digests.discard(old)
     for result in results:
         if isinstance(result, redis.ConnectionError | redis.TimeoutError):
             raise result
+    for minute, index in digest_at.items():
+        if isinstance(results[index], redis.ResponseError):
+            # The digest vanished (flushed store, expired): create it and add again.
+            digest = LATENCY_DIGEST_PREFIX + str(minute)
+            retry = client.pipeline(transaction=False)
+            retry.execute_command("TDIGEST.CREATE", digest, "COMPRESSION", 100)
+            retry.expire(digest, LATENCY_DIGEST_TTL_SECONDS)
+            retry.execute_command("TDIGEST.ADD", digest, *by_minute[minute])
+            retry_results = retry.execute(raise_on_error=False)
+            if isinstance(retry_results[-1], Exception):
+                raise retry_results[-1]
     return results
 
 

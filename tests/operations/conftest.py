@@ -22,6 +22,19 @@ def clock():
 
 
 @pytest.fixture(autouse=True)
+def inline_request_metrics(settings):
+    """Tests here write request figures synchronously (one pipeline per request) so they
+    can assert on them at once; figures other tests queued are written and wiped first."""
+    from config.redis_stores import get_redis
+    from operations.recorder import recorder
+
+    recorder.flush()
+    get_redis("metrics").flushdb()
+    settings.OPERATIONS_REQUEST_METRICS_BACKGROUND = False
+    yield
+
+
+@pytest.fixture(autouse=True)
 def forget_created_digests():
     # The middleware remembers which minute digests it created; the stores are flushed
     # between tests, so start each test with an empty memory.

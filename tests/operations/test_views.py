@@ -307,3 +307,38 @@ def test_health_reports_the_collector_and_active_alerts(client, clock):
     assert operations["status"] == "up"
     assert operations["active_alerts"] == 1
     assert operations["collector_last_pass_age_s"] >= 0
+
+
+# --- background writing (the default) ------------------------------------------------------
+
+
+def test_background_mode_queues_and_a_flush_writes_one_batch(client, settings):
+    from operations.recorder import RequestRecorder, recorder
+
+    settings.OPERATIONS_REQUEST_METRICS_BACKGROUND = True
+    recorder.flush()
+    for _ in range(3):
+        assert client.get("/accounts/login/").status_code == 200
+    recorder.flush()  # the writer thread may have flushed some already: the rest now
+    assert store.request_totals()["requests"] == 3
+    assert recorder.thread is not None and recorder.thread.daemon
+
+    own = RequestRecorder(flush_interval=3600)  # its thread will not flush during the test
+    now_ms = 1_800_000_000_000
+    for index in range(50):
+        own.record(float(index), index < 5, now_ms=now_ms + index)
+    assert own.flush() == 50
+    assert own.flush() == 0
+    metrics = get_redis("metrics")
+    assert metrics.ts().range("app_metrics:requests", now_ms, now_ms + 10_000) == [(now_ms, 50.0)]
+    assert metrics.ts().range("app_metrics:errors", now_ms, now_ms + 10_000) == [(now_ms, 5.0)]
+    assert store.digest_quantiles([now_ms])[now_ms]["count"] == 50
+
+
+def test_background_flush_survives_redis_down(stopped_redis, caplog):
+    from operations.recorder import RequestRecorder
+
+    own = RequestRecorder(flush_interval=3600)
+    own.record(5.0, False)
+    assert own.flush() == 0  # dropped and logged, never raised
+    assert any("request metrics not recorded" in r.getMessage() for r in caplog.records)
