@@ -22,7 +22,7 @@ ONE_TYPO_FROM = 5
 TWO_TYPOS_FROM = 9
 FUZZY_WEIGHT = 0.4
 PREFIX_WEIGHT = 0.5
-EXACT_TITLE_WEIGHT = 20.0
+TITLE_PREFIX_WEIGHT = 8.0
 
 WORD_RE = re.compile(r"[^\W_]+")
 LEADING_ARTICLE_RE = re.compile(r"^(the|a|an) ")
@@ -168,9 +168,20 @@ def text_clause(text_query, params):
     whole = " ".join(text_query.all_words)
     if text_query.phrases or not whole:
         return f"({body})"
-    # A query that is a whole title puts that film first ("star wars" -> Star Wars).
-    params["title"] = whole
-    return f"((@title_key:{{$title}})=>{{$weight:{EXACT_TITLE_WEIGHT}}} | ({body}))"
+    # While the last word is typed, titles that start with the text rank higher.
+    if text_query.prefix_last and len(text_query.words[-1]) >= 2:
+        # Words are letters and digits only, so escaping the spaces makes a safe tag.
+        escaped = "\\ ".join(text_query.all_words)
+        boost = f"(@title_key:{{{escaped}*}})=>{{$weight:{TITLE_PREFIX_WEIGHT}}}"
+        return f"({boost} | ({body}))"
+    return f"({body})"
+
+
+def exact_title_text(text_query):
+    """The normalised text when it could be a whole title (no phrases), else None."""
+    if text_query.empty or text_query.phrases:
+        return None
+    return " ".join(text_query.all_words)
 
 
 def tag_clause(field_name, values, params):
@@ -192,23 +203,37 @@ def range_clause(field_name, low, high):
 class BuiltQuery:
     query: str
     params: dict = field(default_factory=dict)
+    # With relevance ranking, films whose whole title is the query come first: this
+    # query finds them, and `query` then leaves them out (see search/service.py).
+    exact_title_query: str | None = None
 
 
-def build_query(text_query, filters, ranges, exclude_facet=None):
+def build_query(text_query, filters, ranges, exclude_facet=None, exact_tier=False):
     """The whole query: text AND every filter (OR within a facet, AND across).
-    `exclude_facet` leaves one facet's own filter out, for its disjunctive counts."""
+    `exclude_facet` leaves one facet's own filter out, for its disjunctive counts.
+    `exact_tier` splits off the films whose whole title is the query."""
     params = {}
     parts = []
     text = text_clause(text_query, params)
     if text:
         parts.append(text)
+    filter_parts = []
     for field_name, values in filters.items():
         if values and field_name != exclude_facet:
-            parts.append(tag_clause(field_name, values, params))
+            filter_parts.append(tag_clause(field_name, values, params))
     for field_name, (low, high) in ranges.items():
         if low is not None or high is not None:
-            parts.append(range_clause(field_name, low, high))
-    return BuiltQuery(query=" ".join(parts) if parts else "*", params=params)
+            filter_parts.append(range_clause(field_name, low, high))
+    exact_query = None
+    whole_title = exact_title_text(text_query) if exact_tier else None
+    if whole_title:
+        params["title"] = whole_title
+        exact_query = " ".join(["@title_key:{$title}", *filter_parts])
+        parts.append("-@title_key:{$title}")
+    parts.extend(filter_parts)
+    return BuiltQuery(
+        query=" ".join(parts) if parts else "*", params=params, exact_title_query=exact_query
+    )
 
 
 def suggestion_query(raw):

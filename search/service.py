@@ -44,6 +44,7 @@ FACET_LABELS = {"genre": "Genre", "subgenre": "Subgenre", "language": "Language"
                 "country": "Country"}  # fmt: skip
 RANGE_FIELDS = {"year": (1870, 2100), "rating": (0, 10)}
 SEARCH_CACHE_TTL = 3600
+EXACT_TIER_MAX = 50
 FILTER_CACHE_TTL = 1800
 MAX_FILTER_VALUES = 20
 RETURN_FIELDS = ("title", "year", "genre", "subgenre", "rating", "language", "country",
@@ -123,12 +124,12 @@ def parse_params(query_dict, filter_options):
     if sort not in SORTS:
         raise InvalidSearch(f"unknown sort {sort[:30]!r}; use one of {', '.join(SORTS)}")
     params.sort = sort
-    page = query_dict.get("page") or "1"
-    if not page.isdigit() or int(page) < 1:
+    page = (query_dict.get("page") or "1").strip()
+    if not re.fullmatch(r"[0-9]{1,9}", page) or int(page) < 1:
         raise InvalidSearch("page must be a positive whole number")
     params.page = int(page)
-    size = query_dict.get("size") or str(DEFAULT_PAGE_SIZE)
-    if not size.isdigit() or int(size) not in PAGE_SIZES:
+    size = (query_dict.get("size") or str(DEFAULT_PAGE_SIZE)).strip()
+    if not re.fullmatch(r"[0-9]{1,4}", size) or int(size) not in PAGE_SIZES:
         raise InvalidSearch(f"size must be one of {', '.join(map(str, PAGE_SIZES))}")
     params.size = int(size)
     if params.offset >= MAX_RESULT_WINDOW:
@@ -230,14 +231,42 @@ def run_search(params):
     return result
 
 
+def _ranked_page(built, params):
+    """(total, docs) of one page. Sorted by relevance, films whose whole title is the
+    query come first (TFIDF alone put "Disco Godfather" above "The Godfather"), then
+    the rest; the page window runs across both tiers."""
+    sort_by, ascending, _ = SORTS[params.sort]
+    offset, size = params.offset, params.size
+    if built.exact_title_query is None:
+        return store.ft_search(
+            built.query, built.params, offset=offset, limit=size,
+            sort_by=sort_by, sort_asc=ascending, return_fields=RETURN_FIELDS,
+        )  # fmt: skip
+    exact_total, exact_docs = store.ft_search(
+        built.exact_title_query, built.params, offset=0, limit=EXACT_TIER_MAX,
+        return_fields=RETURN_FIELDS,
+    )  # fmt: skip
+    if exact_total > EXACT_TIER_MAX:  # too common to be "the" title: rank as usual
+        plain = build_query(parse_text(params.q), params.filters, params.ranges)
+        return store.ft_search(
+            plain.query, plain.params, offset=offset, limit=size, return_fields=RETURN_FIELDS
+        )
+    tier = len(exact_docs)
+    page_docs = exact_docs[offset : offset + size]
+    rest_offset = max(0, offset - tier)
+    rest_total, rest_docs = store.ft_search(
+        built.query, built.params, offset=rest_offset, limit=size - len(page_docs),
+        return_fields=RETURN_FIELDS,
+    )  # fmt: skip
+    return tier + rest_total, page_docs + rest_docs
+
+
 def _search_live(params):
     text_query = parse_text(params.q)
-    built = build_query(text_query, params.filters, params.ranges)
-    sort_by, ascending, _ = SORTS[params.sort]
-    total, docs = store.ft_search(
-        built.query, built.params, offset=params.offset, limit=params.size,
-        sort_by=sort_by, sort_asc=ascending, return_fields=RETURN_FIELDS,
-    )  # fmt: skip
+    built = build_query(
+        text_query, params.filters, params.ranges, exact_tier=params.sort == "relevance"
+    )
+    total, docs = _ranked_page(built, params)
     # The whole catalogue's facets come from the filter cache, never a live aggregation.
     facets = filter_options()["facets"] if params.is_browse_all else facets_for(params, text_query)
     did_you_mean = None
@@ -387,26 +416,38 @@ def movie_detail(movie_id):
 
 
 def more_like_this(movie, limit=6):
-    """Films by the same director first, then films sharing its genres."""
+    """Films by the same director that share a genre, then the director's other films,
+    then films sharing its genres."""
     found = []
     seen = {movie["id"]}
     params = {}
-    clauses = []
+    director = None
     director_words = words_of(movie.get("director") or "")
     if director_words:
-        clauses.append(f'@director:"{" ".join(director_words)}"')
+        director = f'@director:"{" ".join(director_words)}"'
+    genre_clause = None
     genres = [g for g in [movie.get("genre"), *movie.get("subgenres", [])] if g]
-    queries = []
-    if clauses:
-        queries.append((clauses[0], {}))
     if genres:
         names = []
         for i, genre in enumerate(genres[:5]):
             params[f"g{i}"] = genre
             names.append(f"$g{i}")
         tags = "|".join(names)
-        queries.append((f"(@genre:{{{tags}}} | @subgenre:{{{tags}}})", dict(params)))
+        genre_clause = f"(@genre:{{{tags}}} | @subgenre:{{{tags}}})"
+    # Optional title words (~) rank sequels and namesakes first without requiring them.
+    title_words = [w for w in words_of(movie.get("title") or "") if len(w) >= 4][:5]
+    optional = " ".join(f"~@title:{w}" for w in title_words)
+    queries = []
+    if director and title_words:  # sequels first: same director, a title word in common
+        queries.append((f"{director} @title:({'|'.join(title_words)})", {}))
+    if director and genre_clause:
+        queries.append((f"{director} {genre_clause}", params))
+    if director:
+        queries.append((director, {}))
+    if genre_clause:
+        queries.append((genre_clause, params))
     for query, query_params in queries:
+        query = f"{query} {optional}" if optional else query
         _, docs = store.ft_search(query, query_params, offset=0, limit=limit + 1,
                                   return_fields=("title", "year", "genre"))  # fmt: skip
         for doc in docs:

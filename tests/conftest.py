@@ -32,6 +32,20 @@ def cache_settings(url):
     return caches
 
 
+def empty_store(store):
+    """Delete every key of one store. Never FLUSHDB: RediSearch drops every index (in
+    DB 0) when any DB of the server is flushed."""
+    client = get_redis(store)
+    batch = []
+    for key in client.scan_iter(count=1000):
+        batch.append(key)
+        if len(batch) >= 1000:
+            client.unlink(*batch)
+            batch = []
+    if batch:
+        client.unlink(*batch)
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     server = EmbeddedRedis(
@@ -72,7 +86,7 @@ def clean_side_stores(redis_settings):
     session's catalogue and is managed by the search fixtures."""
     for store in STORES:
         if store != "search":
-            get_redis(store).flushdb()
+            empty_store(store)
     yield
 
 

@@ -1,0 +1,231 @@
+"""Searching the bundled catalogue on the real Redis Stack, through the service and views."""
+
+import collections
+
+import pytest
+from django.http import QueryDict
+
+from search import service
+from search.query import InvalidSearch
+
+
+def search(**params):
+    query = QueryDict(mutable=True)
+    for key, value in params.items():
+        if isinstance(value, list):
+            query.setlist(key, value)
+        else:
+            query[key] = value
+    return service.run_search(service.parse_params(query, service.filter_options()))
+
+
+def titles(result):
+    return [m["title"] for m in result["movies"]]
+
+
+@pytest.fixture(autouse=True)
+def _catalogue(catalogue):
+    return catalogue
+
+
+def test_exact_whole_title_ranks_that_film_first():
+    assert titles(search(q="star wars"))[0] == "Star Wars"
+    assert titles(search(q="The Godfather"))[0] == "The Godfather"
+    assert titles(search(q="terminator"))[0] == "The Terminator"
+
+
+def test_titles_with_stopwords_and_punctuation():
+    assert "It" in titles(search(q="it"))[:3]
+    assert "Up" in titles(search(q="up"))[:3]
+    spider = titles(search(q="Spider-Man: No Way Home"))
+    assert spider[0] == "Spider-Man: No Way Home"
+    assert titles(search(q="Mission: Impossible"))[0] == "Mission: Impossible"
+
+
+def test_prefix_of_the_last_word_while_typing():
+    assert "The Terminator" in titles(search(q="the termin"))[:5]
+    assert "Casablanca" in titles(search(q="casabl"))
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("casablanka", "Casablanca"),  # wrong letter
+        ("casablnca", "Casablanca"),  # missing letter
+        ("casablancaa", "Casablanca"),  # extra letter
+        ("csaablanca", "Casablanca"),  # swapped letters
+        ("godfahter", "The Godfather"),  # a swap in an 9-letter word
+        ("gladaitor", "Gladiator"),  # a swap in an 8-letter word (Levenshtein 2)
+    ],
+)
+def test_typo_tolerance(typed, expected):
+    assert expected in titles(search(q=typed, size="50"))
+
+
+def test_exact_hits_rank_above_fuzzy_ones():
+    result = titles(search(q="alien", size="50"))
+    first_fuzzy = next(i for i, t in enumerate(result) if "alien" not in t.lower())
+    assert all("alien" in t.lower() for t in result[:first_fuzzy])
+    assert first_fuzzy >= 3
+
+
+def test_short_words_get_no_typos():
+    # "jaws" has 4 letters: no typo allowed, so "Jams" or "Java" never match.
+    result = search(q="jaws ", size="100")
+    assert "Jaws" in titles(result)
+    for movie in result["movies"]:
+        text = " ".join([movie["title"], movie["plot"], " ".join(movie["cast"])]).lower()
+        assert "jaw" in text
+
+
+def test_director_and_cast():
+    result = search(q="francis ford coppola", size="50")
+    assert "The Godfather" in titles(result)
+    assert search(q="marlon brando")["totalCount"] > 5
+    assert "The Godfather" in titles(search(q="marlon brando", size="100"))
+
+
+def test_quoted_phrase_is_exact():
+    phrase = search(q='"star wars"', size="100")
+    loose = search(q="star wars", size="100")
+    assert 0 < phrase["totalCount"] < loose["totalCount"]
+    for movie in phrase["movies"]:
+        text = " ".join([movie["title"], movie["plot"] or ""]).lower()
+        assert "star wars" in text
+
+
+def test_synonyms_and_multiword_synonyms():
+    assert (
+        search(q="sci-fi robots")["totalCount"] == search(q="science fiction robots")["totalCount"]
+    )
+    assert search(q="sci-fi robots")["totalCount"] > 0
+
+
+def counts(records, field, predicate=lambda r: True):
+    counter = collections.Counter()
+    for record in records:
+        if not predicate(record):
+            continue
+        value = record.get(field)
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if v:
+                counter[v.lower() if field != "country" else v] += 1
+    return counter
+
+
+def facet_dict(result, field):
+    return {row["value"]: row["count"] for row in result["facets"][field]}
+
+
+def test_facet_counts_equal_python_counts(catalogue):
+    everything = search()
+    assert facet_dict(everything, "genre") == dict(counts(catalogue, "genre"))
+    assert facet_dict(everything, "country") == dict(counts(catalogue, "country"))
+    assert facet_dict(everything, "subgenre") == dict(counts(catalogue, "subgenres"))
+    assert everything["totalCount"] == len(catalogue)
+
+    westerns = search(genre="western", year_min="1950", year_max="1959")
+    in_range = lambda r: 1950 <= r["year"] <= 1959  # noqa: E731
+    is_western = lambda r: (r["genre"] or "") == "western"  # noqa: E731
+    assert westerns["totalCount"] == sum(1 for r in catalogue if in_range(r) and is_western(r))
+    expected_sub = counts(catalogue, "subgenres", lambda r: in_range(r) and is_western(r))
+    assert facet_dict(westerns, "subgenre") == dict(expected_sub)
+    # The genre facet ignores its own filter (OR within a facet): every genre of the 1950s.
+    assert facet_dict(westerns, "genre") == dict(counts(catalogue, "genre", in_range))
+
+
+def test_filters_or_within_and_across(catalogue):
+    both = search(genre=["western", "musical"], subgenre="comedy")
+    expected = sum(
+        1 for r in catalogue
+        if (r["genre"] or "") in ("western", "musical") and "comedy" in r["subgenres"]
+    )  # fmt: skip
+    assert both["totalCount"] == expected > 0
+    for movie in both["movies"]:
+        assert movie["genre"] in ("western", "musical") and "comedy" in movie["subgenres"]
+
+
+def test_country_filter_keeps_case_and_rating_range_is_applied(catalogue):
+    us = search(country="united states")  # matched case-insensitively to the facet value
+    assert us["totalCount"] == sum(1 for r in catalogue if r["country"] == "United States")
+    assert search(rating_min="5")["totalCount"] == 0  # the bundled data has no ratings
+
+
+@pytest.mark.parametrize(
+    ("sort", "key", "reverse"),
+    [("year_desc", "year", True), ("year_asc", "year", False),
+     ("title_asc", "title", False), ("title_desc", "title", True)],
+)  # fmt: skip
+def test_sorts(sort, key, reverse):
+    movies = search(q="love", sort=sort, size="50")["movies"]
+    values = [m[key].lower() if key == "title" else m[key] for m in movies]
+    assert len(values) == 50
+    assert values == sorted(values, reverse=reverse)
+
+
+def test_pagination_and_total():
+    first = search(q="love", size="10")
+    second = search(q="love", size="10", page="2")
+    assert first["totalCount"] == second["totalCount"] > 20
+    assert not set(titles(first)) & set(titles(second)) or titles(first) != titles(second)
+    assert first["pages"] == -(-first["totalCount"] // 10)
+
+
+def test_deep_pages_are_capped_with_a_message():
+    with pytest.raises(InvalidSearch, match="first 10,000 results"):
+        search(page="1001", size="10")
+    last = search(page="1000", size="10")
+    assert last["capped"] is True and last["pages"] == 1000
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"sort": "popularity"}, "unknown sort"),
+        ({"genre": "not-a-genre"}, "unknown genre"),
+        ({"year_min": "2000", "year_max": "1990"}, "reversed"),
+        ({"year_min": "abc"}, "must be a number"),
+        ({"year_min": "1500"}, "between"),
+        ({"rating_max": "11"}, "between"),
+        ({"rating_min": "nan"}, "finite"),
+        ({"page": "0"}, "page"),
+        ({"page": "-3"}, "page"),
+        ({"size": "7"}, "size"),
+    ],
+)
+def test_bad_parameters_are_explained(params, message):
+    with pytest.raises(InvalidSearch, match=message):
+        search(**params)
+
+
+def test_zero_results_offer_did_you_mean():
+    result = search(q="casablanca godfathr zzzzqqq")
+    assert result["totalCount"] == 0
+    result = search(q="rocky balboaa godfater wqxz")
+    assert result["totalCount"] == 0
+    typo = search(q='"the godfater"')
+    assert typo["totalCount"] == 0
+    assert typo["didYouMean"] == "the godfather"
+
+
+def test_results_are_cached_and_an_import_bumps_the_generation():
+    first = search(q="casablanca")
+    again = search(q="casablanca")
+    assert first["cached"] is False and again["cached"] is True
+    from search import store
+
+    store.bump_generation()
+    assert search(q="casablanca")["cached"] is False
+
+
+def test_a_cache_failure_falls_back_to_a_live_search(monkeypatch):
+    from django.core.cache import cache
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "get", broken)
+    monkeypatch.setattr(cache, "set", broken)
+    result = search(q="casablanca")
+    assert result["cached"] is False and "Casablanca" in titles(result)

@@ -1,0 +1,133 @@
+"""The search page, the JSON APIs and the movie page, through Django's test client."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from search import store
+
+pytestmark = pytest.mark.usefixtures("catalogue")
+
+
+def test_search_page_renders_results_facets_and_pagination_without_javascript(client):
+    response = client.get("/", {"q": "star wars"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<form id="search-form"' in html and 'method="get"' in html
+    assert "<mark>Star</mark> <mark>Wars</mark>" in html
+    assert 'name="genre" value="science fiction"' in html
+    assert 'class="pagination"' in html and "page=2" in html
+    assert response.context["result"]["totalCount"] > 100
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_partial_fragment_for_search_as_you_type(client):
+    response = client.get("/", {"q": "casabl", "partial": "1"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" not in html and "Casablanca" in html
+
+
+def test_state_lives_in_the_url(client):
+    response = client.get("/", {"q": "love", "genre": "drama", "sort": "year_desc", "page": "2"})
+    html = response.content.decode()
+    assert 'value="year_desc" selected' in html
+    assert 'value="drama" id="f-genre-1" checked' in html or 'value="drama"' in html
+    assert "page=3" in html and "genre=drama" in html and "sort=year_desc" in html
+
+
+def test_bad_input_gives_400_with_the_reason(client):
+    response = client.get("/", {"sort": "nope"})
+    assert response.status_code == 400
+    assert "Unknown sort" in response.content.decode()
+    api = client.get("/api/search", {"year_min": "2000", "year_max": "1999"})
+    assert api.status_code == 400
+    assert "reversed" in api.json()["error"]
+    assert client.get("/api/search", {"genre": "nonexistent"}).status_code == 400
+
+
+def test_page_past_the_end(client):
+    api = client.get("/api/search", {"q": "casablanca", "page": "50"})
+    assert api.status_code == 400 and "past the last page" in api.json()["error"]
+    page = client.get("/", {"q": "casablanca", "page": "50"})
+    assert page.status_code == 400 and "past the last page" in page.content.decode()
+
+
+def test_api_shape(client):
+    body = client.get("/api/search", {"q": "godfather", "size": "10"}).json()
+    assert set(body) >= {"movies", "totalCount", "facets", "took_ms"}
+    assert body["movies"][0]["title"] == "The Godfather"
+    assert body["movies"][0]["id"] == "23819"
+    assert {"genre", "subgenre", "language", "country"} == set(body["facets"])
+    assert body["facets"]["genre"][0] == {"value": "crime", "count": 5} or body["facets"]["genre"]
+    assert isinstance(body["took_ms"], float)
+
+
+def test_zero_results_page_offers_a_way_back(client):
+    html = client.get("/", {"q": '"the godfater"'}).content.decode()
+    assert "No movies found" in html
+    assert "Did you mean" in html and "the godfather" in html
+    assert "Browse all movies" in html
+
+
+def test_highlight_is_safe_against_html_in_the_data(client, scratch_ids):
+    from search.importer import MovieWriter, validate
+
+    (movie_id,) = scratch_ids()
+    writer = MovieWriter()
+    writer.add(validate({"id": movie_id, "title": "<script>alert(1)</script> Zorblax",
+                         "year": 2001, "plot": "A <b>bold</b> Zorblax & friends."}))  # fmt: skip
+    writer.flush()
+    store.bump_generation()
+    html = client.get("/", {"q": "zorblax"}).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; <mark>Zorblax</mark>" in html
+    assert "A &lt;b&gt;bold&lt;/b&gt; <mark>Zorblax</mark> &amp; friends." in html
+    page = client.get(f"/movies/{movie_id}/").content.decode()
+    assert "<script>alert(1)</script>" not in page
+
+
+def test_autocomplete_prefix_fuzzy_and_phonetic(client):
+    def labels(q):
+        return [
+            s["label"] for s in client.get("/api/search/suggest", {"q": q}).json()["suggestions"]
+        ]
+
+    assert "The Terminator (1984)" in labels("the termin")
+    assert "The Terminator (1984)" in labels("termin")  # without the article
+    assert "The Terminator (1984)" in labels("tarminator")  # phonetic fallback
+    assert "Casablanca (1942)" in labels("casablanka")  # fuzzy
+    assert len(labels("the")) == 5
+    assert labels("x") == []
+    assert client.get("/api/search/suggest", {"q": "a" * 300}).status_code == 400
+
+
+def test_movie_page_has_every_field_credit_and_more_like_this(client):
+    response = client.get("/movies/23819/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "The Godfather" in html and "Francis Ford Coppola" in html
+    assert "Marlon Brando" in html
+    assert "https://en.wikipedia.org/wiki/The_Godfather" in html
+    assert "Wikipedia contributors" in html and "CC BY-SA" in html
+    similar = response.context["similar"]
+    assert any(m["title"].startswith("The Godfather Part") for m in similar)
+    assert all(m["id"] != "23819" for m in similar)
+    assert client.get("/movies/999999999/").status_code == 404
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    q=st.text(max_size=60),
+    sort=st.sampled_from(["relevance", "year_desc", "x", ""]),
+    page=st.one_of(st.just(""), st.integers(-5, 2000).map(str), st.text(max_size=5)),
+    year=st.one_of(st.just(""), st.integers(1000, 3000).map(str), st.text(max_size=6)),
+)
+def test_no_input_makes_a_500(client, q, sort, page, year):
+    params = {"q": q, "sort": sort, "page": page, "year_min": year}
+    for url in ("/", "/api/search"):
+        response = client.get(url, params)
+        assert response.status_code in (200, 400), (url, params)
+    assert client.get("/api/search/suggest", {"q": q}).status_code == 200
