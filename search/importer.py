@@ -387,14 +387,14 @@ class MovieWriter:
         self.pending = {}
 
 
-def import_file(path, dry_run=False, progress=None, batch_size=BATCH_SIZE):
+def import_file(path, dry_run=False, progress=None, batch_size=BATCH_SIZE, clock=time.time):
     """Validate and import one file; returns an ImportSummary. `progress` is called with
     the number of records read so far."""
     started = time.perf_counter()
     summary = ImportSummary(dry_run=dry_run)
     records = read_records(path)
     # Pull the first item before any write: a broken JSON array or CSV raises here.
-    writer = None if dry_run else MovieWriter(batch_size=batch_size)
+    writer = None if dry_run else MovieWriter(batch_size=batch_size, clock=clock)
     for line, raw in records:
         summary.read += 1
         try:
