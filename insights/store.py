@@ -24,8 +24,9 @@ compaction rules outside DB 0, and the analytics store is DB 1. There, the first
 duplicate or out-of-order sample (two workers counting in the same millisecond, which a
 SUM counter must accept) silently deletes the series' rules, and TS.RANGE ... LATEST
 returns nothing; `tests/insights/test_timeseries_db_bug.py` reproduces both. So the app
-writes its own compactions: each count goes to the raw series and, with ON_DUPLICATE
-SUM, to the bucket start of its minute, hour and day series. Long ranges read those,
+writes its own compactions: each count goes to the raw series and to the bucket start
+of its minute, hour and day series, all in one TS.MADD whose samples the series'
+DUPLICATE_POLICY SUM adds to what is there. Long ranges read those,
 never raw samples, and the current bucket is always complete.
 """
 
@@ -33,7 +34,7 @@ import logging
 import secrets
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -141,8 +142,7 @@ def search_series(metric):
 
 _ensured: dict[str, float] = {}
 _ensured_lock = threading.Lock()
-# Re-check a series now and then, so a store that was emptied under a running process
-# gets its labels and retention back instead of keeping auto-created bare series.
+# Re-check a series now and then (and at once when a write finds it missing).
 ENSURE_RECHECK_SECONDS = 600
 LEVELS = ("raw", *GRANULARITIES)
 
@@ -157,7 +157,7 @@ def ensure_series(series_list, redis_client=None):
     """Create each series and its bucket series unless this process already did.
 
     TS.CREATE answers "already exists" for known series; TS.ALTER then re-asserts labels,
-    retention and SUM, which repairs a series that TS.ADD auto-created bare. One round trip
+    retention and SUM (TS.MADD never auto-creates a bare series). One round trip
     for all series still unknown to this process, none once they are known.
     """
     now = time.monotonic()
@@ -181,18 +181,6 @@ def ensure_series(series_list, redis_client=None):
     with _ensured_lock:
         for series in missing:
             _ensured[series.key] = now + ENSURE_RECHECK_SECONDS
-
-
-def _count(pipe, series, timestamp_ms, value):
-    """One sample into the raw series and into its minute, hour and day buckets.
-
-    ON_DUPLICATE SUM on each write: concurrent requests add up even in a series that was
-    auto-created with the default BLOCK policy.
-    """
-    pipe.add(series.key, timestamp_ms, value, on_duplicate="SUM")
-    for granularity, bucket_ms in GRANULARITIES.items():
-        bucket = timestamp_ms - timestamp_ms % bucket_ms
-        pipe.add(series.key_for(granularity), bucket, value, on_duplicate="SUM")
 
 
 # --- other keys -----------------------------------------------------------------------
@@ -324,72 +312,96 @@ class Hit:
     search: SearchHit | None = None
 
 
-def series_for(hit):
-    needed = []
+def _series_values(hit):
+    """(series, value) for every series sample one hit adds."""
     if hit.page:
-        needed += [
-            page_views_series(),
-            page_series(hit.page),
-            country_series(hit.country_code, hit.country_name),
-        ]
+        yield page_views_series(), 1
+        yield page_series(hit.page), 1
+        yield country_series(hit.country_code, hit.country_name), 1
         if hit.search:
-            needed.append(search_queries_series())
+            yield search_queries_series(), 1
     if hit.search:
-        needed += [search_series(metric) for metric in SEARCH_METRICS]
-    return needed
+        yield search_series("query_frequency"), 1
+        yield search_series("result_counts"), hit.search.result_count
+        yield search_series("response_times"), hit.search.response_ms
+        if hit.search.result_count == 0:
+            yield search_series("zero_results"), 1
 
 
-def queue_hit(pipe, hit):
-    """Queue every write of one hit on `pipe` (a TimeSeries pipeline, not executed)."""
-    t = hit.timestamp_ms
-    if hit.page:
-        _count(pipe, page_views_series(), t, 1)
-        _count(pipe, page_series(hit.page), t, 1)
-        daily = page_views_daily_key(t)
-        pipe.hincrby(daily, hit.page, 1)
-        pipe.pexpireat(daily, _bucket_end(t, DAY_MS) + PAGE_VIEWS_RETENTION_MS)
-        if hit.visitor:
-            for granularity, (bucket_ms, _) in VISITOR_BUCKETS.items():
-                key = unique_visitors_key(granularity, t)
-                pipe.pfadd(key, hit.visitor)
-                pipe.pexpireat(key, _bucket_end(t, bucket_ms) + VISITOR_TTL_MS[granularity])
-        _count(pipe, country_series(hit.country_code, hit.country_name), t, 1)
-        monthly = user_countries_monthly_key(t)
-        pipe.hincrby(monthly, hit.country_name, 1)
-        pipe.pexpireat(monthly, _month_end(t) + COUNTRY_RETENTION_MS)
+def queue_hits(pipe, hits):
+    """Queue the writes of many hits on `pipe`, summed per key first: one TS.MADD for
+    every sample (raw and minute/hour/day buckets; the series' SUM policy adds up what
+    is already there), one HINCRBY/ZINCRBY per key and field, one PFADD per key."""
+    samples = Counter()  # (series key, timestamp) -> sum
+    counters = Counter()  # ("h" hash | "z" sorted set, key, field) -> increment
+    visitors = defaultdict(set)  # HyperLogLog key -> visitor hashes
+    expire_at = {}  # key -> when it expires (ms)
+    for hit in hits:
+        t = hit.timestamp_ms
+        for series, value in _series_values(hit):
+            samples[(series.key, t)] += value
+            for granularity, bucket_ms in GRANULARITIES.items():
+                samples[(series.key_for(granularity), t - t % bucket_ms)] += value
+        if hit.page:
+            daily = page_views_daily_key(t)
+            counters[("h", daily, hit.page)] += 1
+            expire_at[daily] = _bucket_end(t, DAY_MS) + PAGE_VIEWS_RETENTION_MS
+            monthly = user_countries_monthly_key(t)
+            counters[("h", monthly, hit.country_name)] += 1
+            expire_at[monthly] = _month_end(t) + COUNTRY_RETENTION_MS
+            if hit.visitor:
+                for granularity, (bucket_ms, _) in VISITOR_BUCKETS.items():
+                    key = unique_visitors_key(granularity, t)
+                    visitors[key].add(hit.visitor)
+                    expire_at[key] = _bucket_end(t, bucket_ms) + VISITOR_TTL_MS[granularity]
         if hit.search:
-            _count(pipe, search_queries_series(), t, 1)
-    if hit.search:
-        search = hit.search
-        _count(pipe, search_series("query_frequency"), t, 1)
-        _count(pipe, search_series("result_counts"), t, search.result_count)
-        _count(pipe, search_series("response_times"), t, search.response_ms)
-        kinds = ["all"]
-        if search.result_count == 0:
-            _count(pipe, search_series("zero_results"), t, 1)
-            kinds.append("zero_results")
-        for kind in kinds:
-            for granularity, (bucket_ms, _) in VISITOR_BUCKETS.items():
-                key = search_activities_key(granularity, t, kind)
-                pipe.zincrby(key, 1, search.query)
-                pipe.pexpireat(key, _bucket_end(t, bucket_ms) + SEARCH_TTL_MS[granularity])
+            kinds = ("all", "zero_results") if hit.search.result_count == 0 else ("all",)
+            for kind in kinds:
+                for granularity, (bucket_ms, _) in VISITOR_BUCKETS.items():
+                    key = search_activities_key(granularity, t, kind)
+                    counters[("z", key, hit.search.query)] += 1
+                    expire_at[key] = _bucket_end(t, bucket_ms) + SEARCH_TTL_MS[granularity]
+    if samples:
+        pipe.madd([(key, t, value) for (key, t), value in samples.items()])
+    for (kind, key, member), increment in counters.items():
+        if kind == "h":
+            pipe.hincrby(key, member, increment)
+        else:
+            pipe.zincrby(key, increment, member)
+    for key, members in visitors.items():
+        pipe.pfadd(key, *members)
+    for key, when in expire_at.items():
+        pipe.pexpireat(key, when)
+
+
+def record_hits(hits, redis_client=None):
+    """Record hits (one request's, or a batch): series ensured once per process, then
+    one pipeline, one round trip.
+
+    Returns how many writes Redis refused (a sample older than retention, which only a
+    clock set far in the past produces, or a series deleted under this process, which
+    is then re-created by the next call); connection errors propagate.
+    """
+    redis_client = redis_client or client()
+    needed = {s.key: s for hit in hits for s, _ in _series_values(hit)}
+    ensure_series(needed.values(), redis_client)
+    pipe = redis_client.ts().pipeline(transaction=False)
+    queue_hits(pipe, hits)
+    refused = []
+    for result in pipe.execute(raise_on_error=False):
+        for item in result if isinstance(result, list) else [result]:
+            if isinstance(item, redis.ResponseError):
+                refused.append(item)
+    if refused:
+        logger.debug("analytics store refused %d writes: %s", len(refused), refused[0])
+        # TS.MADD answers "the key is not a TSDB key" for a missing series
+        if any("not a TSDB key" in str(e) or "does not exist" in str(e) for e in refused):
+            forget_ensured()  # a series vanished (store emptied): re-create on next write
+    return len(refused)
 
 
 def record_hit(hit, redis_client=None):
-    """Record one request's hit: series ensured once per process, then one round trip.
-
-    Returns the number of commands Redis refused (e.g. a sample older than retention,
-    which only a clock set far in the past produces); connection errors propagate.
-    """
-    redis_client = redis_client or client()
-    ensure_series(series_for(hit), redis_client)
-    pipe = redis_client.ts().pipeline(transaction=False)
-    queue_hit(pipe, hit)
-    results = pipe.execute(raise_on_error=False)
-    refused = [r for r in results if isinstance(r, redis.ResponseError)]
-    if refused:
-        logger.debug("analytics store refused %d writes: %s", len(refused), refused[0])
-    return len(refused)
+    return record_hits([hit], redis_client)
 
 
 # --- reading --------------------------------------------------------------------------

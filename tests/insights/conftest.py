@@ -9,8 +9,10 @@ BROWSER_UA = (
 
 
 @pytest.fixture(autouse=True)
-def fresh_insights_state(monkeypatch):
-    """The store is emptied before each test: forget this process's caches of it."""
+def fresh_insights_state(monkeypatch, settings):
+    """The store is emptied before each test: forget this process's caches of it. Hits
+    are written in the request, so a test reads them back at once."""
+    settings.INSIGHTS_RECORD_IN_BACKGROUND = False
     store.forget_ensured()
     store.forget_salts()
     monkeypatch.setattr(middleware, "losses", middleware.LossCounter())

@@ -83,7 +83,37 @@ def test_a_bug_in_tracking_never_fails_the_page(client, monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise ValueError("a bug")
 
-    monkeypatch.setattr(middleware.store, "record_hit", broken)
+    monkeypatch.setattr(middleware.store, "record_hits", broken)
     response = visit(client, "/")
     assert response.status_code == 200
     assert middleware.losses.total == 1
+
+
+def test_background_recording_batches_and_fails_open(client, staff_client, settings):
+    settings.INSIGHTS_RECORD_IN_BACKGROUND = True
+    for n in range(30):
+        visit(client, f"/movies/{n}/")
+    visit(client, "/search/?q=heat&n=2")
+    middleware.recorder.flush()  # what the thread does every quarter second
+    assert middleware.recorder.pending() == 0
+    body = staff_client.get("/api/analytics/page-views?range=24h").json()
+    assert body["total"] == 31, (middleware.losses.total, middleware.losses.last_error)
+    assert body["top_pages"] == [
+        {"page": "movie-detail", "views": 30},
+        {"page": "search", "views": 1},
+    ]
+    feed = staff_client.get("/api/analytics/page-activities?range=realtime&limit=2").json()
+    assert feed["events"][0]["search"] == "heat"
+
+
+def test_background_recording_counts_losses_when_the_store_is_down(
+    client, settings, stoppable_server
+):
+    settings.INSIGHTS_RECORD_IN_BACKGROUND = True
+    visit(client, "/")  # the salt is read in the request: then it is cached for the day
+    middleware.recorder.flush()
+    stoppable_server.stop(save=False)
+    for _ in range(5):
+        assert visit(client, "/").status_code == 200
+    middleware.recorder.flush()
+    assert middleware.losses.total == 5

@@ -170,17 +170,39 @@ def test_series_are_created_with_labels_retention_and_buckets(client):
     assert ts.range("search_analytics:zero_results:hourly", "-", "+")[0][1] == 1
 
 
-def test_a_series_emptied_under_a_running_process_is_repaired(client, settings):
+def test_a_series_emptied_under_a_running_process_is_recreated(client):
     visit(client, "/")
     get_redis("analytics").flushdb()
-    visit(client, "/")  # this process still believes the series exist: auto-created bare
-    visit(client, "/")  # SUM on each write: two writes in one bucket still add up
-    assert get_redis("analytics").ts().range("user_activity:page_views:daily", "-", "+")[0][1] == 2
-    store.forget_ensured()  # what the periodic re-check does
-    visit(client, "/")
+    visit(client, "/")  # this process believed the series existed: that write is refused
+    visit(client, "/")  # ... and the refusal made it create them again
+    daily = get_redis("analytics").ts().range("user_activity:page_views:daily", "-", "+")
+    assert daily[0][1] == 1
     info = get_redis("analytics").ts().info("user_activity:page_views:daily")
     assert info.labels == {"type": "page_views", "granularity": "daily"}
     assert info.retention_msecs == 90 * store.DAY_MS
+
+
+def test_a_batch_of_hits_is_summed_per_key(client):
+    t = store.now_ms()
+    hits = [
+        store.Hit(timestamp_ms=t, page="home", visitor="a"),
+        store.Hit(timestamp_ms=t, page="home", visitor="b"),
+        store.Hit(timestamp_ms=t + 1, page="search", visitor="a",
+                  search=store.SearchHit("dune", 0, 2.5)),
+    ]  # fmt: skip
+    assert store.record_hits(hits) == 0
+    ts = get_redis("analytics").ts()
+    assert ts.range("user_activity:page_views", "-", "+") == [(t, 2.0), (t + 1, 1.0)]
+    assert ts.range("user_activity:page_views:hourly", "-", "+")[0][1] == 3
+    assert get_redis("analytics").hgetall(store.page_views_daily_key(t)) == {
+        "home": "2",
+        "search": "1",
+    }
+    assert store.unique_visitors("daily", [t - t % store.DAY_MS]) == 2
+    assert store.top_searches("zero_results", "daily", [t - t % store.DAY_MS]) == (
+        [("dune", 1)],
+        1,
+    )
 
 
 def test_page_activity_feed(client, staff_client):
