@@ -261,4 +261,4 @@ def acknowledge(alert_id, username, clock=time.time):
 
 
 def _iso(ms):
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="seconds")

@@ -8,7 +8,7 @@ import time
 
 import redis
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 
 from operations import store
 from operations.alerts import current_configuration
@@ -39,9 +39,9 @@ class StoreCollector:
                                   "files excluded)", value=totals["requests"])  # fmt: skip
         yield CounterMetricFamily(f"{PREFIX}_http_server_errors", "Responses with a 5xx status",
                                   value=totals["errors"])  # fmt: skip
-        yield CounterMetricFamily(f"{PREFIX}_http_request_duration_seconds_sum",
-                                  "Total time spent serving requests",
-                                  value=totals["duration_seconds_sum"])  # fmt: skip
+        yield SummaryMetricFamily(f"{PREFIX}_http_request_duration_seconds",
+                                  "Time spent serving requests", count_value=totals["requests"],
+                                  sum_value=totals["duration_seconds_sum"])  # fmt: skip
 
         latency = GaugeMetricFamily(
             f"{PREFIX}_http_request_latency_seconds",

@@ -264,6 +264,11 @@ def test_metrics_from_loopback_in_prometheus_format(client, clock):
     assert response["Content-Type"].startswith("text/plain; version=0.0.4")
     families = {f.name: f for f in text_string_to_metric_families(response.content.decode())}
     assert families["movie_explorer_http_requests"].samples[0].value >= 1
+    duration = {
+        s.name: s.value for s in families["movie_explorer_http_request_duration_seconds"].samples
+    }
+    assert duration["movie_explorer_http_request_duration_seconds_count"] >= 1
+    assert duration["movie_explorer_http_request_duration_seconds_sum"] > 0
     active = {s.labels["rule"]: s.value for s in families["movie_explorer_alert_active"].samples}
     assert active["cpu_usage"] == 1 and active["memory_usage"] == 0
     assert families["movie_explorer_redis_memory_used_bytes"].samples[0].value > 0
