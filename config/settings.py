@@ -238,6 +238,8 @@ CSRF_TRUSTED_ORIGINS = _read("CSRF_TRUSTED_ORIGINS", env.list, [])
 # --- Insights -----------------------------------------------------------------------
 # The tracking middleware (insights/middleware.py; README "Insights").
 INSIGHTS_TRACKING_ENABLED = _bool("INSIGHTS_TRACKING_ENABLED", True)
+# Write hits from a background thread in batches (false: in the request, one at a time).
+INSIGHTS_RECORD_IN_BACKGROUND = _bool("INSIGHTS_RECORD_IN_BACKGROUND", True)
 # A country header set by a proxy in front of every request (CF-IPCountry,
 # CloudFront-Viewer-Country, ...). Clients can send any header: name one only when the
 # proxy overwrites it. Empty: the region of Accept-Language is used.
