@@ -356,13 +356,14 @@ def read_records(path):
 
 
 class MovieWriter:
-    """Upserts validated records in pipelined batches (one read round trip for the
-    existing created_at values, one write round trip per batch)."""
+    """Upserts validated records in pipelined batches: one round trip per batch, one
+    server-side function call per movie (search/store.py)."""
 
     def __init__(self, batch_size=BATCH_SIZE, clock=time.time):
         self.batch_size = batch_size
         self.clock = clock
         self.client = store.client()
+        store.ensure_upsert_function()
         self.pending = {}
         self.imported = 0
         self.updated = 0
@@ -375,15 +376,13 @@ class MovieWriter:
     def flush(self):
         if not self.pending:
             return
-        ids = list(self.pending)
-        previous = store.existing_movies(self.client, ids)
         now = int(self.clock())
         pipe = self.client.pipeline(transaction=False)
-        for movie_id in ids:
-            store.queue_movie_upsert(pipe, self.pending[movie_id], previous.get(movie_id), now)
-        pipe.execute()
-        self.updated += len(previous)
-        self.imported += len(ids) - len(previous)
+        for record in self.pending.values():
+            store.queue_movie_upsert(pipe, record, now)
+        created = sum(pipe.execute())
+        self.imported += created
+        self.updated += len(self.pending) - created
         self.pending = {}
 
 

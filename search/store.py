@@ -223,18 +223,6 @@ def get_movie(movie_id):
     return data or None
 
 
-def existing_movies(pipe_client, ids):
-    """created_at, title and year of the movies that exist, by id (one round trip)."""
-    pipe = pipe_client.pipeline(transaction=False)
-    for movie_id in ids:
-        pipe.hmget(movie_key(movie_id), "created_at", "title", "year")
-    found = {}
-    for movie_id, (created_at, title, year) in zip(ids, pipe.execute(), strict=True):
-        if created_at is not None or title is not None:
-            found[movie_id] = {"created_at": created_at, "title": title, "year": year}
-    return found
-
-
 def autocomplete_strings(title, year):
     """The FT.SUGADD entries of one movie: the title with its year, and the same without
     a leading article so "termin" finds "The Terminator (1984)"."""
@@ -246,39 +234,95 @@ def autocomplete_strings(title, year):
     return strings
 
 
-def queue_movie_upsert(pipe, record, previous, now):
-    """Queue the writes of one validated movie on `pipe`: the hash (fields it no longer
-    has are removed), its suggestion hash and its autocomplete entries."""
-    movie_id = record["id"]
-    key = movie_key(movie_id)
-    created_at = (previous or {}).get("created_at") or now
-    mapping = {name: value for name, value in record.items() if value not in (None, "")}
-    mapping["created_at"] = created_at
-    mapping["updated_at"] = now
-    stale = [f for f in MOVIE_FIELDS if f not in mapping]
-    if previous and stale:
-        pipe.hdel(key, *stale)
-    pipe.hset(key, mapping=mapping)
+# One movie's whole upsert runs inside Redis as a function: one command per movie instead
+# of a read round trip plus four or five writes, which made the client's command
+# packing, not Redis, the import's bottleneck. Keys: the movie hash, its suggestion hash,
+# the FT.SUGADD dictionary. Args: now, payload, n, n autocomplete strings, then the
+# movie's field/value pairs. It keeps created_at, sets updated_at, removes fields the
+# record no longer has, and swaps the autocomplete entries of an old title for the new.
+UPSERT_LIBRARY = "movies"
+UPSERT_FUNCTION = "movie_upsert"
+UPSERT_VERSION = "2"
+_RECORD_FIELDS = ", ".join(f'"{f}"' for f in MOVIE_FIELDS if f not in ("created_at", "updated_at"))
+UPSERT_SOURCE = f"""#!lua name={UPSERT_LIBRARY}
+local FIELDS = {{{_RECORD_FIELDS}}}
+local SEP = "\\31"
 
-    suggestion = {"title": record["title"], "movie_id": movie_id}
-    if record.get("genre"):
-        suggestion["genre"] = record["genre"]
-    if record.get("year"):
-        suggestion["year"] = record["year"]
-    new_strings = autocomplete_strings(record["title"], record.get("year"))
-    if previous:
-        stale_suggestion = [f for f in ("genre", "year") if f not in suggestion]
-        if stale_suggestion:
-            pipe.hdel(suggestion_key(movie_id), *stale_suggestion)
-        old_strings = autocomplete_strings(previous.get("title") or "", previous.get("year"))
-        for string in set(old_strings) - set(new_strings):
-            pipe.execute_command("FT.SUGDEL", AUTOCOMPLETE_KEY, string)
-    pipe.hset(suggestion_key(movie_id), mapping=suggestion)
+local function split(text)
+  local items = {{}}
+  if not text then return items end
+  for item in string.gmatch(text, "([^" .. SEP .. "]+)") do items[item] = true end
+  return items
+end
+
+local function upsert(keys, args)
+  local movie, suggestion, dictionary = keys[1], keys[2], keys[3]
+  local now, payload, n = args[1], args[2], tonumber(args[3])
+  local strings, wanted = {{}}, {{}}
+  for i = 1, n do strings[i] = args[3 + i]; wanted[args[3 + i]] = true end
+  local fields, pairs_ = {{}}, {{}}
+  for i = 4 + n, #args, 2 do
+    fields[args[i]] = args[i + 1]
+    pairs_[#pairs_ + 1] = args[i]
+    pairs_[#pairs_ + 1] = args[i + 1]
+  end
+  local created = redis.call("HGET", movie, "created_at")
+  if created then
+    local stale = {{}}
+    for _, name in ipairs(FIELDS) do
+      if fields[name] == nil then stale[#stale + 1] = name end
+    end
+    if #stale > 0 then redis.call("HDEL", movie, unpack(stale)) end
+  end
+  redis.call("HSET", movie, "created_at", created or now, "updated_at", now, unpack(pairs_))
+  local old = split(redis.call("HGET", suggestion, "autocomplete"))
+  for string in pairs(old) do
+    if not wanted[string] then redis.call("FT.SUGDEL", dictionary, string) end
+  end
+  redis.call("HDEL", suggestion, "genre", "year")
+  local entry = {{"title", fields["title"], "movie_id", fields["id"],
+                 "autocomplete", table.concat(strings, SEP)}}
+  if fields["genre"] then entry[#entry + 1] = "genre"; entry[#entry + 1] = fields["genre"] end
+  if fields["year"] then entry[#entry + 1] = "year"; entry[#entry + 1] = fields["year"] end
+  redis.call("HSET", suggestion, unpack(entry))
+  for _, string in ipairs(strings) do
+    -- Without INCR the score is set, not added: a re-import does not inflate it.
+    redis.call("FT.SUGADD", dictionary, string, 1, "PAYLOAD", payload)
+  end
+  if created then return 0 end
+  return 1
+end
+
+redis.register_function("{UPSERT_FUNCTION}", upsert)
+redis.register_function{{function_name = "{UPSERT_FUNCTION}_v{UPSERT_VERSION}",
+                         callback = function() return 1 end, flags = {{"no-writes"}}}}
+"""
+
+
+def ensure_upsert_function():
+    """Load (or replace) the upsert function unless this version is loaded already."""
+    r = client()
+    try:
+        r.fcall_ro(f"{UPSERT_FUNCTION}_v{UPSERT_VERSION}", 0)
+    except redis.ResponseError:
+        r.function_load(UPSERT_SOURCE, replace=True)
+
+
+def queue_movie_upsert(pipe, record, now):
+    """Queue the upsert of one validated movie on `pipe`; its reply is 1 when the movie
+    is new, 0 when it replaced an existing one."""
+    movie_id = record["id"]
+    strings = autocomplete_strings(record["title"], record.get("year"))
     # The payload carries the id and the full title, so suggestions need no second read.
-    payload = json.dumps({"id": movie_id, "label": new_strings[0]}, ensure_ascii=False)
-    for string in new_strings:
-        # Without INCR the score is set, not added: a re-import does not inflate it.
-        pipe.execute_command("FT.SUGADD", AUTOCOMPLETE_KEY, string, 1.0, "PAYLOAD", payload)
+    payload = json.dumps({"id": movie_id, "label": strings[0]}, ensure_ascii=False)
+    args = [now, payload, len(strings), *strings]
+    for name, value in record.items():
+        if value is not None and value != "":
+            args += [name, value]
+    pipe.fcall(
+        UPSERT_FUNCTION, 3, movie_key(movie_id), suggestion_key(movie_id), AUTOCOMPLETE_KEY,
+        *args,
+    )  # fmt: skip
 
 
 def delete_all_movies(batch=1000):

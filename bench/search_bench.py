@@ -1,0 +1,373 @@
+"""Search benchmark: import rate, search and autocomplete latency, memory per movie.
+
+Starts its own Redis Stack (the embedded build, project redis.conf) on a free port in a
+temporary directory, loads N synthetic movies with the project's importer, and measures:
+
+- import rate against the physical floor measured in the same run: raw pipelined HSETs
+  of the same movie hashes into the same indexed server (median of alternating rounds);
+- search server time (service layer, cache bypassed: every query runs FT.SEARCH plus the
+  facet aggregations) and the same query as a bare FT.SEARCH, for the overhead ratio;
+- autocomplete latency;
+- memory per movie from INFO used_memory and FT.INFO.
+
+Usage (from the project root):
+    .venv/bin/python bench/search_bench.py --movies 1000000 --write docs/BENCHMARKS.md
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TYPICAL_QUERIES = [
+    {"q": "river"}, {"q": "silent night"}, {"q": "midnight storm"}, {"q": "detective"},
+    {"q": "garden", "genre": ["drama"]}, {"q": "empire", "language": ["French"]},
+    {"q": "frozen", "year_min": "1990", "year_max": "2010"},
+    {"q": "shadw"},  # a typo
+    {"q": "the golden or"},  # typing: prefix on the last word
+    {"q": "ocean", "sort": "rating_desc"},
+    {"q": "witness", "country": ["Japan", "India"]},
+    {"q": "mountain harvest"},
+]  # fmt: skip
+SUGGEST_PREFIXES = ["the si", "golden", "midn", "empire", "frozn", "stati", "the broken r",
+                    "harvest", "orchard of", "electr"]  # fmt: skip
+
+
+def percentile(values, pct):
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def machine():
+    import psutil
+    import redis
+
+    return {
+        "nproc": os.cpu_count(),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "redis_py": redis.__version__,
+        "cpu": platform.processor() or platform.machine(),
+    }
+
+
+def start_server(tmp, maxmemory):
+    from config.embedded_redis import EmbeddedRedis, free_port
+
+    server = EmbeddedRedis(port=free_port(), data_dir=Path(tmp) / "redis", maxmemory=maxmemory)
+    server.start()
+    os.environ.update(REDIS_PORT=str(server.port), REDIS_EMBEDDED_DIR=str(server.data_dir))
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 40)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1"
+    import django
+
+    django.setup()
+    return server
+
+
+def synthetic(count, seed, start_id):
+    from search import importer
+    from search.synthetic import MovieFactory
+
+    factory = MovieFactory(seed=seed, start_id=start_id)
+    return [importer.validate(movie) for movie in factory.movies(count)]
+
+
+def raw_hset_rate(records, batch=500):
+    """The floor: the same hashes, pipelined HSETs only, into the same indexed server."""
+    from search import store
+
+    client = store.client()
+    now = int(time.time())
+    started = time.perf_counter()
+    for i in range(0, len(records), batch):
+        pipe = client.pipeline(transaction=False)
+        for record in records[i : i + batch]:
+            mapping = {k: v for k, v in record.items() if v not in (None, "")}
+            mapping["created_at"] = mapping["updated_at"] = now
+            pipe.hset(store.movie_key(record["id"]), mapping=mapping)
+        pipe.execute()
+    return len(records) / (time.perf_counter() - started)
+
+
+def raw_same_writes_rate(records, batch=500):
+    """The floor for the same work: the same movie hashes, suggestion hashes and
+    autocomplete entries, as plain pipelined commands (no reads, no upsert logic)."""
+    from search import store
+
+    client = store.client()
+    now = int(time.time())
+    started = time.perf_counter()
+    for i in range(0, len(records), batch):
+        pipe = client.pipeline(transaction=False)
+        for record in records[i : i + batch]:
+            mapping = {k: v for k, v in record.items() if v not in (None, "")}
+            mapping["created_at"] = mapping["updated_at"] = now
+            pipe.hset(store.movie_key(record["id"]), mapping=mapping)
+            strings = store.autocomplete_strings(record["title"], record.get("year"))
+            suggestion = {"title": record["title"], "movie_id": record["id"],
+                          "autocomplete": "\x1f".join(strings)}  # fmt: skip
+            for name in ("genre", "year"):
+                if record.get(name):
+                    suggestion[name] = record[name]
+            pipe.hset(store.suggestion_key(record["id"]), mapping=suggestion)
+            payload = json.dumps({"id": record["id"], "label": strings[0]})
+            for string in strings:
+                pipe.execute_command(
+                    "FT.SUGADD", store.AUTOCOMPLETE_KEY, string, 1, "PAYLOAD", payload
+                )
+        pipe.execute()
+    return len(records) / (time.perf_counter() - started)
+
+
+def importer_rate(records, batch=500):
+    from search import importer
+
+    writer = importer.MovieWriter(batch_size=batch)
+    started = time.perf_counter()
+    for record in records:
+        writer.add(record)
+    writer.flush()
+    return len(records) / (time.perf_counter() - started)
+
+
+def delete_records(records):
+    from search import store
+
+    client = store.client()
+    for i in range(0, len(records), 1000):
+        ids = [r["id"] for r in records[i : i + 1000]]
+        titles = client.pipeline(transaction=False)
+        for movie_id in ids:
+            titles.hmget(store.movie_key(movie_id), "title", "year")
+        pipe = client.pipeline(transaction=False)
+        for movie_id, (title, year) in zip(ids, titles.execute(), strict=True):
+            if title:
+                for string in store.autocomplete_strings(title, year):
+                    pipe.execute_command("FT.SUGDEL", store.AUTOCOMPLETE_KEY, string)
+            pipe.unlink(store.movie_key(movie_id), store.suggestion_key(movie_id))
+        pipe.execute()
+
+
+def measure_import(sample_size, rounds):
+    """Alternate raw-HSET and importer rounds on fresh id ranges of the same size."""
+    raw, imp = [], []
+    for round_number in range(rounds):
+        base = 50_000_000 + round_number * 2 * sample_size
+        baseline_records = synthetic(sample_size, seed=100 + round_number, start_id=base)
+        import_records = synthetic(
+            sample_size, seed=100 + round_number, start_id=base + sample_size
+        )
+        raw.append(raw_hset_rate(baseline_records))
+        imp.append(importer_rate(import_records))
+        delete_records(baseline_records)
+        delete_records(import_records)
+    return statistics.median(raw), statistics.median(imp), raw, imp
+
+
+def load_catalogue(count, batch=1000):
+    from search import importer, indexing, store
+    from search.synthetic import MovieFactory
+
+    indexing.ensure_indexes()
+    factory = MovieFactory(seed=42, start_id=1)
+    writer = importer.MovieWriter(batch_size=batch)
+    started = time.perf_counter()
+    for n, movie in enumerate(factory.movies(count), start=1):
+        writer.add(importer.validate(movie))
+        if n % 100_000 == 0:
+            print(f"  loaded {n:,} ({n / (time.perf_counter() - started):,.0f}/s)", flush=True)
+    writer.flush()
+    store.bump_generation()
+    store.wait_until_indexed(store.live_index_name())
+    return count / (time.perf_counter() - started)
+
+
+def query_dict(spec):
+    from django.http import QueryDict
+
+    query = QueryDict(mutable=True)
+    for key, value in spec.items():
+        if isinstance(value, list):
+            query.setlist(key, value)
+        else:
+            query[key] = value
+    return query
+
+
+def measure_search(repeats):
+    from search import service, store
+
+    options = service.filter_options()
+    server, bare = [], []
+    for _ in range(repeats):
+        for spec in TYPICAL_QUERIES:
+            params = service.parse_params(query_dict(spec), options)
+            started = time.perf_counter()
+            service._search_live(params)  # the cache is bypassed on purpose
+            server.append((time.perf_counter() - started) * 1000)
+            built = service.build_query(service.parse_text(params.q), params.filters, params.ranges)
+            started = time.perf_counter()
+            store.ft_search(built.query, built.params, offset=0, limit=params.size,
+                            return_fields=service.RETURN_FIELDS)  # fmt: skip
+            bare.append((time.perf_counter() - started) * 1000)
+    return server, bare
+
+
+def measure_api(repeats):
+    """The JSON API through Django's test client with the cache on (what users get)."""
+    from django.test import Client
+
+    client = Client()
+    times = []
+    for _ in range(repeats):
+        for spec in TYPICAL_QUERIES:
+            started = time.perf_counter()
+            response = client.get("/api/search", spec)
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.content[:200]
+    return times
+
+
+def measure_suggest(repeats):
+    from search import service
+
+    times = []
+    for _ in range(repeats):
+        for prefix in SUGGEST_PREFIXES:
+            started = time.perf_counter()
+            service.suggest(prefix)
+            times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def measure_memory(count, before):
+    from search import store
+
+    info = store.client().info("memory")
+    index = store.index_info()
+    used = int(info["used_memory"]) - before
+    return {
+        "used_memory_mb": round(int(info["used_memory"]) / 2**20, 1),
+        "bytes_per_movie": round(used / count),
+        "index_mb": round(index["inverted_sz_mb"] + index["doc_table_size_mb"]
+                          + index["sortable_values_size_mb"] + index["key_table_size_mb"], 1),
+    }  # fmt: skip
+
+
+def summarise(values):
+    return {"p50": round(percentile(values, 50), 2), "p99": round(percentile(values, 99), 2),
+            "n": len(values)}  # fmt: skip
+
+
+def render(results, command):
+    m = results["machine"]
+    imp = results["import"]
+    lines = [
+        "## Search",
+        "",
+        f"Command: `{command}`  ",
+        f"Machine: {m['nproc']} cores, {m['ram_gb']} GB RAM, Python {m['python']}, "
+        f"redis-py {m['redis_py']}, Redis Stack 7.4 (embedded), {results['date']}.  ",
+        f"Catalogue: {results['movies']:,} synthetic movies (`generate_movies`, every field).",
+        "",
+        "| measure | result | baseline in the same run | ratio |",
+        "|---|---|---|---|",
+        f"| import rate (importer: validation, upsert, suggestions, autocomplete) | "
+        f"{imp['importer']:,.0f} movies/s | raw pipelined HSET of the same hashes: "
+        f"{imp['raw']:,.0f}/s | {imp['importer'] / imp['raw']:.0%} |",
+        f"| bulk load of the whole catalogue | {results['load_rate']:,.0f} movies/s | | |",
+        f"| search server time, typical queries + 4 facet aggregations, cache bypassed | "
+        f"p50 {results['search']['p50']} ms, p99 {results['search']['p99']} ms | bare FT.SEARCH "
+        f"of the same query: p50 {results['bare']['p50']} ms, p99 {results['bare']['p99']} ms | "
+        f"{results['search']['p50'] / max(results['bare']['p50'], 0.001):.1f}× at p50 |",
+        f"| search API through Django (cache on, repeated queries) | p50 {results['api']['p50']} "
+        f"ms, p99 {results['api']['p99']} ms | | |",
+        f"| autocomplete (`suggest`) | p50 {results['suggest']['p50']} ms, p99 "
+        f"{results['suggest']['p99']} ms | | |",
+        f"| memory per movie (data + index + suggestions) | "
+        f"{results['memory']['bytes_per_movie']:,} bytes | used_memory "
+        f"{results['memory']['used_memory_mb']:,} MB, index {results['memory']['index_mb']} MB | |",
+        "",
+        f"Import rounds (movies/s): raw {', '.join(f'{v:,.0f}' for v in imp['raw_rounds'])}; "
+        f"importer {', '.join(f'{v:,.0f}' for v in imp['importer_rounds'])}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(path, section):
+    path = Path(path)
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    start, end = "<!-- search-bench:start -->", "<!-- search-bench:end -->"
+    block = f"{start}\n{section}\n{end}"
+    if start in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--movies", type=int, default=100_000)
+    parser.add_argument("--import-sample", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--maxmemory", default="8gb")
+    parser.add_argument("--write", help="update this Markdown file's search section")
+    args = parser.parse_args()
+    command = "python bench/search_bench.py " + " ".join(sys.argv[1:])
+    with tempfile.TemporaryDirectory(prefix="search-bench-") as tmp:
+        server = start_server(tmp, args.maxmemory)
+        try:
+            from search import indexing, store
+
+            indexing.ensure_indexes()
+            before = int(store.client().info("memory")["used_memory"])
+            print(f"loading {args.movies:,} movies…", flush=True)
+            load_rate = load_catalogue(args.movies)
+            memory = measure_memory(args.movies, before)
+            print("import rate vs raw HSET…", flush=True)
+            raw, imp, raw_rounds, imp_rounds = measure_import(args.import_sample, args.rounds)
+            print("search…", flush=True)
+            server_times, bare_times = measure_search(args.repeats)
+            api_times = measure_api(args.repeats)
+            suggest_times = measure_suggest(args.repeats)
+        finally:
+            server.stop(save=False)
+    results = {
+        "machine": machine(),
+        "date": time.strftime("%Y-%m-%d"),
+        "movies": args.movies,
+        "load_rate": load_rate,
+        "memory": memory,
+        "import": {
+            "raw": raw,
+            "importer": imp,
+            "raw_rounds": raw_rounds,
+            "importer_rounds": imp_rounds,
+        },
+        "search": summarise(server_times),
+        "bare": summarise(bare_times),
+        "api": summarise(api_times),
+        "suggest": summarise(suggest_times),
+    }
+    print(json.dumps(results, indent=2))
+    if args.write:
+        write_section(args.write, render(results, command))
+        print(f"wrote {args.write}")
+
+
+if __name__ == "__main__":
+    main()
