@@ -204,7 +204,8 @@
     } else if (event.key === "ArrowUp" && count) {
       event.preventDefault();
       highlight(activeIndex <= 0 ? count - 1 : activeIndex - 1);
-    } else if (event.key === "Escape") {
+    } else if (event.key === "Escape" && count) {
+      event.preventDefault(); // close the list without clearing the search field
       closeSuggestions();
     }
   });
