@@ -68,6 +68,10 @@ def redis_settings(redis_server, django_db_blocker):
         REDIS_PASSWORD=TEST_REDIS_PASSWORD,
         REDIS_EMBEDDED_DIR=redis_server.data_dir,
         CACHES=cache_settings(urls["cache"]),
+        # Record analytics and request metrics in the request, so that what a test did
+        # is in Redis when it reads back, and nothing lands in the next test's stores.
+        INSIGHTS_RECORD_IN_BACKGROUND=False,
+        OPERATIONS_REQUEST_METRICS_BACKGROUND=False,
         # Tests render templates without running collectstatic first.
         STORAGES={
             "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

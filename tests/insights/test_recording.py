@@ -6,6 +6,7 @@ import pytest
 from config.events import recent_events
 from config.redis_stores import get_redis
 from insights import store
+from tests.conftest import empty_store
 
 from .conftest import BROWSER_UA, visit
 
@@ -172,7 +173,7 @@ def test_series_are_created_with_labels_retention_and_buckets(client):
 
 def test_a_series_emptied_under_a_running_process_is_recreated(client):
     visit(client, "/")
-    get_redis("analytics").flushdb()
+    empty_store("analytics")  # not FLUSHDB: RediSearch would drop every index
     visit(client, "/")  # this process believed the series existed: that write is refused
     visit(client, "/")  # ... and the refusal made it create them again
     daily = get_redis("analytics").ts().range("user_activity:page_views:daily", "-", "+")

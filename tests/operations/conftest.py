@@ -25,11 +25,11 @@ def clock():
 def inline_request_metrics(settings):
     """Tests here write request figures synchronously (one pipeline per request) so they
     can assert on them at once; figures other tests queued are written and wiped first."""
-    from config.redis_stores import get_redis
     from operations.recorder import recorder
+    from tests.conftest import empty_store
 
     recorder.flush()
-    get_redis("metrics").flushdb()
+    empty_store("metrics")  # never FLUSHDB: RediSearch would drop every index
     settings.OPERATIONS_REQUEST_METRICS_BACKGROUND = False
     yield
 

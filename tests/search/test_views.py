@@ -131,3 +131,18 @@ def test_no_input_makes_a_500(client, q, sort, page, year):
         response = client.get(url, params)
         assert response.status_code in (200, 400), (url, params)
     assert client.get("/api/search/suggest", {"q": q}).status_code == 200
+
+
+def test_searches_are_recorded_by_insights_but_not_each_keystroke(staff_client, settings):
+    settings.INSIGHTS_RECORD_IN_BACKGROUND = False  # write in the request, to read back now
+    browser = {"HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"}
+    staff_client.get("/", {"q": "Casablanca!"}, **browser)
+    staff_client.get("/api/search", {"q": "casablanca"}, **browser)
+    staff_client.get("/", {"q": "zzqqxxyy"}, **browser)
+    staff_client.get("/", {"q": "casab", "partial": "1"}, **browser)  # typing: not recorded
+    staff_client.get("/", {"q": "casablanca", "partial": "1", "record": "1"}, **browser)
+    report = staff_client.get("/api/analytics/search-activities", {"range": "24h"}).json()
+    top = {row["query"]: row["count"] for row in report["top_queries"]}
+    assert top == {"casablanca": 3, "zzqqxxyy": 1}
+    assert [row["query"] for row in report["zero_result_queries"]] == ["zzqqxxyy"]
+    assert report["total_searches"] == 4
