@@ -178,7 +178,9 @@ def filter_options():
     cached = _cache_get(key)
     if cached is not None:
         return cached
-    facets = store.facet_counts({facet: ("*", {}) for facet in FACET_LABELS}, limit=10_000)
+    facets = store.facet_counts(
+        {facet: ("*", {}) for facet in FACET_LABELS}, limit=10_000, timeout_ms=store.UNLIMITED
+    )
     options = {"facets": facets, "years": store.year_range()}
     _cache_set(key, options, FILTER_CACHE_TTL)
     return options

@@ -364,7 +364,7 @@ def ft_search(query, params, *, offset, limit, sort_by=None, sort_asc=True, retu
         args += ["PARAMS", len(params) * 2]
         for name, value in params.items():
             args += [name, value]
-    args += ["DIALECT", 2]
+    args += ["TIMEOUT", QUERY_TIMEOUT_MS, "DIALECT", 2]
     raw = client().execute_command("FT.SEARCH", *args)
     total = int(raw[0])
     docs = []
@@ -376,43 +376,50 @@ def ft_search(query, params, *, offset, limit, sort_by=None, sort_asc=True, retu
     return total, docs
 
 
-def facet_aggregate_args(field, query, params, limit):
+# RediSearch stops a query after TIMEOUT ms (500 by default) and, with the default
+# ON_TIMEOUT RETURN, silently answers with partial results: a facet count over a large
+# catalogue then comes back empty. Every query states its own limit instead.
+QUERY_TIMEOUT_MS = 5000
+UNLIMITED = 0  # for the cached whole-catalogue counts, computed once per half hour
+
+
+def facet_aggregate_args(field, query, params, limit, timeout_ms=QUERY_TIMEOUT_MS):
     args = [index_alias(), query]
     if field in MULTI_VALUE_FIELDS:
         # A multi-valued tag groups as the whole "a|b" string: split it first.
         args += [
             "LOAD", 1, f"@{field}",
             "FILTER", f"exists(@{field})",
-            "APPLY", f'split(@{field}, "{TAG_SEPARATOR}")', "AS", "value",
+            "APPLY", f'split(@{field}, "{TAG_SEPARATOR}")', "AS", field,
         ]  # fmt: skip
-    else:
-        args += ["LOAD", 1, f"@{field}", "FILTER", f"exists(@{field})",
-                 "APPLY", f"@{field}", "AS", "value"]  # fmt: skip
-    args += ["GROUPBY", 1, "@value", "REDUCE", "COUNT", 0, "AS", "count",
-             "SORTBY", 4, "@count", "DESC", "@value", "ASC", "LIMIT", 0, limit]  # fmt: skip
+    # Single-valued tags group straight from the sortable values: no document loads.
+    args += ["GROUPBY", 1, f"@{field}", "REDUCE", "COUNT", 0, "AS", "count",
+             "SORTBY", 4, "@count", "DESC", f"@{field}", "ASC", "LIMIT", 0, limit]  # fmt: skip
     if params:
         args += ["PARAMS", len(params) * 2]
         for name, value in params.items():
             args += [name, value]
-    args += ["DIALECT", 2]
+    args += ["TIMEOUT", timeout_ms, "DIALECT", 2]
     return args
 
 
-def facet_counts(requests, limit=200):
+def facet_counts(requests, limit=200, timeout_ms=QUERY_TIMEOUT_MS):
     """Run one FT.AGGREGATE per facet, pipelined: `requests` maps a facet field to
     (query, params); returns field -> [(value, count)] by count, then value."""
     pipe = client().pipeline(transaction=False)
     fields = list(requests)
     for field in fields:
         query, params = requests[field]
-        pipe.execute_command("FT.AGGREGATE", *facet_aggregate_args(field, query, params, limit))
+        pipe.execute_command(
+            "FT.AGGREGATE", *facet_aggregate_args(field, query, params, limit, timeout_ms)
+        )
     counts = {}
     for field, raw in zip(fields, pipe.execute(), strict=True):
         rows = []
         for row in raw[1:]:
             values = dict(zip(row[::2], row[1::2], strict=True))
-            if values.get("value"):
-                rows.append((values["value"], int(values["count"])))
+            if values.get(field):  # documents without the field group under None
+                rows.append((values[field], int(values["count"])))
         counts[field] = rows
     return counts
 
@@ -422,7 +429,7 @@ def year_range():
     raw = client().execute_command(
         "FT.AGGREGATE", index_alias(), "*", "GROUPBY", 0,
         "REDUCE", "MIN", 1, "@year", "AS", "low", "REDUCE", "MAX", 1, "@year", "AS", "high",
-        "DIALECT", 2,
+        "TIMEOUT", UNLIMITED, "DIALECT", 2,
     )  # fmt: skip
     if len(raw) < 2:
         return (None, None)
