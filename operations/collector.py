@@ -24,6 +24,7 @@ class Collector:
         self.evaluator = evaluator or Evaluator(clock=clock)
         self.ready = False
         self.previous_keyspace = None
+        self.last_written_ms = None  # the timestamp of the last system sample written
         self.cpu_percent(interval=None)  # psutil's first reading is meaningless: prime it
 
     def reset(self):
@@ -33,7 +34,7 @@ class Collector:
         self.previous_keyspace = None
 
     def prepare(self):
-        store.ensure_series()
+        store.ensure_series(check_rules=True)  # restores lost rules, drops obsolete ones
         self.ready = True
 
     def run_pass(self):
@@ -50,7 +51,14 @@ class Collector:
         system.update(self.sample_redis())
         error_rate = self.error_rate(now_ms)
         latency = self.latency(now_ms)
-        store.write_samples(now_ms, system, error_rate, latency)
+        if self.last_written_ms is not None and now_ms <= self.last_written_ms:
+            # The clock went back (or stood still): a sample at or before the newest one
+            # would delete the series' compaction rules (RedisTimeSeries 1.12 outside DB 0,
+            # see store.py), so this pass writes only the app-compacted latency series.
+            store.write_samples(now_ms, {}, None, latency)
+        else:
+            store.write_samples(now_ms, system, error_rate, latency)
+            self.last_written_ms = now_ms
         values = {
             "cpu_usage": system["cpu_usage"],
             "memory_usage": system["memory_usage"],

@@ -5,6 +5,13 @@ Two stores (DESIGN.md "Stores"):
   alerts and each rule's evaluation state, the collector's bookkeeping;
 - `metrics` (db 4): the `system_metrics:*` and `app_metrics:*` time series, their
   compactions, the per-minute latency t-digests and the Prometheus totals.
+
+Compactions: in the bundled RedisTimeSeries 1.12 a TS.CREATERULE rule outside DB 0 is
+silently deleted by the first duplicate or out-of-order sample written to its source
+(tests/insights/test_timeseries_db_bug.py). Every series that receives those (the request
+counters, the rewritten latency minutes) has its 5m/1h buckets written by the app in the
+same pipeline as the raw sample; rules remain only on series with one writer and one
+rising sample per pass (the collector's system figures and error rate).
 """
 
 import json
@@ -68,9 +75,16 @@ class Compaction:
     bucket_ms: int
     retention_ms: int
     suffix: str  # "5m", "1h"
+    # None: a TS.CREATERULE rule fills the buckets. Otherwise the app writes each bucket
+    # itself, with this ON_DUPLICATE (SUM adds a batch's count to its bucket; LAST for a
+    # value the writer recomputes whole).
+    app_written: str | None = None
 
     def key(self, source):
         return f"{source}:{self.aggregation}_{self.suffix}"
+
+    def bucket(self, ms):
+        return ms - ms % self.bucket_ms
 
 
 @dataclass(frozen=True)
@@ -84,13 +98,28 @@ class Series:
     def compaction(self, suffix):
         return next(c for c in self.compactions if c.suffix == suffix)
 
+    def destination(self, compaction):
+        """The compaction's own series: labels, retention and duplicate policy."""
+        return Series(
+            key=compaction.key(self.key),
+            retention_ms=compaction.retention_ms,
+            labels={
+                **self.labels,
+                "aggregation": compaction.aggregation,
+                "resolution": compaction.suffix,
+            },
+            duplicate_policy=compaction.app_written or "LAST",
+        )
+
 
 def _system(metric, unit):
     return Series(
         key=f"system_metrics:{metric}",
         retention_ms=7 * DAY_MS,
         labels={"group": "system_metrics", "metric": metric, "unit": unit, "resolution": "raw"},
-        # One sample per collector pass; a second pass in the same millisecond keeps the last.
+        # One sample per collector pass. The rules stay: one collector writes a rising
+        # timestamp per pass and skips a pass whose clock went back (collector.py), so no
+        # duplicate or out-of-order sample reaches these series to delete them.
         duplicate_policy="LAST",
         compactions=(
             Compaction("avg", 5 * MINUTE_MS, 30 * DAY_MS, "5m"),
@@ -117,10 +146,12 @@ def _counter(metric):
         retention_ms=7 * DAY_MS,
         labels={"group": "app_metrics", "metric": metric, "unit": "count", "resolution": "raw"},
         # Every request adds 1 at its bucket's timestamp: SUM turns writes into a count.
+        # Those duplicates would delete rules, so each batch adds its counts to the 5m/1h
+        # buckets too.
         duplicate_policy="SUM",
         compactions=(
-            Compaction("sum", 5 * MINUTE_MS, 30 * DAY_MS, "5m"),
-            Compaction("sum", HOUR_MS, 90 * DAY_MS, "1h"),
+            Compaction("sum", 5 * MINUTE_MS, 30 * DAY_MS, "5m", app_written="SUM"),
+            Compaction("sum", HOUR_MS, 90 * DAY_MS, "1h", app_written="SUM"),
         ),
     )
 
@@ -137,8 +168,10 @@ def _latency(quantile):
             "resolution": "raw",
         },
         # The collector rewrites the current minute as it fills up: keep the newest value.
+        # It writes the hour's max itself too (recomputed from the minutes as they stand,
+        # hence LAST: MAX would keep a half-filled minute's early figure).
         duplicate_policy="LAST",
-        compactions=(Compaction("max", HOUR_MS, 90 * DAY_MS, "1h"),),
+        compactions=(Compaction("max", HOUR_MS, 90 * DAY_MS, "1h", app_written="LAST"),),
     )
 
 
@@ -167,6 +200,7 @@ APP_SERIES = {
             "resolution": "raw",
         },
         duplicate_policy="LAST",
+        # A rule, as for the system series: one rising sample per collector pass.
         compactions=(Compaction("avg", HOUR_MS, 90 * DAY_MS, "1h"),),
     ),
     "latency_p50": _latency("p50"),
@@ -213,9 +247,22 @@ def ts_add(target, series, timestamp_ms, value):
     )  # fmt: skip
 
 
-def ensure_series(client=None):
-    """Create every series and its compaction rules if missing; one round trip when all
-    exist. Rules only aggregate samples written after them, so this runs before writing."""
+DESTINATIONS = {
+    (series.key, compaction.suffix): series.destination(compaction)
+    for series in ALL_SERIES.values()
+    for compaction in series.compactions
+}
+
+
+def ensure_series(client=None, check_rules=False):
+    """Create every series, its compaction series and the rules of the rule-kept ones if
+    missing; one round trip when all exist. Rules only aggregate samples written after
+    them, so this runs before writing.
+
+    With `check_rules` (the collector's start) it also compares each source's rules with
+    the plan: a rule that went is restored, and a rule on an app-written compaction (left
+    by an older version; where rules work, in DB 0, it would count twice) is deleted.
+    Returns how many series were created and rules restored or deleted."""
     client = client or _metrics()
     keys = []
     for series in ALL_SERIES.values():
@@ -225,7 +272,7 @@ def ensure_series(client=None):
     for key in keys:
         pipe.exists(key)
     present = dict(zip(keys, pipe.execute(), strict=True))
-    if all(present.values()):
+    if all(present.values()) and not check_rules:
         return 0
     created = 0
     ts = client.ts()
@@ -234,20 +281,45 @@ def ensure_series(client=None):
             _create(ts, series.key, series.retention_ms, series.labels, series.duplicate_policy)
             created += 1
         for compaction in series.compactions:
-            dest = compaction.key(series.key)
-            if present[dest] and present[series.key]:
-                continue
-            if not present[dest]:
-                labels = {**series.labels, "aggregation": compaction.aggregation,
-                          "resolution": compaction.suffix}  # fmt: skip
-                _create(ts, dest, compaction.retention_ms, labels, "LAST")
+            dest = DESTINATIONS[series.key, compaction.suffix]
+            if not present[dest.key]:
+                _create(ts, dest.key, dest.retention_ms, dest.labels, dest.duplicate_policy)
                 created += 1
-            try:
-                ts.createrule(series.key, dest, compaction.aggregation, compaction.bucket_ms)
-            except redis.ResponseError as exc:
-                if "already" not in str(exc).lower():  # a rule that exists is fine
-                    raise
+            if compaction.app_written is None and not (present[dest.key] and present[series.key]):
+                _create_rule(ts, series, compaction)
+    if check_rules:
+        created += _check_rules(client)
     return created
+
+
+def _create_rule(ts, series, compaction):
+    try:
+        ts.createrule(series.key, compaction.key(series.key), compaction.aggregation,
+                      compaction.bucket_ms)  # fmt: skip
+    except redis.ResponseError as exc:
+        if "already" not in str(exc).lower():  # a rule that exists is fine
+            raise
+
+
+def _check_rules(client):
+    sources = [series for series in ALL_SERIES.values() if series.compactions]
+    pipe = client.pipeline(transaction=False)
+    for series in sources:
+        pipe.ts().info(series.key)
+    fixed = 0
+    ts = client.ts()
+    for series, info in zip(sources, pipe.execute(), strict=True):
+        rules = info.rules or {}
+        present = set(rules) if isinstance(rules, dict) else {rule[0] for rule in rules}
+        for compaction in series.compactions:
+            dest = compaction.key(series.key)
+            if compaction.app_written is None and dest not in present:
+                _create_rule(ts, series, compaction)
+                fixed += 1
+            elif compaction.app_written is not None and dest in present:
+                ts.deleterule(series.key, dest)
+                fixed += 1
+    return fixed
 
 
 def _create(ts, key, retention_ms, labels, duplicate_policy):
@@ -339,6 +411,8 @@ def record_requests(samples, client=None):
         pipe.execute_command("TS.ADD", requests.key, bucket, count, *_add_args(requests))
     for bucket, count in error_counts.items():
         pipe.execute_command("TS.ADD", errors.key, bucket, count, *_add_args(errors))
+    _add_to_compactions(pipe, requests, counts)
+    _add_to_compactions(pipe, errors, error_counts)
     digest_at = {}
     new_minutes = [minute for minute in by_minute if minute not in _created_digests]
     for minute, durations in by_minute.items():
@@ -374,6 +448,19 @@ def record_requests(samples, client=None):
             if isinstance(retry_results[-1], Exception):
                 raise retry_results[-1]
     return results
+
+
+def _add_to_compactions(pipe, series, counts):
+    """Add interval counts, {interval_ms: n}, to the series' 5m/1h buckets (ON_DUPLICATE
+    SUM): the app's own compaction, since duplicates would delete a TS.CREATERULE rule."""
+    for compaction in series.compactions:
+        dest = DESTINATIONS[series.key, compaction.suffix]
+        sums = {}
+        for interval, count in counts.items():
+            bucket = interval - interval % compaction.bucket_ms
+            sums[bucket] = sums.get(bucket, 0) + count
+        for bucket, total in sums.items():
+            pipe.execute_command("TS.ADD", dest.key, bucket, total, *_add_args(dest))
 
 
 def digest_quantiles(minutes):
@@ -428,8 +515,11 @@ def request_counts_since(since_ms):
 
 def write_samples(now_ms, system_values, error_rate, latency_by_minute):
     """One pipeline for a collector pass: the system figures, the error rate, and the
-    latency percentiles of the recent minutes (rewritten as a minute fills up)."""
-    pipe = _metrics().pipeline(transaction=False)
+    latency percentiles of the recent minutes (rewritten as a minute fills up) with the
+    max of their hours."""
+    client = _metrics()
+    hourly = _latency_hour_maxima(client, latency_by_minute)
+    pipe = client.pipeline(transaction=False)
     for name, value in system_values.items():
         if value is not None:
             ts_add(pipe, SYSTEM_SERIES[name], now_ms, round(value, 3))
@@ -438,7 +528,45 @@ def write_samples(now_ms, system_values, error_rate, latency_by_minute):
     for minute, quantiles in latency_by_minute.items():
         for name, _ in QUANTILES:
             ts_add(pipe, APP_SERIES[f"latency_{name}"], minute, quantiles[name])
+    for (key, suffix), maxima in hourly.items():
+        for hour, value in maxima.items():
+            ts_add(pipe, DESTINATIONS[key, suffix], hour, value)
     pipe.execute()
+
+
+def _latency_hour_maxima(client, latency_by_minute):
+    """{(series key, "1h"): {hour_ms: max}}: each touched hour's worst minute, from the
+    minutes already written with this pass's values in place of the ones it rewrites (a
+    minute's early figure must not stay the hour's max once the minute is filled). The
+    collector writes these hourly buckets itself, since rewriting a minute would delete a
+    TS.CREATERULE rule. One read round trip."""
+    if not latency_by_minute:
+        return {}
+    targets = []
+    for name, _ in QUANTILES:
+        series = APP_SERIES[f"latency_{name}"]
+        targets.extend((name, series, c) for c in series.compactions)
+    pipe = client.pipeline(transaction=False)
+    for _, series, compaction in targets:
+        first = compaction.bucket(min(latency_by_minute))
+        last = compaction.bucket(max(latency_by_minute)) + compaction.bucket_ms - 1
+        pipe.ts().range(series.key, first, last)
+    found = {}
+    for (name, series, compaction), rows in zip(
+        targets, pipe.execute(raise_on_error=False), strict=True
+    ):
+        if isinstance(rows, redis.ConnectionError | redis.TimeoutError):
+            raise rows
+        values = {} if isinstance(rows, Exception) else {int(t): float(v) for t, v in rows}
+        values.update({minute: q[name] for minute, q in latency_by_minute.items()})
+        touched = {compaction.bucket(minute) for minute in latency_by_minute}
+        maxima = {}
+        for minute, value in values.items():
+            bucket = compaction.bucket(minute)
+            if bucket in touched:
+                maxima[bucket] = max(value, maxima.get(bucket, value))
+        found[series.key, compaction.suffix] = maxima
+    return found
 
 
 def latest_values():
