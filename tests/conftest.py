@@ -95,6 +95,24 @@ def clean_side_stores(redis_settings):
 
 
 @pytest.fixture
+def second_server(tmp_path):
+    """Another Redis Stack (no password) that a test may stop and start, for outages."""
+    server = EmbeddedRedis(port=free_port(), data_dir=tmp_path / "second-redis")
+    server.start()
+    yield server
+    server.stop(save=False)
+    reset_pools()
+
+
+@pytest.fixture
+def stoppable_server(second_server, settings):
+    """Every store on `second_server` for this test; Django's cache and sessions stay on
+    the suite's server, so a logged-in client stays logged in."""
+    settings.REDIS_URLS = store_urls(second_server.port, password="")
+    return second_server
+
+
+@pytest.fixture
 def staff_user(django_user_model):
     return django_user_model.objects.create_user("staff", password="staff-pass-123", is_staff=True)
 

@@ -22,16 +22,6 @@ def test_healthy_with_every_store_and_the_modules(client):
     assert body["timestamp"].startswith("20")
 
 
-@pytest.fixture
-def stoppable_server(tmp_path, settings):
-    server = EmbeddedRedis(port=free_port(), data_dir=tmp_path / "redis")
-    server.start()
-    settings.REDIS_URLS = store_urls(server.port, password="")
-    yield server
-    server.stop(save=False)
-    reset_pools()
-
-
 def test_unhealthy_with_the_error_once_redis_stops(client, stoppable_server):
     assert client.get("/health/redis").status_code == 200
     stoppable_server.stop(save=False)

@@ -158,20 +158,6 @@ def test_the_loop_stops_after_max_passes(clock):
     assert store.collector_state()["last_pass_ms"] == str(int(clock() * 1000))
 
 
-@pytest.fixture
-def stoppable_server(tmp_path, settings):
-    from config.embedded_redis import EmbeddedRedis, free_port
-    from config.redis_stores import reset_pools
-    from tests.conftest import store_urls
-
-    server = EmbeddedRedis(port=free_port(), data_dir=tmp_path / "redis")
-    server.start()
-    settings.REDIS_URLS = store_urls(server.port, password="")
-    yield server
-    server.stop(save=False)
-    reset_pools()
-
-
 def test_the_collector_survives_a_redis_restart_and_logs_once(stoppable_server, caplog):
     command = Command()
     command.failing = False

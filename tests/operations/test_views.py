@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from config.redis_stores import get_redis
+from config.redis_stores import get_redis, reset_pools
 from operations import store
 from operations.alerts import Evaluator
 
@@ -189,18 +189,10 @@ def test_with_redis_down_requests_still_succeed(client, stopped_redis):
 
 
 @pytest.fixture
-def stopped_redis(tmp_path, settings):
-    from config.embedded_redis import EmbeddedRedis, free_port
-    from config.redis_stores import reset_pools
-    from tests.conftest import store_urls
-
-    server = EmbeddedRedis(port=free_port(), data_dir=tmp_path / "redis")
-    server.start()
-    settings.REDIS_URLS = store_urls(server.port, password="")
-    server.stop(save=False)
+def stopped_redis(stoppable_server):
+    stoppable_server.stop(save=False)
     reset_pools()
-    yield server
-    reset_pools()
+    return stoppable_server
 
 
 # --- the middleware ------------------------------------------------------------------------
