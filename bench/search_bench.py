@@ -27,18 +27,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TYPICAL_QUERIES = [
-    {"q": "river"}, {"q": "silent night"}, {"q": "midnight storm"}, {"q": "detective"},
-    {"q": "garden", "genre": ["drama"]}, {"q": "empire", "language": ["French"]},
-    {"q": "frozen", "year_min": "1990", "year_max": "2010"},
-    {"q": "shadw"},  # a typo
-    {"q": "the golden or"},  # typing: prefix on the last word
-    {"q": "ocean", "sort": "rating_desc"},
-    {"q": "witness", "country": ["Japan", "India"]},
-    {"q": "mountain harvest"},
-]  # fmt: skip
-SUGGEST_PREFIXES = ["the si", "golden", "midn", "empire", "frozn", "stati", "the broken r",
-                    "harvest", "orchard of", "electr"]  # fmt: skip
+
+def typical_queries():
+    """What users type, drawn from the synthetic vocabulary by how common the words are
+    (rank 1 is "the"): one common word, a rarer one, two words, a typo, a half-typed
+    word, each with and without filters."""
+    from search.synthetic import MovieFactory
+
+    vocabulary = MovieFactory().vocabulary
+    word = lambda rank: vocabulary[rank]  # noqa: E731
+    typo = lambda w: w[:2] + w[3] + w[2] + w[4:]  # a swap of two letters  # noqa: E731
+    return [
+        {"q": word(60)}, {"q": word(200)}, {"q": word(900)}, {"q": word(4000)},
+        {"q": f"{word(120)} {word(700)}"}, {"q": f"{word(40)} {word(300)} {word(2000)}"},
+        {"q": typo(word(500))}, {"q": word(350)[:4]},
+        {"q": word(150), "genre": ["drama"]}, {"q": word(250), "language": ["French"]},
+        {"q": word(80), "year_min": "1990", "year_max": "2010"},
+        {"q": word(600), "sort": "rating_desc"}, {"q": word(1200), "country": ["Japan", "India"]},
+    ]  # fmt: skip
+
+
+def suggest_prefixes():
+    from search.synthetic import MovieFactory
+
+    vocabulary = MovieFactory().vocabulary
+    return [vocabulary[rank][:n] for rank, n in ((50, 3), (120, 4), (400, 5), (900, 3),
+                                                 (2500, 6), (30, 4), (700, 5))]  # fmt: skip
 
 
 def percentile(values, pct):
@@ -211,7 +225,7 @@ def measure_search(repeats):
     options = service.filter_options()
     server, bare = [], []
     for _ in range(repeats):
-        for spec in TYPICAL_QUERIES:
+        for spec in typical_queries():
             params = service.parse_params(query_dict(spec), options)
             started = time.perf_counter()
             service._search_live(params)  # the cache is bypassed on purpose
@@ -231,7 +245,7 @@ def measure_api(repeats):
     client = Client()
     times = []
     for _ in range(repeats):
-        for spec in TYPICAL_QUERIES:
+        for spec in typical_queries():
             started = time.perf_counter()
             response = client.get("/api/search", spec)
             times.append((time.perf_counter() - started) * 1000)
@@ -244,7 +258,7 @@ def measure_suggest(repeats):
 
     times = []
     for _ in range(repeats):
-        for prefix in SUGGEST_PREFIXES:
+        for prefix in suggest_prefixes():
             started = time.perf_counter()
             service.suggest(prefix)
             times.append((time.perf_counter() - started) * 1000)

@@ -45,6 +45,7 @@ FACET_LABELS = {"genre": "Genre", "subgenre": "Subgenre", "language": "Language"
 RANGE_FIELDS = {"year": (1870, 2100), "rating": (0, 10)}
 SEARCH_CACHE_TTL = 3600
 EXACT_TIER_MAX = 50
+FACET_SAMPLE = 5_000
 FILTER_CACHE_TTL = 1800
 MAX_FILTER_VALUES = 20
 RETURN_FIELDS = ("title", "year", "genre", "subgenre", "rating", "language", "country",
@@ -178,9 +179,10 @@ def filter_options():
     cached = _cache_get(key)
     if cached is not None:
         return cached
-    facets = store.facet_counts(
-        {facet: ("*", {}) for facet in FACET_LABELS}, limit=10_000, timeout_ms=store.UNLIMITED
+    counts = store.facet_counts(
+        {facet: ("*", {}) for facet in FACET_LABELS}, timeout_ms=store.UNLIMITED
     )
+    facets = {field: count.rows for field, count in counts.items()}
     options = {"facets": facets, "years": store.year_range()}
     _cache_set(key, options, FILTER_CACHE_TTL)
     return options
@@ -189,14 +191,30 @@ def filter_options():
 # --- searching -----------------------------------------------------------------------
 
 
-def facets_for(params, text_query):
-    """Counts per facet value under the current query. Each facet is counted with every
-    filter except its own (OR within a facet, AND across facets), as in Algolia."""
+def facets_for(params, text_query, total):
+    """Counts per facet value under the current query, and whether they are exact.
+    Each facet is counted with every filter except its own (OR within a facet, AND
+    across facets), as in Algolia. Grouping costs time per matching movie, so at most
+    FACET_SAMPLE matches are grouped; beyond that the counts are scaled up from that
+    sample and marked approximate (Algolia's "exhaustiveFacetsCount": false)."""
     requests = {}
     for facet in FACET_LABELS:
         built = build_query(text_query, params.filters, params.ranges, exclude_facet=facet)
         requests[facet] = (built.query, built.params)
-    return store.facet_counts(requests, limit=100)
+    counts = store.facet_counts(requests, sample=FACET_SAMPLE)
+    saturated = [f for f, c in counts.items() if c.grouped >= FACET_SAMPLE]
+    # A facet without a filter of its own matches what the search matched.
+    own_filter = [f for f in saturated if params.filters.get(f)]
+    totals = dict(zip(own_filter, store.count_matches([requests[f] for f in own_filter]),
+                      strict=True))  # fmt: skip
+    facets = {}
+    for facet, count in counts.items():
+        if facet in saturated:
+            scale = totals.get(facet, total) / count.grouped
+            facets[facet] = [(value, round(n * scale)) for value, n in count.rows]
+        else:
+            facets[facet] = count.rows
+    return facets, not saturated
 
 
 def _movie_summary(doc):
@@ -270,7 +288,10 @@ def _search_live(params):
     )
     total, docs = _ranked_page(built, params)
     # The whole catalogue's facets come from the filter cache, never a live aggregation.
-    facets = filter_options()["facets"] if params.is_browse_all else facets_for(params, text_query)
+    if params.is_browse_all:
+        facets, facets_exact = filter_options()["facets"], True
+    else:
+        facets, facets_exact = facets_for(params, text_query, total)
     did_you_mean = None
     if total == 0 and not text_query.empty:
         did_you_mean = suggest_correction(params, text_query)
@@ -279,6 +300,7 @@ def _search_live(params):
         "movies": [_movie_summary(doc) for doc in docs],
         "totalCount": total,
         "facets": {f: [{"value": v, "count": c} for v, c in rows] for f, rows in facets.items()},
+        "facetsExact": facets_exact,
         "page": params.page,
         "size": params.size,
         "pages": max(1, math.ceil(reachable / params.size)),

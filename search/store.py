@@ -11,6 +11,7 @@ Keys owned here:
 import json
 import re
 import time
+from dataclasses import dataclass
 
 import redis
 from django.conf import settings
@@ -383,18 +384,15 @@ QUERY_TIMEOUT_MS = 5000
 UNLIMITED = 0  # for the cached whole-catalogue counts, computed once per half hour
 
 
-def facet_aggregate_args(field, query, params, limit, timeout_ms=QUERY_TIMEOUT_MS):
+def facet_aggregate_args(field, query, params, sample=None, timeout_ms=QUERY_TIMEOUT_MS):
+    """One facet's FT.AGGREGATE. Tags group straight from their sortable values (no
+    document loads): a multi-valued tag groups by its whole "a|b" string, which
+    `facet_counts` splits. With `sample`, only the first `sample` matches are grouped."""
     args = [index_alias(), query]
-    if field in MULTI_VALUE_FIELDS:
-        # A multi-valued tag groups as the whole "a|b" string: split it first.
-        args += [
-            "LOAD", 1, f"@{field}",
-            "FILTER", f"exists(@{field})",
-            "APPLY", f'split(@{field}, "{TAG_SEPARATOR}")', "AS", field,
-        ]  # fmt: skip
-    # Single-valued tags group straight from the sortable values: no document loads.
+    if sample:
+        args += ["LIMIT", 0, sample]
     args += ["GROUPBY", 1, f"@{field}", "REDUCE", "COUNT", 0, "AS", "count",
-             "SORTBY", 4, "@count", "DESC", f"@{field}", "ASC", "LIMIT", 0, limit]  # fmt: skip
+             "LIMIT", 0, MAX_FACET_GROUPS]  # fmt: skip
     if params:
         args += ["PARAMS", len(params) * 2]
         for name, value in params.items():
@@ -403,25 +401,55 @@ def facet_aggregate_args(field, query, params, limit, timeout_ms=QUERY_TIMEOUT_M
     return args
 
 
-def facet_counts(requests, limit=200, timeout_ms=QUERY_TIMEOUT_MS):
+MAX_FACET_GROUPS = 10_000  # MAXAGGREGATERESULTS
+
+
+@dataclass
+class FacetCount:
+    rows: list  # [(value, count)], by count then value
+    grouped: int  # documents grouped, those without the field included
+
+
+def facet_counts(requests, sample=None, timeout_ms=QUERY_TIMEOUT_MS):
     """Run one FT.AGGREGATE per facet, pipelined: `requests` maps a facet field to
-    (query, params); returns field -> [(value, count)] by count, then value."""
+    (query, params); returns field -> FacetCount."""
     pipe = client().pipeline(transaction=False)
     fields = list(requests)
     for field in fields:
         query, params = requests[field]
         pipe.execute_command(
-            "FT.AGGREGATE", *facet_aggregate_args(field, query, params, limit, timeout_ms)
+            "FT.AGGREGATE", *facet_aggregate_args(field, query, params, sample, timeout_ms)
         )
     counts = {}
     for field, raw in zip(fields, pipe.execute(), strict=True):
-        rows = []
+        totals = {}
+        grouped = 0
         for row in raw[1:]:
             values = dict(zip(row[::2], row[1::2], strict=True))
-            if values.get(field):  # documents without the field group under None
-                rows.append((values[field], int(values["count"])))
-        counts[field] = rows
+            count = int(values["count"])
+            grouped += count
+            group = values.get(field)
+            if not group:  # documents without the field group under None
+                continue
+            parts = group.split(TAG_SEPARATOR) if field in MULTI_VALUE_FIELDS else [group]
+            for value in parts:
+                totals[value] = totals.get(value, 0) + count
+        rows = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+        counts[field] = FacetCount(rows=rows, grouped=grouped)
     return counts
+
+
+def count_matches(queries):
+    """Number of matches of each (query, params), pipelined."""
+    pipe = client().pipeline(transaction=False)
+    for query, params in queries:
+        args = [index_alias(), query, "LIMIT", 0, 0]
+        if params:
+            args += ["PARAMS", len(params) * 2]
+            for name, value in params.items():
+                args += [name, value]
+        pipe.execute_command("FT.SEARCH", *args, "TIMEOUT", QUERY_TIMEOUT_MS, "DIALECT", 2)
+    return [int(raw[0]) for raw in pipe.execute()]
 
 
 def year_range():

@@ -103,6 +103,7 @@ def api_search(request):
         "movies": movies,
         "totalCount": result["totalCount"],
         "facets": result["facets"],
+        "facetsExact": result["facetsExact"],
         "took_ms": result["took_ms"],
         "page": result["page"],
         "pages": result["pages"],

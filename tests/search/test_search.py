@@ -229,3 +229,20 @@ def test_a_cache_failure_falls_back_to_a_live_search(monkeypatch):
     monkeypatch.setattr(cache, "set", broken)
     result = search(q="casablanca")
     assert result["cached"] is False and "Casablanca" in titles(result)
+
+
+def test_facets_of_broad_queries_are_estimated_from_a_sample(monkeypatch):
+    exact = search(q="love", genre="drama")
+    assert exact["facetsExact"] is True
+    monkeypatch.setattr(service, "FACET_SAMPLE", 100)
+    estimated = search(q="love", genre="drama", page="2")  # another cache key
+    assert estimated["facetsExact"] is False
+    assert estimated["totalCount"] == exact["totalCount"]
+    # The genre facet ignores its own filter: scaled to all "love" matches, not the dramas.
+    love_total = search(q="love")["totalCount"]
+    genre_sum = sum(row["count"] for row in estimated["facets"]["genre"])
+    exact_sum = sum(row["count"] for row in exact["facets"]["genre"])
+    assert exact_sum <= love_total
+    assert abs(genre_sum - exact_sum) <= 0.1 * love_total  # a 100-movie sample of 1,800
+    us = estimated["facets"]["country"][0]["count"]
+    assert abs(us - exact["facets"]["country"][0]["count"]) <= 0.1 * love_total
