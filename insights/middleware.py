@@ -4,7 +4,9 @@ The request only works out its hit (no Redis, but for the day's salt once a day)
 hands it to this process's recorder. A background thread writes what has queued up every
 quarter second (or at once past 500 hits) in one pipeline to the analytics store, hits
 summed per key, plus the page-activity events to the events store: a page view costs the
-request microseconds, and batches keep recording ahead of the traffic.
+request microseconds, and batches keep recording ahead of the traffic. Once a minute the
+same thread makes sure the dashboard's live search unions for today and tomorrow are
+built (store.prepare_search_unions), so no render pays for building one.
 `INSIGHTS_RECORD_IN_BACKGROUND=false` writes each request's hit in the request instead
 (one pipeline, one round trip); the insights tests do that to read back at once.
 
@@ -33,6 +35,9 @@ PAUSE_AFTER_FAILURE_SECONDS = 5
 BATCH_SIZE = 500
 FLUSH_INTERVAL_SECONDS = 0.25
 MAX_QUEUED = 50_000  # about 10 s of traffic at 5,000 page views/s; beyond it hits are lost
+# How often the recorder thread makes sure today's and tomorrow's live search unions are
+# built (store.prepare_search_unions: one cheap script call per union once built).
+PREPARE_EVERY_SECONDS = 60
 
 
 class LossCounter:
@@ -109,6 +114,20 @@ def write_or_count(hits):
         losses.lost(exc, count=len(hits))
 
 
+def prepare_unions():
+    """Build the live search unions ahead of the first render of a day (off the request
+    path); a failure is logged and retried on the next round, never raised."""
+    if losses.paused():
+        return 0
+    try:
+        return store.prepare_search_unions()
+    except (redis.RedisError, OSError) as exc:
+        logger.warning("insights: could not prepare the search unions: %s", exc)
+    except Exception:
+        logger.exception("insights: preparing the search unions failed")
+    return 0
+
+
 class Recorder:
     """This process's queue of hits and the thread that writes them in batches."""
 
@@ -148,10 +167,14 @@ class Recorder:
             self.thread.start()
 
     def _run(self):
+        next_prepare = 0.0
         while True:
             self.wake.wait(FLUSH_INTERVAL_SECONDS)
             self.wake.clear()
             self.flush()
+            if time.monotonic() >= next_prepare:
+                next_prepare = time.monotonic() + PREPARE_EVERY_SECONDS
+                prepare_unions()
 
     def flush(self):
         """Write everything queued so far; returns when it is written (or counted lost)."""

@@ -102,8 +102,12 @@ def search_activities(rng, now_ms=None, limit=TOP_LIMIT):
         metrics["query_frequency"], rng.granularity, win.start_ms, win.end_ms, rng.bucket_ms, now
     )
     starts = win.bucket_starts
-    top, distinct = store.top_searches("all", rng.granularity, starts, limit)
-    zero_top, zero_distinct = store.top_searches("zero_results", rng.granularity, starts, limit)
+    # the queries of the days still retained, the same days as the totals above (the
+    # 90-day view ranks the last 30 days' queries: the 30-day view's live union)
+    retained = store.retained_from(store.SEARCH_RETENTION_MS, rng.granularity, now)
+    ranked = [t for t in starts if t >= retained]
+    top, distinct = store.top_searches("all", rng.granularity, ranked, limit)
+    zero_top, zero_distinct = store.top_searches("zero_results", rng.granularity, ranked, limit)
     # Response times are kept 7 days: the mean is over the searches still timed.
     timed_from = win.now_ms - store.RESPONSE_TIMES_RETENTION_MS
     timed_from += -timed_from % rng.bucket_ms  # whole buckets only

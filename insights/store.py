@@ -17,7 +17,10 @@ Layout (all timestamps UTC, milliseconds):
   and `unique_visitors:salt:<yyyy-mm-dd>` (deleted once the day is over);
 - `search_activities:{daily,hourly,minute}:<bucket>` and
   `search_activities:zero_results:{daily,hourly,minute}:<bucket>`: sorted sets query ->
-  count (a sorted set rather than a hash so Redis itself merges days and ranks them).
+  count (a sorted set rather than a hash so Redis itself merges days and ranks them);
+- `search_activities[:zero_results]:live:<n>d:<yyyy-mm-dd>`: the live union of the n days
+  ending that day (30: the 30-day and 90-day views), so a render ranks one sorted set
+  instead of merging thirty (see "Live unions" below).
 
 Why no TS.CREATERULE: RedisTimeSeries 1.12 (the bundled Redis Stack) mishandles
 compaction rules outside DB 0, and the analytics store is DB 1. There, the first
@@ -28,6 +31,19 @@ writes its own compactions: each count goes to the raw series and to the bucket 
 of its minute, hour and day series, all in one TS.MADD whose samples the series'
 DUPLICATE_POLICY SUM adds to what is there. Long ranges read those,
 never raw samples, and the current bucket is always complete.
+
+Live unions: a render of the 30-day (and 90-day, whose searches are the last 30 days)
+view would otherwise merge thirty daily sorted sets of up to 20,000 queries. Instead,
+the live union of day D holds the days D-29..D and is ready before day D starts:
+during day D-1, once `LIVE_BUILD_GRACE_MS` has passed since midnight (so day D-2 has no
+more late writes), the insights background recorder of one web process builds it from
+the daily sets (a Lua script: an atomic ZUNIONSTORE plus a "ready" sentinel member, so
+exactly one build wins and no write lands between the merge and the sentinel). From
+then on every search recorded on day D-1 or D also goes into it (ZINCRBY, in the same
+MULTI/EXEC as the daily set, so a build sees each write either in the daily set or in
+the live union, never both, never neither). A render reads the top queries and the
+distinct count straight from it; when it is not ready (no background recorder, or the
+key was evicted) the render builds it itself, exactly as the recorder would.
 """
 
 import logging
@@ -247,6 +263,27 @@ def search_activities_key(granularity, timestamp_ms, kind="all"):
     return f"{prefix}:{granularity}:{VISITOR_BUCKETS[granularity][1](timestamp_ms)}"
 
 
+# Ranges (in days) whose top searches are read from a live union rather than merged per
+# render. 30 serves both the 30-day view and the 90-day one (searches are kept 30 days).
+LIVE_UNION_DAYS = (30,)
+# The live union of a day is kept until an hour after that day ends.
+LIVE_UNION_TTL_MS = HOUR_MS
+# Tomorrow's live union is built this long after midnight at the earliest: by then the
+# recorders have written every search of the day before yesterday (they write within
+# seconds), so the build reads final daily sets.
+LIVE_BUILD_GRACE_MS = 10 * MINUTE_MS
+# The sentinel member a built live union holds: never a query (an empty query is not a
+# search), scored below every count so ranking by score ignores it.
+LIVE_READY_MEMBER = ""
+LIVE_READY_SCORE = -1
+
+
+def search_live_key(kind, days, day_start_ms):
+    """The live union of the `days` days ending with the day of `day_start_ms`."""
+    prefix = "search_activities" if kind == "all" else "search_activities:zero_results"
+    return f"{prefix}:live:{days}d:{_day(day_start_ms)}"
+
+
 def search_union_key(kind, granularity, start_ms, end_ms):
     """A short-lived merge of many buckets' sorted sets, for ranking a range."""
     return f"search_activities:union:{kind}:{granularity}:{start_ms}:{end_ms}"
@@ -361,6 +398,14 @@ def queue_hits(pipe, hits):
                     key = search_activities_key(granularity, t, kind)
                     counters[("z", key, hit.search.query)] += 1
                     expire_at[key] = _bucket_end(t, bucket_ms) + SEARCH_TTL_MS[granularity]
+                # today's live unions, and tomorrow's (a no-op until it is built, which
+                # replaces whatever was added before)
+                day = t - t % DAY_MS
+                for days in LIVE_UNION_DAYS:
+                    for live_day in (day, day + DAY_MS):
+                        key = search_live_key(kind, days, live_day)
+                        counters[("z", key, hit.search.query)] += 1
+                        expire_at[key] = live_day + DAY_MS + LIVE_UNION_TTL_MS
     if samples:
         pipe.madd([(key, t, value) for (key, t), value in samples.items()])
     for (kind, key, member), increment in counters.items():
@@ -378,6 +423,9 @@ def record_hits(hits, redis_client=None):
     """Record hits (one request's, or a batch): series ensured once per process, then
     one pipeline, one round trip.
 
+    MULTI/EXEC, so that a live union's build never sees a search in the daily set but
+    not yet in the live union (or the other way round).
+
     Returns how many writes Redis refused (a sample older than retention, which only a
     clock set far in the past produces, or a series deleted under this process, which
     is then re-created by the next call); connection errors propagate.
@@ -385,7 +433,7 @@ def record_hits(hits, redis_client=None):
     redis_client = redis_client or client()
     needed = {s.key: s for hit in hits for s, _ in _series_values(hit)}
     ensure_series(needed.values(), redis_client)
-    pipe = redis_client.ts().pipeline(transaction=False)
+    pipe = redis_client.ts().pipeline(transaction=True)
     queue_hits(pipe, hits)
     refused = []
     for result in pipe.execute(raise_on_error=False):
@@ -516,18 +564,98 @@ def unique_visitors(granularity, bucket_starts_ms):
     return client().pfcount(*keys) if keys else 0
 
 
+# KEYS[1] the live union, KEYS[2..] the daily sets of its days; ARGV[1] its expiry (ms).
+# Atomic: the first build of a day wins, later ones (other processes) return 0 at once.
+_BUILD_LIVE_UNION = """
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
+redis.call('ZUNIONSTORE', KEYS[1], #KEYS - 1, unpack(KEYS, 2))
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return 1
+"""
+
+
+def build_live_union(kind, days, day_start_ms, redis_client=None):
+    """Make the live union of the `days` days ending with that day from the daily sets,
+    unless it is built already. Returns whether this call built it."""
+    day_start_ms -= day_start_ms % DAY_MS
+    redis_client = redis_client or client()
+    sources = [search_activities_key("daily", day_start_ms - i * DAY_MS, kind) for i in range(days)]
+    script = redis_client.register_script(_BUILD_LIVE_UNION)
+    built = script(
+        keys=[search_live_key(kind, days, day_start_ms), *sources],
+        args=[
+            day_start_ms + DAY_MS + LIVE_UNION_TTL_MS,
+            LIVE_READY_MEMBER,
+            LIVE_READY_SCORE,
+        ],
+    )
+    return bool(built)
+
+
+def prepare_search_unions(now=None, redis_client=None):
+    """Build today's live unions if they are missing and, once the grace after midnight
+    is over, tomorrow's: the background recorder calls this now and then, so that the
+    first render of a day finds its union ready. Returns how many this call built."""
+    now = now_ms() if now is None else now
+    today = now - now % DAY_MS
+    targets = [today]
+    if now - today >= LIVE_BUILD_GRACE_MS:
+        targets.append(today + DAY_MS)
+    redis_client = redis_client or client()
+    return sum(
+        build_live_union(kind, days, day, redis_client)
+        for day in targets
+        for days in LIVE_UNION_DAYS
+        for kind in SEARCH_KINDS
+    )
+
+
+def _read_live_union(redis_client, key, limit):
+    """(top, distinct) from a built live union; None when it is not built."""
+    pipe = redis_client.pipeline(transaction=True)
+    pipe.zscore(key, LIVE_READY_MEMBER)
+    pipe.zrange(key, "+inf", 1, desc=True, byscore=True, offset=0, num=limit, withscores=True)
+    pipe.zcount(key, 1, "+inf")
+    ready, top, distinct = pipe.execute()
+    if ready != LIVE_READY_SCORE:
+        return None
+    return [(query, int(score)) for query, score in top], distinct
+
+
+def _live_union_days(granularity, bucket_starts_ms):
+    """The live union's length in days that serves exactly these buckets, or None."""
+    days = len(bucket_starts_ms)
+    if granularity != "daily" or days not in LIVE_UNION_DAYS:
+        return None
+    if bucket_starts_ms[-1] - bucket_starts_ms[0] != (days - 1) * DAY_MS:
+        return None
+    return days
+
+
 def top_searches(kind, granularity, bucket_starts_ms, limit=10):
     """(top [(query, count)], distinct queries) over those buckets, merged by Redis.
 
-    ZUNIONSTORE into a key that lives a few seconds: the merge runs inside Redis and only
-    the top `limit` queries travel back. For day ranges the closed days (all but today)
-    are merged once into a cached union that lives until the day ends, so a render merges
-    two sets instead of thirty.
+    The last 30 days are read from their live union (built ahead of time by the
+    background recorder; built here when it is not). Other ranges: ZUNIONSTORE into a
+    key that lives a few seconds: the merge runs inside Redis and only the top `limit`
+    queries travel back. For day ranges the closed days (all but today) are merged once
+    into a cached union that lives until the day ends, so a render merges two sets
+    instead of seven.
     """
     keys = [search_activities_key(granularity, t, kind) for t in bucket_starts_ms]
     if not keys:
         return [], 0
     redis_client = client()
+    days = _live_union_days(granularity, bucket_starts_ms)
+    if days:
+        live = search_live_key(kind, days, bucket_starts_ms[-1])
+        found = _read_live_union(redis_client, live, limit)
+        if found is None:
+            build_live_union(kind, days, bucket_starts_ms[-1], redis_client)
+            found = _read_live_union(redis_client, live, limit)
+        if found is not None:  # else the day is long past and its union expired at once
+            return found
     if granularity == "daily" and len(keys) > 2:
         closed = search_union_key(kind, "closed", bucket_starts_ms[0], bucket_starts_ms[-2])
         if not redis_client.exists(closed):
