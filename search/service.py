@@ -45,7 +45,7 @@ FACET_LABELS = {"genre": "Genre", "subgenre": "Subgenre", "language": "Language"
 RANGE_FIELDS = {"year": (1870, 2100), "rating": (0, 10)}
 SEARCH_CACHE_TTL = 3600
 EXACT_TIER_MAX = 50
-FACET_SAMPLE = 5_000
+FACET_SAMPLE = 1_000
 FILTER_CACHE_TTL = 1800
 MAX_FILTER_VALUES = 20
 RETURN_FIELDS = ("title", "year", "genre", "subgenre", "rating", "language", "country",
@@ -191,7 +191,8 @@ def filter_options():
 # --- searching -----------------------------------------------------------------------
 
 
-def facets_for(params, text_query, total):
+def facets_for(params, text_query, total, known=None):
+    known = known or {}
     """Counts per facet value under the current query, and whether they are exact.
     Each facet is counted with every filter except its own (OR within a facet, AND
     across facets), as in Algolia. Grouping costs time per matching movie, so at most
@@ -199,22 +200,46 @@ def facets_for(params, text_query, total):
     sample and marked approximate (Algolia's "exhaustiveFacetsCount": false)."""
     requests = {}
     for facet in FACET_LABELS:
+        if facet in known:
+            continue
         built = build_query(text_query, params.filters, params.ranges, exclude_facet=facet)
         requests[facet] = (built.query, built.params)
-    counts = store.facet_counts(requests, sample=FACET_SAMPLE)
+    counts = store.facet_counts(requests, sample=FACET_SAMPLE) if requests else {}
     saturated = [f for f, c in counts.items() if c.grouped >= FACET_SAMPLE]
     # A facet without a filter of its own matches what the search matched.
     own_filter = [f for f in saturated if params.filters.get(f)]
     totals = dict(zip(own_filter, store.count_matches([requests[f] for f in own_filter]),
                       strict=True))  # fmt: skip
-    facets = {}
+    facets = dict(known or {})
     for facet, count in counts.items():
         if facet in saturated:
             scale = totals.get(facet, total) / count.grouped
             facets[facet] = [(value, round(n * scale)) for value, n in count.rows]
         else:
             facets[facet] = count.rows
-    return facets, not saturated
+    return {f: facets[f] for f in FACET_LABELS}, not saturated
+
+
+def facets_from_page(params, docs):
+    """When every match is on this page, the facets without a filter of their own are
+    counted from the page itself: no aggregation needed."""
+    known = {}
+    for facet in FACET_LABELS:
+        if params.filters.get(facet):
+            continue
+        counter = {}
+        for doc in docs:
+            raw = doc.get(facet)
+            values = (
+                raw.split(store.TAG_SEPARATOR)
+                if raw and facet in store.MULTI_VALUE_FIELDS
+                else [raw]
+            )
+            for value in values:
+                if value:
+                    counter[value] = counter.get(value, 0) + 1
+        known[facet] = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+    return known
 
 
 def _movie_summary(doc):
@@ -291,7 +316,9 @@ def _search_live(params):
     if params.is_browse_all:
         facets, facets_exact = filter_options()["facets"], True
     else:
-        facets, facets_exact = facets_for(params, text_query, total)
+        whole = params.offset == 0 and total <= len(docs)
+        known = facets_from_page(params, docs) if whole else None
+        facets, facets_exact = facets_for(params, text_query, total, known)
     did_you_mean = None
     if total == 0 and not text_query.empty:
         did_you_mean = suggest_correction(params, text_query)

@@ -118,7 +118,8 @@ def facet_dict(result, field):
     return {row["value"]: row["count"] for row in result["facets"][field]}
 
 
-def test_facet_counts_equal_python_counts(catalogue):
+def test_facet_counts_equal_python_counts(catalogue, monkeypatch):
+    monkeypatch.setattr(service, "FACET_SAMPLE", 10_000)  # exact counts, however broad
     everything = search()
     assert facet_dict(everything, "genre") == dict(counts(catalogue, "genre"))
     assert facet_dict(everything, "country") == dict(counts(catalogue, "country"))
@@ -232,6 +233,7 @@ def test_a_cache_failure_falls_back_to_a_live_search(monkeypatch):
 
 
 def test_facets_of_broad_queries_are_estimated_from_a_sample(monkeypatch):
+    monkeypatch.setattr(service, "FACET_SAMPLE", 10_000)
     exact = search(q="love", genre="drama")
     assert exact["facetsExact"] is True
     monkeypatch.setattr(service, "FACET_SAMPLE", 100)
@@ -246,3 +248,15 @@ def test_facets_of_broad_queries_are_estimated_from_a_sample(monkeypatch):
     assert abs(genre_sum - exact_sum) <= 0.1 * love_total  # a 100-movie sample of 1,800
     us = estimated["facets"]["country"][0]["count"]
     assert abs(us - exact["facets"]["country"][0]["count"]) <= 0.1 * love_total
+
+
+def test_facets_counted_from_the_page_equal_the_aggregated_ones():
+    from search.query import parse_text
+
+    params = service.parse_params(QueryDict("q=casablanca"), service.filter_options())
+    result = service.run_search(params)
+    assert 0 < result["totalCount"] <= params.size  # every match on the page
+    aggregated, exact = service.facets_for(params, parse_text(params.q), result["totalCount"])
+    assert exact is True
+    assert {f: [[r["value"], r["count"]] for r in rows] for f, rows in result["facets"].items()} \
+        == {f: [list(r) for r in rows] for f, rows in aggregated.items()}  # fmt: skip
