@@ -40,6 +40,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import percentile, start_redis_and_django  # noqa: E402
 
 DAY = 86_400_000
 PAGES = {"search": 40, "movie-detail": 45, "home": 8, "about": 2, "login": 5}
@@ -51,11 +54,6 @@ SEARCH_SHARE = 0.25
 ZERO_SHARE = 0.08
 QUERIES = [f"movie title {n}" for n in range(20_000)]
 QUERY_WEIGHTS = [1 / (n + 1) for n in range(len(QUERIES))]  # Zipf-like
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def summary(values_ms):
@@ -73,22 +71,7 @@ def fmt(s):
 
 
 def setup_environment(workdir):
-    from config.embedded_redis import EmbeddedRedis, free_port
-
-    server = EmbeddedRedis(port=free_port(), data_dir=workdir / "redis", maxmemory="6gb")
-    server.start()
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        REDIS_PORT=str(server.port),
-        REDIS_PASSWORD="",
-        REDIS_EMBEDDED="false",
-        DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
-        ALLOWED_HOSTS="testserver,127.0.0.1",
-        LOG_LEVEL="ERROR",
-    )
-    import django
-
-    django.setup()
+    server = start_redis_and_django(workdir, maxmemory="6gb")
     from django.test.utils import override_settings
 
     override_settings(

@@ -19,13 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+from common import percentile, start_redis_and_django
 
 
 def summary(values_ms):
@@ -34,22 +30,7 @@ def summary(values_ms):
 
 
 def setup_environment(workdir):
-    from config.embedded_redis import EmbeddedRedis, free_port
-
-    server = EmbeddedRedis(port=free_port(), data_dir=workdir / "redis", maxmemory="1gb")
-    server.start()
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        REDIS_PORT=str(server.port),
-        REDIS_PASSWORD="",
-        REDIS_EMBEDDED="false",
-        DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
-        ALLOWED_HOSTS="testserver,127.0.0.1",
-        LOG_LEVEL="ERROR",
-    )
-    import django
-
-    django.setup()
+    server = start_redis_and_django(workdir, maxmemory="1gb")
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)

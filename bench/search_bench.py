@@ -26,6 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import percentile, start_redis_and_django  # noqa: E402
 
 
 def typical_queries():
@@ -55,12 +58,6 @@ def suggest_prefixes():
                                                  (2500, 6), (30, 4), (700, 5))]  # fmt: skip
 
 
-def percentile(values, pct):
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def machine():
     import psutil
     import redis
@@ -72,21 +69,6 @@ def machine():
         "redis_py": redis.__version__,
         "cpu": platform.processor() or platform.machine(),
     }
-
-
-def start_server(tmp, maxmemory):
-    from config.embedded_redis import EmbeddedRedis, free_port
-
-    server = EmbeddedRedis(port=free_port(), data_dir=Path(tmp) / "redis", maxmemory=maxmemory)
-    server.start()
-    os.environ.update(REDIS_PORT=str(server.port), REDIS_EMBEDDED_DIR=str(server.data_dir))
-    os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 40)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1"
-    import django
-
-    django.setup()
-    return server
 
 
 def synthetic(count, seed, start_id):
@@ -343,7 +325,7 @@ def main():
     args = parser.parse_args()
     command = "python bench/search_bench.py " + " ".join(sys.argv[1:])
     with tempfile.TemporaryDirectory(prefix="search-bench-") as tmp:
-        server = start_server(tmp, args.maxmemory)
+        server = start_redis_and_django(tmp, args.maxmemory)
         try:
             from search import indexing, store
 

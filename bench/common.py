@@ -1,0 +1,39 @@
+"""What every benchmark here shares: percentiles, and a throwaway Redis Stack with
+Django set up against it (the embedded build and the project's redis.conf, on a free
+port in the given directory)."""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
+
+
+def start_redis_and_django(workdir, maxmemory):
+    """Start the server, point every store at it, set Django up; returns the server."""
+    from config.embedded_redis import EmbeddedRedis, free_port
+
+    workdir = Path(workdir)
+    server = EmbeddedRedis(port=free_port(), data_dir=workdir / "redis", maxmemory=maxmemory)
+    server.start()
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        REDIS_PORT=str(server.port),
+        REDIS_PASSWORD="",
+        REDIS_EMBEDDED="false",
+        DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
+        ALLOWED_HOSTS="testserver,127.0.0.1",
+        LOG_LEVEL="ERROR",
+    )
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 40)
+    import django
+
+    django.setup()
+    return server
