@@ -125,3 +125,10 @@ def test_sessions_and_cache_live_on_the_cache_store():
     assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cache"
     assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
     assert settings.CACHES["default"]["LOCATION"] == settings.REDIS_URLS["cache"]
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_agree():
+    from django.core.management import call_command
+
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)  # exits 1 on a gap
