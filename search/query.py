@@ -147,8 +147,11 @@ def synonym_alternatives(words):
     return None, []
 
 
-def text_clause(text_query, params):
-    """The full-text part of the query, adding its parameters to `params`."""
+def text_clause(text_query, params, ranking=True):
+    """The full-text part of the query, adding its parameters to `params`. Without
+    `ranking` it leaves out the clauses that only order results (they match nothing the
+    rest does not), which matters for counting: a tag prefix over a million titles is
+    the dearest part of the query."""
     if text_query.empty:
         return ""
     words = list(text_query.words)
@@ -166,7 +169,7 @@ def text_clause(text_query, params):
     clauses.extend(phrase_clause(p) for p in text_query.phrases)
     body = " ".join(clauses)
     whole = " ".join(text_query.all_words)
-    if text_query.phrases or not whole:
+    if text_query.phrases or not whole or not ranking:
         return f"({body})"
     # While the last word is typed, titles that start with the text rank higher.
     if text_query.prefix_last and len(text_query.words[-1]) >= 2:
@@ -208,13 +211,13 @@ class BuiltQuery:
     exact_title_query: str | None = None
 
 
-def build_query(text_query, filters, ranges, exclude_facet=None, exact_tier=False):
+def build_query(text_query, filters, ranges, exclude_facet=None, exact_tier=False, ranking=True):
     """The whole query: text AND every filter (OR within a facet, AND across).
     `exclude_facet` leaves one facet's own filter out, for its disjunctive counts.
     `exact_tier` splits off the films whose whole title is the query."""
     params = {}
     parts = []
-    text = text_clause(text_query, params)
+    text = text_clause(text_query, params, ranking=ranking)
     if text:
         parts.append(text)
     filter_parts = []

@@ -202,7 +202,9 @@ def facets_for(params, text_query, total, known=None):
     for facet in FACET_LABELS:
         if facet in known:
             continue
-        built = build_query(text_query, params.filters, params.ranges, exclude_facet=facet)
+        built = build_query(
+            text_query, params.filters, params.ranges, exclude_facet=facet, ranking=False
+        )
         requests[facet] = (built.query, built.params)
     counts = store.facet_counts(requests, sample=FACET_SAMPLE) if requests else {}
     saturated = [f for f, c in counts.items() if c.grouped >= FACET_SAMPLE]
@@ -356,7 +358,7 @@ def suggest_correction(params, text_query):
     if not changed:
         return None
     text = " ".join(corrected)
-    built = build_query(parse_text(text + " "), params.filters, params.ranges)
+    built = build_query(parse_text(text + " "), params.filters, params.ranges, ranking=False)
     total, _ = store.ft_search(built.query, built.params, offset=0, limit=0)
     return text if total else None
 
