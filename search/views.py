@@ -98,9 +98,8 @@ def api_search(request):
             {"error": f"page {params.page} is past the last page ({result['pages']})"},
             status=400,
         )
-    movies = [{k: v for k, v in m.items()} for m in result["movies"]]
     return JsonResponse({
-        "movies": movies,
+        "movies": result["movies"],
         "totalCount": result["totalCount"],
         "facets": result["facets"],
         "facetsExact": result["facetsExact"],
