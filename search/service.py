@@ -409,8 +409,9 @@ def _spelling_distance(typed_words, title):
 
 def suggest(q, limit=5):
     """Up to `limit` titles for the search box: FT.SUGGET prefix matches first, then
-    FT.SUGGET FUZZY matches that really are close, then titles that sound alike (the
-    phonetic index), so "tarminator" still finds The Terminator."""
+    FT.SUGGET FUZZY matches that really are close, and when neither finds anything,
+    titles that sound alike (the phonetic index): "tarminator" still finds The
+    Terminator."""
     text = clean_text(q)[:100]
     if len(text) < 2:
         return []
@@ -428,7 +429,7 @@ def suggest(q, limit=5):
         for string, payload in store.autocomplete(text.lower(), limit=limit * 2, fuzzy=True):
             if _close_to_prefix(text, string):
                 add(payload["id"], payload["label"] or string)
-    if len(found) < limit:
+    if not found:  # sounding alike is the last resort: its search costs the most
         phonetic = suggestion_query(text)
         if phonetic:
             typed = words_of(text)
