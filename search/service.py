@@ -192,12 +192,13 @@ def filter_options():
 
 
 def facets_for(params, text_query, total, known=None):
-    known = known or {}
     """Counts per facet value under the current query, and whether they are exact.
     Each facet is counted with every filter except its own (OR within a facet, AND
     across facets), as in Algolia. Grouping costs time per matching movie, so at most
     FACET_SAMPLE matches are grouped; beyond that the counts are scaled up from that
-    sample and marked approximate (Algolia's "exhaustiveFacetsCount": false)."""
+    sample and marked approximate (Algolia's "exhaustiveFacetsCount": false).
+    `known` holds facets already counted (from the page itself)."""
+    known = known or {}
     requests = {}
     for facet in FACET_LABELS:
         if facet in known:
@@ -212,7 +213,7 @@ def facets_for(params, text_query, total, known=None):
     own_filter = [f for f in saturated if params.filters.get(f)]
     totals = dict(zip(own_filter, store.count_matches([requests[f] for f in own_filter]),
                       strict=True))  # fmt: skip
-    facets = dict(known or {})
+    facets = dict(known)
     for facet, count in counts.items():
         if facet in saturated:
             scale = totals.get(facet, total) / count.grouped
