@@ -232,34 +232,33 @@ def facets_from_page(params, docs):
             continue
         counter = {}
         for doc in docs:
-            raw = doc.get(facet)
-            values = (
-                raw.split(store.TAG_SEPARATOR)
-                if raw and facet in store.MULTI_VALUE_FIELDS
-                else [raw]
-            )
-            for value in values:
-                if value:
-                    counter[value] = counter.get(value, 0) + 1
-        known[facet] = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+            for value in store.tag_values(facet, doc.get(facet)):
+                counter[value] = counter.get(value, 0) + 1
+        known[facet] = store.by_count(counter)
     return known
 
 
-def _movie_summary(doc):
-    movie_id = doc["key"].removeprefix(store.movie_prefix())
+def _movie(data, movie_id):
+    """A movie hash (or the fields an FT.SEARCH returned) as the pages and API show it."""
     return {
-        "id": movie_id,
-        "title": doc.get("title", ""),
-        "year": int(doc["year"]) if doc.get("year") else None,
-        "genre": doc.get("genre"),
-        "subgenres": doc["subgenre"].split("|") if doc.get("subgenre") else [],
-        "rating": float(doc["rating"]) if doc.get("rating") else None,
-        "language": doc.get("language"),
-        "country": doc.get("country"),
-        "director": doc.get("director"),
-        "cast": doc["cast"].split("|")[:6] if doc.get("cast") else [],
-        "plot": doc.get("plot") or "",
+        "id": str(movie_id),
+        "title": data.get("title", ""),
+        "year": int(data["year"]) if data.get("year") else None,
+        "genre": data.get("genre"),
+        "subgenres": store.tag_values("subgenre", data.get("subgenre")),
+        "rating": float(data["rating"]) if data.get("rating") else None,
+        "language": data.get("language"),
+        "country": data.get("country"),
+        "director": data.get("director"),
+        "cast": data["cast"].split(store.TAG_SEPARATOR) if data.get("cast") else [],
+        "plot": data.get("plot") or "",
     }
+
+
+def _movie_summary(doc):
+    movie = _movie(doc, doc["key"].removeprefix(store.movie_prefix()))
+    movie["cast"] = movie["cast"][:6]  # a result shows the leading names only
+    return movie
 
 
 def run_search(params):
@@ -279,7 +278,7 @@ def run_search(params):
     return result
 
 
-def _ranked_page(built, params):
+def _ranked_page(built, params, text_query):
     """(total, docs) of one page. Sorted by relevance, films whose whole title is the
     query come first (TFIDF alone put "Disco Godfather" above "The Godfather"), then
     the rest; the page window runs across both tiers."""
@@ -295,7 +294,7 @@ def _ranked_page(built, params):
         return_fields=RETURN_FIELDS,
     )  # fmt: skip
     if exact_total > EXACT_TIER_MAX:  # too common to be "the" title: rank as usual
-        plain = build_query(parse_text(params.q), params.filters, params.ranges)
+        plain = build_query(text_query, params.filters, params.ranges)
         return store.ft_search(
             plain.query, plain.params, offset=offset, limit=size, return_fields=RETURN_FIELDS
         )
@@ -314,7 +313,7 @@ def _search_live(params):
     built = build_query(
         text_query, params.filters, params.ranges, exact_tier=params.sort == "relevance"
     )
-    total, docs = _ranked_page(built, params)
+    total, docs = _ranked_page(built, params, text_query)
     # The whole catalogue's facets come from the filter cache, never a live aggregation.
     if params.is_browse_all:
         facets, facets_exact = filter_options()["facets"], True
@@ -360,7 +359,7 @@ def suggest_correction(params, text_query):
         return None
     text = " ".join(corrected)
     built = build_query(parse_text(text + " "), params.filters, params.ranges, ranking=False)
-    total, _ = store.ft_search(built.query, built.params, offset=0, limit=0)
+    (total,) = store.count_matches([(built.query, built.params)])
     return text if total else None
 
 
@@ -451,22 +450,10 @@ def movie_detail(movie_id):
     data = store.get_movie(movie_id)
     if not data:
         return None
-    movie = {
-        "id": str(movie_id),
-        "title": data.get("title", ""),
-        "year": int(data["year"]) if data.get("year") else None,
-        "genre": data.get("genre"),
-        "subgenres": data["subgenre"].split("|") if data.get("subgenre") else [],
-        "rating": float(data["rating"]) if data.get("rating") else None,
-        "language": data.get("language"),
-        "country": data.get("country"),
-        "plot": data.get("plot") or "",
-        "director": data.get("director"),
-        "cast": data["cast"].split("|") if data.get("cast") else [],
-        "wikipedia_url": data.get("wikipedia_url"),
-        "created_at": int(data["created_at"]) if data.get("created_at") else None,
-        "updated_at": int(data["updated_at"]) if data.get("updated_at") else None,
-    }
+    movie = _movie(data, movie_id)
+    movie["wikipedia_url"] = data.get("wikipedia_url")
+    movie["created_at"] = int(data["created_at"]) if data.get("created_at") else None
+    movie["updated_at"] = int(data["updated_at"]) if data.get("updated_at") else None
     return movie
 
 

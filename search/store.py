@@ -349,6 +349,25 @@ def movie_key_count():
 # --- queries ------------------------------------------------------------------------
 
 
+def params_args(params):
+    """`PARAMS n name value …` for a query's parameters (nothing when there are none)."""
+    if not params:
+        return []
+    return ["PARAMS", len(params) * 2, *(item for pair in params.items() for item in pair)]
+
+
+def tag_values(field, raw):
+    """The values of one tag field as stored: a multi-valued tag holds "a|b"."""
+    if not raw:
+        return []
+    return raw.split(TAG_SEPARATOR) if field in MULTI_VALUE_FIELDS else [raw]
+
+
+def by_count(counts):
+    """[(value, count)] from a {value: count} tally, most frequent first, then by value."""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
 def ft_search(query, params, *, offset, limit, sort_by=None, sort_asc=True, return_fields=()):
     """One FT.SEARCH with DIALECT 2, an explicit scorer, and user text only in PARAMS."""
     args = [index_alias(), query]
@@ -361,10 +380,7 @@ def ft_search(query, params, *, offset, limit, sort_by=None, sort_asc=True, retu
     if sort_by:
         args += ["SORTBY", sort_by, "ASC" if sort_asc else "DESC"]
     args += ["LIMIT", offset, limit]
-    if params:
-        args += ["PARAMS", len(params) * 2]
-        for name, value in params.items():
-            args += [name, value]
+    args += params_args(params)
     args += ["TIMEOUT", QUERY_TIMEOUT_MS, "DIALECT", 2]
     raw = client().execute_command("FT.SEARCH", *args)
     total = int(raw[0])
@@ -393,10 +409,7 @@ def facet_aggregate_args(field, query, params, sample=None, timeout_ms=QUERY_TIM
         args += ["LIMIT", 0, sample]
     args += ["GROUPBY", 1, f"@{field}", "REDUCE", "COUNT", 0, "AS", "count",
              "LIMIT", 0, MAX_FACET_GROUPS]  # fmt: skip
-    if params:
-        args += ["PARAMS", len(params) * 2]
-        for name, value in params.items():
-            args += [name, value]
+    args += params_args(params)
     args += ["TIMEOUT", timeout_ms, "DIALECT", 2]
     return args
 
@@ -428,14 +441,10 @@ def facet_counts(requests, sample=None, timeout_ms=QUERY_TIMEOUT_MS):
             values = dict(zip(row[::2], row[1::2], strict=True))
             count = int(values["count"])
             grouped += count
-            group = values.get(field)
-            if not group:  # documents without the field group under None
-                continue
-            parts = group.split(TAG_SEPARATOR) if field in MULTI_VALUE_FIELDS else [group]
-            for value in parts:
+            # Documents without the field group under None: counted, but no value.
+            for value in tag_values(field, values.get(field)):
                 totals[value] = totals.get(value, 0) + count
-        rows = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
-        counts[field] = FacetCount(rows=rows, grouped=grouped)
+        counts[field] = FacetCount(rows=by_count(totals), grouped=grouped)
     return counts
 
 
@@ -443,11 +452,7 @@ def count_matches(queries):
     """Number of matches of each (query, params), pipelined."""
     pipe = client().pipeline(transaction=False)
     for query, params in queries:
-        args = [index_alias(), query, "LIMIT", 0, 0]
-        if params:
-            args += ["PARAMS", len(params) * 2]
-            for name, value in params.items():
-                args += [name, value]
+        args = [index_alias(), query, "LIMIT", 0, 0, *params_args(params)]
         pipe.execute_command("FT.SEARCH", *args, "TIMEOUT", QUERY_TIMEOUT_MS, "DIALECT", 2)
     return [int(raw[0]) for raw in pipe.execute()]
 
