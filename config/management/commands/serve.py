@@ -19,6 +19,10 @@ from config import embedded_redis
 BUNDLED_MOVIES = settings.BASE_DIR / "data" / "movies.jsonl.gz"
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Run the product: embedded Redis Stack, migrations, gunicorn."
 
@@ -29,6 +33,9 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", 8)))
 
     def handle(self, *args, **options):
+        # SIGTERM (kill, docker stop, systemd) stops everything as Ctrl-C does: Python's
+        # default would exit at once and leave gunicorn, the collector and Redis running.
+        signal.signal(signal.SIGTERM, _interrupt)
         redis_server = self.start_redis()
         children = []
         try:
