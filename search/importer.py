@@ -10,13 +10,15 @@ anything is written, so nothing is ever half-imported.
 import csv
 import datetime
 import gzip
-import io
 import json
 import math
 import re
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import redis
 
 from search import store
 from search.query import title_keys
@@ -62,6 +64,8 @@ class ImportSummary:
     imported: int = 0
     updated: int = 0
     rejected: list = field(default_factory=list)
+    # Valid records Redis refused to write (out of memory): [(id, reason)].
+    refused: list = field(default_factory=list)
     seconds: float = 0.0
     dry_run: bool = False
 
@@ -224,16 +228,69 @@ def detect_format(path):
     raise ImportFileError(f"{path}: unknown format; use .jsonl, .json or .csv (optionally .gz)")
 
 
-def read_jsonl(stream):
+UTF8_BOM = b"\xef\xbb\xbf"
+# Byte-order marks of encodings that are not UTF-8 (longest first: UTF-32LE starts
+# with UTF-16LE's mark).
+FOREIGN_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
+)  # fmt: skip
+HEAD_BYTES = 4096
+
+
+def check_file(path):
+    """Refuse, before anything is written, a file that is wrong as a whole: text in a
+    foreign encoding (a UTF-16/32 byte-order mark), binary data (NUL bytes near the
+    start), or gzip data that is truncated or damaged (read through once to its end, as
+    its checksum is only known there)."""
+    try:
+        with _open_binary(path) as stream:
+            head = stream.read(HEAD_BYTES)
+            for bom, encoding in FOREIGN_BOMS:
+                if head.startswith(bom):
+                    raise ImportFileError(
+                        f"line 1: the file is {encoding} (byte-order mark), not UTF-8; "
+                        "save it as UTF-8, nothing imported"
+                    )
+            if b"\x00" in head:
+                line = head[: head.index(b"\x00")].count(b"\n") + 1
+                raise ImportFileError(
+                    f"line {line}: binary data (NUL bytes), not UTF-8 text; nothing imported"
+                )
+            if Path(path).suffix == ".gz":
+                while stream.read(1 << 20):
+                    pass
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise ImportFileError(
+            f"the gzip data is truncated or damaged ({exc}); nothing imported"
+        ) from None
+    except OSError as exc:
+        raise ImportFileError(f"{path}: {exc.strerror or exc}") from None
+
+
+def _bounded_lines(stream):
+    """(line number, bytes) of each line, reading at most MAX_LINE_BYTES + 1 bytes at a
+    time: a line without end is never held in memory. An overlong line comes back as
+    None once its rest has been skipped. The UTF-8 byte-order mark is dropped."""
     line_number = 0
     while True:
         line = stream.readline(MAX_LINE_BYTES + 1)
         if not line:
             return
         line_number += 1
+        if line_number == 1 and line.startswith(UTF8_BOM):
+            line = line[len(UTF8_BOM) :]
         if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
             while line and not line.endswith(b"\n"):  # skip the rest of the huge line
                 line = stream.readline(MAX_LINE_BYTES)
+            yield line_number, None
+            continue
+        yield line_number, line
+
+
+def read_jsonl(stream):
+    for line_number, line in _bounded_lines(stream):
+        if line is None:
             yield line_number, RecordError(f"line longer than {MAX_LINE_BYTES} bytes")
             continue
         if not line.strip():
@@ -250,9 +307,9 @@ def read_jsonl(stream):
 
 
 def read_json_array(stream):
-    data = stream.read()
+    data = stream.read()  # read whole: the array's structure is checked before any write
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ImportFileError(f"line {line}: not UTF-8 ({exc.reason})") from None
@@ -284,6 +341,8 @@ def read_json_array(stream):
                 f"line {exc.lineno}: invalid JSON ({exc.msg}); the file looks truncated or "
                 "damaged, nothing was imported"
             ) from None
+        if end - position > MAX_LINE_BYTES:
+            value = RecordError(f"record longer than {MAX_LINE_BYTES} bytes")
         records.append((line_of(position), value))
         position = skip_space(end)
         if position < length and text[position] == ",":
@@ -300,22 +359,47 @@ def read_json_array(stream):
     yield from records
 
 
+def _csv_text_lines(stream):
+    """Decoded lines for the csv module, each bounded in length; an overlong or
+    undecodable line refuses the file (a CSV line may be part of a quoted field, so
+    the rows after it cannot be trusted)."""
+    for line_number, line in _bounded_lines(stream):
+        if line is None:
+            raise ImportFileError(
+                f"line {line_number}: longer than {MAX_LINE_BYTES} bytes; nothing imported"
+            )
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(
+                f"line {line_number}: not UTF-8 ({exc.reason} at byte {exc.start}); "
+                "nothing imported"
+            ) from None
+
+
+_MISSING = object()  # DictReader's filler for a row with fewer values than columns
+
+
 def read_csv(stream):
+    # strict: a quote left open at the end of the file is an error, not a long field.
+    reader = csv.DictReader(_csv_text_lines(stream), restval=_MISSING, strict=True)
     try:
-        text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
-        reader = csv.DictReader(text)
         header = reader.fieldnames or []
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(f"line 1: not UTF-8 ({exc.reason})") from None
-    columns = {ALIASES.get(h.strip(), h.strip()) for h in header}
+    except csv.Error as exc:
+        raise ImportFileError(f"line 1: {exc}; nothing imported") from None
+    names = [ALIASES.get(h.strip(), h.strip()) for h in header]
+    columns = set(names)
     missing = REQUIRED_CSV_COLUMNS - columns
     unknown = sorted(c for c in columns if c not in FIELDS)
-    if missing or unknown:
+    duplicate = sorted({c for c in names if names.count(c) > 1})
+    if missing or unknown or duplicate:
         problems = []
         if missing:
             problems.append(f"missing column(s) {', '.join(sorted(missing))}")
         if unknown:
             problems.append(f"unknown column(s) {', '.join(unknown)}")
+        if duplicate:
+            problems.append(f"duplicate column(s) {', '.join(duplicate)}")
         raise ImportFileError(f"line 1: CSV header has {'; '.join(problems)}; nothing imported")
     rows = []
     try:
@@ -323,10 +407,11 @@ def read_csv(stream):
             if None in row:
                 rows.append((reader.line_num, RecordError("more values than header columns")))
                 continue
+            if _MISSING in row.values():
+                rows.append((reader.line_num, RecordError("fewer values than header columns")))
+                continue
             clean = {k.strip(): (None if v == "" else v) for k, v in row.items()}
             rows.append((reader.line_num, clean))
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(f"line {reader.line_num + 1}: not UTF-8 ({exc.reason})") from None
     except csv.Error as exc:
         raise ImportFileError(f"line {reader.line_num}: {exc}; nothing imported") from None
     yield from rows
@@ -336,6 +421,7 @@ def read_records(path):
     """Yield (line, raw record | RecordError). Raises ImportFileError for broken files
     before yielding anything (JSON arrays and CSV are read whole first)."""
     kind = detect_format(path)
+    check_file(path)
     try:
         stream = _open_binary(path)
     except OSError as exc:
@@ -348,7 +434,7 @@ def read_records(path):
                 yield from read_json_array(stream)
             else:
                 yield from read_csv(stream)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
             raise ImportFileError(f"{path}: cannot read ({exc})") from None
 
 
@@ -367,6 +453,7 @@ class MovieWriter:
         self.pending = {}
         self.imported = 0
         self.updated = 0
+        self.refused = []
 
     def add(self, record):
         self.pending[record["id"]] = record  # a later duplicate id in one batch wins
@@ -380,9 +467,16 @@ class MovieWriter:
         pipe = self.client.pipeline(transaction=False)
         for record in self.pending.values():
             store.queue_movie_upsert(pipe, record, now)
-        created = sum(pipe.execute())
-        self.imported += created
-        self.updated += len(self.pending) - created
+        # Per-command replies: a refused write (OOM under maxmemory) is counted and
+        # reported with its id, never dropped silently; a lost connection still raises.
+        results = pipe.execute(raise_on_error=False)
+        for movie_id, result in zip(self.pending, results, strict=True):
+            if isinstance(result, redis.ResponseError):
+                self.refused.append((movie_id, str(result)))
+            elif result:
+                self.imported += 1
+            else:
+                self.updated += 1
         self.pending = {}
 
 
@@ -407,9 +501,12 @@ def import_file(path, dry_run=False, progress=None, batch_size=BATCH_SIZE, clock
                 writer.add(record)
         if progress and summary.read % 1000 == 0:
             progress(summary.read)
+    if not summary.read:
+        raise ImportFileError("the file holds no movie records; nothing imported")
     if writer:
         writer.flush()
         summary.imported, summary.updated = writer.imported, writer.updated
+        summary.refused = writer.refused
         if writer.imported or writer.updated:
             store.bump_generation()  # cached searches of the old data become unreachable
     summary.seconds = time.perf_counter() - started

@@ -55,8 +55,18 @@ class Command(BaseCommand):
                 f"(dry run: nothing written), {summary.seconds:.1f} s"
             )
             return
+        for movie_id, reason in summary.refused[:max_errors_shown]:
+            self.stderr.write(f"refused by Redis: movie {movie_id}: {reason}")
+        refused = f", refused by Redis {len(summary.refused)}" if summary.refused else ""
         self.stdout.write(
             f"read {summary.read}, imported {summary.imported}, updated {summary.updated}, "
-            f"rejected {len(summary.rejected)}, {summary.seconds:.1f} s, "
+            f"rejected {len(summary.rejected)}{refused}, {summary.seconds:.1f} s, "
             f"{summary.rate:,.0f} movies/s"
         )
+        if summary.refused:
+            raise CommandError(
+                f"Redis refused {len(summary.refused)} valid movie(s) ({summary.refused[0][1]}); "
+                "they are not imported: free memory or raise maxmemory, then import again"
+            )
+        if len(summary.rejected) == summary.read:
+            raise CommandError(f"none of the {summary.read} records is valid; nothing imported")
