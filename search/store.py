@@ -400,15 +400,16 @@ QUERY_TIMEOUT_MS = 5000
 UNLIMITED = 0  # for the cached whole-catalogue counts, computed once per half hour
 
 
-def facet_aggregate_args(field, query, params, sample=None, timeout_ms=QUERY_TIMEOUT_MS):
-    """One facet's FT.AGGREGATE. Tags group straight from their sortable values (no
-    document loads): a multi-valued tag groups by its whole "a|b" string, which
-    `facet_counts` splits. With `sample`, only the first `sample` matches are grouped."""
+def facet_aggregate_args(fields, query, params, sample=None, timeout_ms=QUERY_TIMEOUT_MS):
+    """One FT.AGGREGATE grouping the matches of `query` by `fields`. Tags group straight
+    from their sortable values (no document loads): a multi-valued tag groups by its whole
+    "a|b" string, which `facet_counts` splits. With `sample`, only the first `sample`
+    matches are grouped."""
     args = [index_alias(), query]
     if sample:
         args += ["LIMIT", 0, sample]
-    args += ["GROUPBY", 1, f"@{field}", "REDUCE", "COUNT", 0, "AS", "count",
-             "LIMIT", 0, MAX_FACET_GROUPS]  # fmt: skip
+    args += ["GROUPBY", len(fields), *(f"@{field}" for field in fields),
+             "REDUCE", "COUNT", 0, "AS", "count", "LIMIT", 0, MAX_FACET_GROUPS]  # fmt: skip
     args += params_args(params)
     args += ["TIMEOUT", timeout_ms, "DIALECT", 2]
     return args
@@ -424,28 +425,42 @@ class FacetCount:
 
 
 def facet_counts(requests, sample=None, timeout_ms=QUERY_TIMEOUT_MS):
-    """Run one FT.AGGREGATE per facet, pipelined: `requests` maps a facet field to
-    (query, params); returns field -> FacetCount."""
+    """Count facet values: `requests` maps a facet field to (query, params); returns
+    field -> FacetCount. Evaluating the query is the dear part, so with `sample` the
+    facets that share one query are counted by one aggregation grouping them together
+    (at most `sample` rows, within MAX_FACET_GROUPS); without it, each facet groups
+    alone, as combinations over a whole catalogue could exceed that limit. The
+    aggregations go in one pipeline."""
+    shared = {}
+    for field, (query, params) in requests.items():
+        key = (query, tuple(sorted(params.items())))
+        shared.setdefault(key, (query, params, []))[2].append(field)
+    groups = []
+    for query, params, fields in shared.values():
+        if sample and sample <= MAX_FACET_GROUPS:
+            groups.append((query, params, fields))
+        else:
+            groups.extend((query, params, [field]) for field in fields)
     pipe = client().pipeline(transaction=False)
-    fields = list(requests)
-    for field in fields:
-        query, params = requests[field]
+    for query, params, fields in groups:
         pipe.execute_command(
-            "FT.AGGREGATE", *facet_aggregate_args(field, query, params, sample, timeout_ms)
+            "FT.AGGREGATE", *facet_aggregate_args(fields, query, params, sample, timeout_ms)
         )
     counts = {}
-    for field, raw in zip(fields, pipe.execute(), strict=True):
-        totals = {}
+    for (_, _, fields), raw in zip(groups, pipe.execute(), strict=True):
+        totals = {field: {} for field in fields}
         grouped = 0
         for row in raw[1:]:
             values = dict(zip(row[::2], row[1::2], strict=True))
             count = int(values["count"])
             grouped += count
             # Documents without the field group under None: counted, but no value.
-            for value in tag_values(field, values.get(field)):
-                totals[value] = totals.get(value, 0) + count
-        counts[field] = FacetCount(rows=by_count(totals), grouped=grouped)
-    return counts
+            for field in fields:
+                for value in tag_values(field, values.get(field)):
+                    totals[field][value] = totals[field].get(value, 0) + count
+        for field in fields:
+            counts[field] = FacetCount(rows=by_count(totals[field]), grouped=grouped)
+    return {field: counts[field] for field in requests}
 
 
 def count_matches(queries):
