@@ -178,14 +178,15 @@ def filter_options():
     key = filter_cache_key(generation)
     cached = _cache_get(key)
     if cached is not None:
-        return cached
+        return dict(cached, generation=generation)
     counts = store.facet_counts(
         {facet: ("*", {}) for facet in FACET_LABELS}, timeout_ms=store.UNLIMITED
     )
     facets = {field: count.rows for field, count in counts.items()}
     options = {"facets": facets, "years": store.year_range()}
     _cache_set(key, options, FILTER_CACHE_TTL)
-    return options
+    # The generation read here saves run_search reading it again in the same request.
+    return dict(options, generation=generation)
 
 
 # --- searching -----------------------------------------------------------------------
@@ -261,11 +262,13 @@ def _movie_summary(doc):
     return movie
 
 
-def run_search(params):
+def run_search(params, generation=None):
     """Search with the cache in front. Returns the plan's shape plus page details:
-    {"movies", "totalCount", "facets", "took_ms", "page", "pages", "size", "cached"}."""
+    {"movies", "totalCount", "facets", "took_ms", "page", "pages", "size", "cached"}.
+    `generation` is the index generation when the caller has just read it."""
     started = time.perf_counter()
-    generation = store.generation()
+    if generation is None:
+        generation = store.generation()
     key = search_cache_key(params, generation)
     result = _cache_get(key)
     cached = result is not None

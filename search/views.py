@@ -62,7 +62,7 @@ def search_page(request):
         context.update(error=str(exc), params=service.SearchParams(q=request.GET.get("q", "")))
         template = "search/_results.html" if partial else "search/search.html"
         return render(request, template, context, status=400)
-    result = service.run_search(params)
+    result = service.run_search(params, generation=options["generation"])
     if not partial or request.GET.get("record") == "1":
         _annotate(request, params, result)
     service.highlight_movies(result["movies"], params.q)
@@ -87,11 +87,12 @@ def search_page(request):
 
 @require_GET
 def api_search(request):
+    options = service.filter_options()
     try:
-        params = service.parse_params(request.GET, service.filter_options())
+        params = service.parse_params(request.GET, options)
     except InvalidSearch as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    result = service.run_search(params)
+    result = service.run_search(params, generation=options["generation"])
     _annotate(request, params, result)
     if params.page > result["pages"] and result["totalCount"]:
         return JsonResponse(
