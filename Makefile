@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint format redis-start redis-stop clean
+.PHONY: setup run test lint format bench redis-start redis-stop clean
 
 setup: $(STAMP) .env
 
@@ -26,6 +26,11 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# Every benchmark (bench/run_all.py), written to docs/BENCHMARKS.md; about an hour here.
+# BENCH_ARGS="--quick" for reduced sizes, "--with-load" to add the 1,000-user load test.
+bench: setup
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

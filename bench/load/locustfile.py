@@ -1,0 +1,227 @@
+"""Locust users for bench/load_test.py: what visitors and staff do on the site.
+
+Run by the driver (headless, one process); it writes the plan this file reads
+(`LOAD_PLAN`: queries, facet values, movie ids, the staff login) and reads back the
+page views counted here (`LOAD_PAGE_VIEWS_OUT`).
+
+- Visitors (most users) type a query in bursts of a few keystrokes 1–3 s apart: each
+  burst asks `/api/search/suggest` and `/api/search` for the prefix typed so far, as the
+  page's script does; then they load the full search page, click filters (genre, year,
+  rating, language) and open movie pages, reading each page for a few seconds.
+- Staff users log in once through the login form (CSRF token from the form) and keep the
+  insights and operations dashboards open: the insights activity feed polls every 5 s,
+  the operations page's four APIs every 10 s, and the dashboards are reloaded with
+  another range about once a minute.
+- A few crawlers fetch movie pages with a bot User-Agent: insights must not count them.
+
+Page views are counted the way insights' middleware counts them (insights/tracking.py):
+a GET answered 2xx with an HTML page by a named view outside /api/, /insights/,
+/operations/, /admin/, /health/ and static files, from a browser User-Agent.
+"""
+
+import json
+import os
+import random
+import re
+from collections import Counter
+from urllib.parse import quote, urlencode
+
+import gevent
+from locust import FastHttpUser, between, constant, events, task
+
+PLAN = json.loads(open(os.environ["LOAD_PLAN"], encoding="utf-8").read())  # noqa: SIM115
+BROWSERS = [
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Safari/605.1.15",
+]
+LANGUAGES = ["en-US,en;q=0.9", "en-GB,en;q=0.8", "fr-FR,fr;q=0.9", "de-DE,de;q=0.9",
+             "es-ES,es;q=0.9", "ja-JP,ja;q=0.9", "pt-BR,pt;q=0.9", "en-IN,en;q=0.8",
+             "it-IT,it;q=0.9", "nl"]  # fmt: skip
+CRAWLER = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+# Page views this process saw answered, per page (the URL names insights records).
+page_views = Counter()
+page_requests_unanswered = Counter()
+
+
+def page_name(path):
+    path = path.split("?")[0]
+    if path == "/":
+        return "search"
+    if path.startswith("/movies/"):
+        return "movie"
+    if path == "/accounts/login/":
+        return "login"
+    return None
+
+
+def pick_query():
+    """A query users would type: part of a real title, or one or two words drawn by
+    frequency (common words more often), like a Zipf-shaped query log."""
+    if random.random() < 0.4:
+        words = random.choice(PLAN["titles"]).split()
+        return " ".join(words[: random.randint(1, min(3, len(words)))])
+    words = random.choices(PLAN["words"], weights=PLAN["word_weights"], k=random.randint(1, 2))
+    return " ".join(words)
+
+
+def bursts(text):
+    """The prefixes a typist's bursts of 1–3 keystrokes leave in the box (from 2 letters,
+    as the page asks for suggestions only from 2)."""
+    position = min(len(text), random.randint(2, 3))
+    while True:
+        yield text[:position]
+        if position >= len(text):
+            return
+        position = min(len(text), position + random.randint(1, 3))
+
+
+class Site(FastHttpUser):
+    abstract = True
+    browser = True
+
+    def on_start(self):
+        self.headers = {
+            "User-Agent": random.choice(BROWSERS) if self.browser else CRAWLER,
+            "Accept-Language": random.choice(LANGUAGES),
+        }
+
+    def get(self, path, name, page=False, **kwargs):
+        """GET path; a page counts as a page view when it comes back as 2xx HTML."""
+        counted = page and self.browser
+        if counted:
+            page_requests_unanswered[page_name(path)] += 1
+        with self.client.get(
+            path, name=name, headers={**self.headers, **kwargs.pop("headers", {})},
+            catch_response=True, **kwargs,
+        ) as response:  # fmt: skip
+            if counted:
+                page_requests_unanswered[page_name(path)] -= 1
+                html = response.headers.get("Content-Type", "").startswith("text/html")
+                if 200 <= response.status_code < 300 and html:
+                    page_views[page_name(path)] += 1
+            if response.status_code >= 400 or response.status_code == 0:
+                response.failure(f"HTTP {response.status_code}")
+            return response
+
+
+class Visitor(Site):
+    weight = 96
+    wait_time = between(2, 6)  # reading the page before the next action
+
+    def type_query(self):
+        """Search-as-you-type; returns the query and the last API answer."""
+        query, found = pick_query(), None
+        for prefix in bursts(query):
+            self.get(f"/api/search/suggest?q={quote(prefix)}", "/api/search/suggest?q=[prefix]")
+            found = self.get(f"/api/search?q={quote(prefix)}", "/api/search?q=[prefix]")
+            self.wait_between(1, 3)
+        return query, found
+
+    def wait_between(self, low, high):
+        gevent.sleep(random.uniform(low, high))  # a pause inside one task (typing, reading)
+
+    @task(5)
+    def search_as_you_type(self):
+        query, found = self.type_query()
+        self.get(f"/?q={quote(query)}", "/?q=[query]", page=True)  # Enter: the full page
+        self.wait_between(2, 6)
+        movies = (found.json() or {}).get("movies") if found and found.status_code == 200 else []
+        if movies and random.random() < 0.6:
+            self.get(f"/movies/{random.choice(movies[:10])['id']}/", "/movies/[id]/", page=True)
+
+    @task(3)
+    def filter_clicks(self):
+        """Filters on a results page: each click reloads the results (a page view, as the
+        page's script fetches the results fragment and the no-script form reloads)."""
+        query = pick_query() if random.random() < 0.7 else ""
+        params = [("q", query)] if query else []
+        for _ in range(random.randint(1, 3)):
+            kind = random.choice(("genre", "language", "year", "rating"))
+            if kind in ("genre", "language"):
+                params.append((kind, random.choice(PLAN["facets"][kind])))
+            elif kind == "year":
+                low = random.randint(1950, 2015)
+                params += [("year_min", str(low)), ("year_max", str(low + random.choice((5, 10))))]
+            else:
+                params.append(("rating_min", random.choice(("6", "7", "8"))))
+            url = "/?" + urlencode(params)
+            if random.random() < 0.5:
+                self.get(url + "&partial=1", "/?[filters]&partial=1", page=True,
+                         headers={"X-Requested-With": "fetch"})  # fmt: skip
+            else:
+                self.get(url, "/?[filters]", page=True)
+            self.wait_between(2, 5)
+
+    @task(3)
+    def movie_page(self):
+        movie_id = random.randint(PLAN["first_id"], PLAN["last_id"])
+        self.get(f"/movies/{movie_id}/", "/movies/[id]/", page=True)
+
+    @task(1)
+    def browse(self):
+        """The home page: the whole catalogue, facets from the cache."""
+        self.get("/", "/ (browse)", page=True)
+
+
+class Crawler(Site):
+    weight = 2
+    browser = False
+    wait_time = between(1, 3)
+
+    @task
+    def crawl(self):
+        movie_id = random.randint(PLAN["first_id"], PLAN["last_id"])
+        self.get(f"/movies/{movie_id}/", "/movies/[id]/ (crawler)", page=True)
+
+
+class Staff(Site):
+    weight = 2
+    wait_time = constant(5)  # the insights feed's refresh interval
+
+    def on_start(self):
+        super().on_start()
+        form = self.get("/accounts/login/", "/accounts/login/", page=True)
+        token = CSRF_INPUT.search(form.text or "")
+        with self.client.post(
+            "/accounts/login/",
+            data={"username": PLAN["staff_username"], "password": PLAN["staff_password"],
+                  "csrfmiddlewaretoken": token.group(1) if token else "", "next": "/insights/"},
+            headers={**self.headers, "Referer": f"{self.host}/accounts/login/"},
+            name="/accounts/login/ (POST)", allow_redirects=False, catch_response=True,
+        ) as response:  # fmt: skip
+            if response.status_code != 302:
+                response.failure(f"login: HTTP {response.status_code}")
+        self.polls = 0
+        self.range = "realtime"
+        self.get("/insights/", "/insights/")
+        self.get("/operations/", "/operations/")
+
+    @task
+    def poll(self):
+        self.polls += 1
+        self.get(f"/api/analytics/page-activities?range={self.range}&limit=20",
+                 "/api/analytics/page-activities")  # fmt: skip
+        if self.polls % 2 == 0:  # the operations page refreshes every 10 s
+            for api in ("system-metrics", "performance-metrics"):
+                self.get(f"/api/operations/{api}?range=1h", f"/api/operations/{api}")
+            self.get("/api/operations/alerts?limit=30", "/api/operations/alerts")
+            self.get("/api/operations/redis-info", "/api/operations/redis-info")
+        if self.polls % 12 == 0:  # about once a minute: another range, page reloaded
+            self.range = random.choice(("realtime", "24h", "7d", "30d"))
+            self.get(f"/insights/?range={self.range}", "/insights/?range=[range]")
+            self.get("/operations/", "/operations/")
+
+
+@events.test_stop.add_listener
+def write_page_views(**_kwargs):
+    out = os.environ.get("LOAD_PAGE_VIEWS_OUT")
+    if out:
+        with open(out, "w", encoding="utf-8") as handle:
+            json.dump({"page_views": dict(page_views),
+                       "unanswered": {k: v for k, v in page_requests_unanswered.items() if v}},
+                      handle)  # fmt: skip
