@@ -68,6 +68,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.SecurityHeadersMiddleware",  # CSP & co. on every response
     "django.middleware.security.SecurityMiddleware",
     "operations.middleware.RequestMetricsMiddleware",  # Operations: times the whole request
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -156,6 +157,11 @@ if REDIS_DB != 0:
         "RediSearch indexes only DB 0 (move a store with its REDIS_<STORE>_URL instead)"
     )
 REDIS_TLS = _bool("REDIS_TLS", False)
+# The CA that signed the servers' certificates when it is not a public one (a private or
+# self-signed CA): a PEM file, passed to every rediss:// store, the cache included.
+REDIS_TLS_CA_CERT = env.str("REDIS_TLS_CA_CERT", default="")
+if REDIS_TLS_CA_CERT and not Path(REDIS_TLS_CA_CERT).is_file():
+    raise ImproperlyConfigured(f"REDIS_TLS_CA_CERT: {REDIS_TLS_CA_CERT!r} is not a file")
 
 REDIS_STORE_DBS = {
     "search": 0,
@@ -179,6 +185,9 @@ for _store, _db in REDIS_STORE_DBS.items():
     _url = env.str(_name, default="") or _default_store_url(_db)
     if not _url.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(f"{_name}: must start with redis://, rediss:// or unix://")
+    if REDIS_TLS_CA_CERT and _url.startswith("rediss://") and "ssl_ca_certs=" not in _url:
+        # redis-py (and so django-redis) reads unknown URL query arguments as options.
+        _url += ("&" if "?" in _url else "?") + "ssl_ca_certs=" + quote(REDIS_TLS_CA_CERT, safe="")
     REDIS_URLS[_store] = _url
 
 # The embedded Redis Stack (config/embedded_redis.py) is started by the run and test
