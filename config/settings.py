@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -50,7 +51,9 @@ if not SECRET_KEY:
             "SECRET_KEY: required when DEBUG is off (the README's run command writes one "
             "into .env; or export SECRET_KEY)"
         )
-    SECRET_KEY = "insecure-development-only-key-DEBUG-is-on"  # noqa: S105 - only with DEBUG on
+    # Debugging without one: a random key per process (sessions end on restart), never
+    # a fixed key that anyone reading this file could sign with.
+    SECRET_KEY = get_random_secret_key()
 
 ALLOWED_HOSTS = _read("ALLOWED_HOSTS", env.list, ["127.0.0.1", "localhost", "[::1]"])
 

@@ -70,6 +70,8 @@ class Command(BaseCommand):
         """One-off steps before serving; later features add theirs here."""
         settings.VAR_DIR.mkdir(exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
+        # The first run creates `admin` with a random password, printed once.
+        call_command("ensure_admin", stdout=self.stdout)
         call_command("collectstatic", interactive=False, verbosity=0)
         self.prepare_search()
 
