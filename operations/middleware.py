@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 
 from operations import store
-from operations.recorder import recorder
+from operations.recorder import recorder, refused_writes
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,13 @@ class RequestMetricsMiddleware:
             if self.background:
                 recorder.record(duration_ms, response.status_code >= 500)
             else:
-                store.record_request(duration_ms, response.status_code >= 500)
+                refused = refused_writes(
+                    store.record_request(duration_ms, response.status_code >= 500)
+                )
+                if refused:
+                    recorder.note_dropped(1, refused[0])
         except Exception as exc:  # metrics must never fail a request
+            recorder.dropped += 1
             self._warn(exc)
         return response
 

@@ -12,6 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Summa
 
 from operations import store
 from operations.alerts import current_configuration
+from operations.recorder import recorder
 from operations.rules import RULES
 
 PREFIX = "movie_explorer"
@@ -22,6 +23,7 @@ class StoreCollector:
         self.clock = clock
 
     def collect(self):
+        yield from self._process_counters()
         up = GaugeMetricFamily(f"{PREFIX}_redis_up", "1 when the metrics could be read")
         try:
             families = list(self._families())
@@ -32,6 +34,24 @@ class StoreCollector:
         up.add_metric([], 1)
         yield up
         yield from families
+
+    def _process_counters(self):
+        """This process's own losses, kept in memory: they are what could not be
+        written to Redis, so they cannot live there."""
+        from insights.middleware import losses
+
+        yield CounterMetricFamily(
+            f"{PREFIX}_analytics_hits_lost",
+            "Page views and searches this process could not record (Redis unreachable or "
+            "refusing writes, queue full)",
+            value=losses.total,
+        )
+        yield CounterMetricFamily(
+            f"{PREFIX}_request_metrics_dropped",
+            "Request figures this process could not record (Redis unreachable or refusing "
+            "writes, queue full)",
+            value=recorder.dropped,
+        )
 
     def _families(self):
         totals = store.request_totals()

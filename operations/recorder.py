@@ -13,11 +13,24 @@ import threading
 import time
 from collections import deque
 
+import redis
+
 from operations import store
 
 logger = logging.getLogger(__name__)
 
 _LOG_EVERY_SECONDS = 60.0
+
+
+def refused_writes(results):
+    """The replies of a pipeline in which Redis refused to write: out of memory under
+    maxmemory (only keys with a TTL are evictable), a read-only replica, or writes
+    stopped after a failed snapshot (MISCONF)."""
+    return [
+        r for r in results or ()
+        if isinstance(r, redis.OutOfMemoryError | redis.ReadOnlyError)
+        or (isinstance(r, redis.ResponseError) and str(r).startswith("MISCONF"))
+    ]  # fmt: skip
 
 
 class RequestRecorder:
@@ -29,11 +42,16 @@ class RequestRecorder:
         self.pid = None
         self.thread = None
         self._last_warning = 0.0
+        # Request figures this process could not record (Redis unreachable or refusing
+        # writes, queue overflow): shown on /metrics, so a loss is never silent.
+        self.dropped = 0
 
     def record(self, duration_ms, is_error, now_ms=None):
         now_ms = int(now_ms if now_ms is not None else time.time() * 1000)
         if self.pid != os.getpid():
             self._start()
+        if len(self.queue) == self.queue.maxlen:
+            self.dropped += 1  # the deque drops its oldest entry
         self.queue.append((now_ms, duration_ms, is_error))
 
     def _start(self):
@@ -65,15 +83,23 @@ class RequestRecorder:
         if not batch:
             return 0
         try:
-            store.record_requests(batch)
+            refused = refused_writes(store.record_requests(batch))
         except Exception as exc:  # metrics must never take the process down
-            now = time.monotonic()
-            if now - self._last_warning >= _LOG_EVERY_SECONDS:
-                self._last_warning = now
-                logger.warning("request metrics not recorded (%d dropped): %s: %s",
-                               len(batch), type(exc).__name__, exc)  # fmt: skip
+            self.note_dropped(len(batch), exc)
+            return 0
+        if refused:
+            self.note_dropped(len(batch), refused[0])
             return 0
         return len(batch)
+
+    def note_dropped(self, count, exc):
+        """Count figures that were not recorded; log at most once a minute."""
+        self.dropped += count
+        now = time.monotonic()
+        if now - self._last_warning >= _LOG_EVERY_SECONDS:
+            self._last_warning = now
+            logger.warning("request metrics not recorded (%d dropped, %d since start): %s: %s",
+                           count, self.dropped, type(exc).__name__, exc)  # fmt: skip
 
 
 recorder = RequestRecorder()

@@ -66,6 +66,7 @@ class ImportSummary:
     rejected: list = field(default_factory=list)
     # Valid records Redis refused to write (out of memory): [(id, reason)].
     refused: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
     seconds: float = 0.0
     dry_run: bool = False
 
@@ -472,7 +473,7 @@ class MovieWriter:
         results = pipe.execute(raise_on_error=False)
         for movie_id, result in zip(self.pending, results, strict=True):
             if isinstance(result, redis.ResponseError):
-                self.refused.append((movie_id, str(result)))
+                self.refused.append((movie_id, f"{type(result).__name__}: {result}"))
             elif result:
                 self.imported += 1
             else:
@@ -508,7 +509,13 @@ def import_file(path, dry_run=False, progress=None, batch_size=BATCH_SIZE, clock
         summary.imported, summary.updated = writer.imported, writer.updated
         summary.refused = writer.refused
         if writer.imported or writer.updated:
-            store.bump_generation()  # cached searches of the old data become unreachable
+            try:
+                store.bump_generation()  # cached searches of the old data become unreachable
+            except redis.ResponseError as exc:  # refused (OOM): said, not hidden
+                summary.warnings.append(
+                    f"cached searches were not invalidated ({type(exc).__name__}: {exc}); "
+                    "they may show the old catalogue until they expire"
+                )
     summary.seconds = time.perf_counter() - started
     if progress:
         progress(summary.read)

@@ -55,6 +55,8 @@ class Command(BaseCommand):
                 f"(dry run: nothing written), {summary.seconds:.1f} s"
             )
             return
+        for warning in summary.warnings:
+            self.stderr.write(f"warning: {warning}")
         for movie_id, reason in summary.refused[:max_errors_shown]:
             self.stderr.write(f"refused by Redis: movie {movie_id}: {reason}")
         refused = f", refused by Redis {len(summary.refused)}" if summary.refused else ""
