@@ -23,12 +23,18 @@ def start_redis_and_django(workdir, maxmemory):
     workdir = Path(workdir)
     server = EmbeddedRedis(port=free_port(), data_dir=workdir / "redis", maxmemory=maxmemory)
     server.start()
+    setup_django(server.port, workdir)
+    return server
+
+
+def setup_django(port, workdir, password=""):
+    """Point every store at the Redis Stack on `port` and set Django up."""
     os.environ.update(
         DJANGO_SETTINGS_MODULE="config.settings",
-        REDIS_PORT=str(server.port),
-        REDIS_PASSWORD="",
+        REDIS_PORT=str(port),
+        REDIS_PASSWORD=password,
         REDIS_EMBEDDED="false",
-        DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
+        DATABASE_URL=f"sqlite:///{Path(workdir) / 'bench.sqlite3'}",
         ALLOWED_HOSTS="testserver,127.0.0.1",
         LOG_LEVEL="ERROR",
     )
@@ -36,4 +42,3 @@ def start_redis_and_django(workdir, maxmemory):
     import django
 
     django.setup()
-    return server

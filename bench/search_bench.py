@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import statistics
 import sys
 import tempfile
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import percentile, start_redis_and_django  # noqa: E402
+from common import percentile, setup_django, start_redis_and_django  # noqa: E402
 
 
 def typical_queries():
@@ -83,9 +84,15 @@ def raw_write_rate(records, with_suggestions=False, batch=500):
     """The floor, as plain pipelined commands into the same indexed server: the movie
     hashes only (HSET), or with_suggestions the same keys the importer writes (movie
     hash, suggestion hash, autocomplete entries), without its reads and upsert logic."""
+    return _raw_writes(records, with_suggestions, batch)[0]
+
+
+def _raw_writes(records, with_suggestions=False, batch=500):
+    """(movies/s, microseconds of Redis time per HSET) for `raw_write_rate`."""
     from search import store
 
     client = store.client()
+    client.config_resetstat()
     now = int(time.time())
     started = time.perf_counter()
     for i in range(0, len(records), batch):
@@ -97,7 +104,9 @@ def raw_write_rate(records, with_suggestions=False, batch=500):
             if with_suggestions:
                 queue_suggestion_writes(pipe, record)
         pipe.execute()
-    return len(records) / (time.perf_counter() - started)
+    rate = len(records) / (time.perf_counter() - started)
+    stats = client.info("commandstats").get("cmdstat_hset", {})
+    return rate, float(stats.get("usec_per_call", 0))
 
 
 def queue_suggestion_writes(pipe, record):
@@ -112,7 +121,8 @@ def queue_suggestion_writes(pipe, record):
     pipe.hset(store.suggestion_key(record["id"]), mapping=suggestion)
     payload = json.dumps({"id": record["id"], "label": strings[0]})
     for string in strings:
-        pipe.execute_command("FT.SUGADD", store.AUTOCOMPLETE_KEY, string, 1, "PAYLOAD", payload)
+        score = store.suggestion_score(record.get("rating"))
+        pipe.execute_command("FT.SUGADD", store.AUTOCOMPLETE_KEY, string, score, "PAYLOAD", payload)
 
 
 def importer_rate(records, batch=500):
@@ -146,19 +156,51 @@ def delete_records(records):
 
 def measure_import(sample_size, rounds):
     """Alternate the two floors and the importer on fresh id ranges of the same size."""
-    raw, same, imp = [], [], []
+    raw, same, imp, hset_usec = [], [], [], []
     for round_number in range(rounds):
         base = 50_000_000 + round_number * 3 * sample_size
         batches = [synthetic(sample_size, seed=100 + round_number, start_id=base + k * sample_size)
                    for k in range(3)]  # fmt: skip
-        raw.append(raw_write_rate(batches[0]))
+        rate, usec = _raw_writes(batches[0])
+        raw.append(rate)
+        hset_usec.append(usec)
         same.append(raw_write_rate(batches[1], with_suggestions=True))
         imp.append(importer_rate(batches[2]))
         for batch in batches:
             delete_records(batch)
     return {"raw": statistics.median(raw), "same": statistics.median(same),
             "importer": statistics.median(imp), "raw_rounds": raw, "same_rounds": same,
-            "importer_rounds": imp}  # fmt: skip
+            "importer_rounds": imp, "hset_usec": statistics.median(hset_usec)}  # fmt: skip
+
+
+def background_index_rate(records):
+    """Movies/s RediSearch indexes on its own: the same movie hashes written under a
+    prefix no index covers, then indexed by a new index's background scan (no client in
+    the loop at all). The ceiling of any import into this server."""
+    from redis.commands.search.index_definition import IndexDefinition, IndexType
+
+    from search import store
+
+    client = store.client()
+    prefix, name = "bench_unindexed:", "bench_background_index"
+    now = int(time.time())
+    for i in range(0, len(records), 500):
+        pipe = client.pipeline(transaction=False)
+        for record in records[i : i + 500]:
+            mapping = {k: v for k, v in record.items() if v not in (None, "")}
+            mapping["created_at"] = mapping["updated_at"] = now
+            pipe.hset(f"{prefix}{record['id']}", mapping=mapping)
+        pipe.execute()
+    started = time.perf_counter()
+    client.ft(name).create_index(
+        store.movie_schema(),
+        definition=IndexDefinition(prefix=[prefix], index_type=IndexType.HASH),
+        stopwords=[],
+    )
+    store.wait_until_indexed(name)
+    rate = len(records) / (time.perf_counter() - started)
+    client.ft(name).dropindex(delete_documents=True)
+    return rate
 
 
 def load_catalogue(count, batch=1000):
@@ -251,6 +293,41 @@ def measure_memory(count, before):
     }  # fmt: skip
 
 
+def measure_memory_by_parts(count, sample=2000):
+    """Bytes per movie on a shared server (other stores in it too): the sampled MEMORY
+    USAGE of movie and suggestion hashes, plus both indexes and the autocomplete
+    dictionary as FT.INFO and MEMORY USAGE report them."""
+    from search import store
+
+    client = store.client()
+    ids = [store.movie_key(i) for i in random.Random(7).sample(range(1, count + 1), sample)]
+    pipe = client.pipeline(transaction=False)
+    for key in ids:
+        pipe.memory_usage(key, samples=0)
+        pipe.memory_usage(store.suggestion_key(key.removeprefix(store.movie_prefix())), samples=0)
+    hashes = sum(v or 0 for v in pipe.execute()) / sample * count
+    indexes = 0.0
+    for name in (store.index_alias(), store.SUGGESTIONS_INDEX):
+        info = client.ft(name).info()
+        indexes += sum(
+            float(info[k])
+            for k in (
+                "inverted_sz_mb",
+                "doc_table_size_mb",
+                "sortable_values_size_mb",
+                "key_table_size_mb",
+                "offset_vectors_sz_mb",
+            )
+        )
+    autocomplete = client.memory_usage(store.AUTOCOMPLETE_KEY) or 0
+    total = hashes + indexes * 2**20 + autocomplete
+    return {
+        "used_memory_mb": round(int(client.info("memory")["used_memory"]) / 2**20, 1),
+        "bytes_per_movie": round(total / count),
+        "index_mb": round(indexes, 1),
+    }
+
+
 def summarise(values):
     return {"p50": round(percentile(values, 50), 2), "p99": round(percentile(values, 99), 2),
             "n": len(values)}  # fmt: skip
@@ -259,6 +336,9 @@ def summarise(values):
 def render(results, command):
     m = results["machine"]
     imp = results["import"]
+    load_rate = (
+        f"{results['load_rate']:,.0f} movies/s" if results["load_rate"] else "(loaded earlier)"
+    )
     lines = [
         "## Search",
         "",
@@ -275,8 +355,13 @@ def render(results, command):
         f"| import rate, against the same writes | {imp['importer']:,.0f} movies/s | the "
         f"same movie + suggestion hashes and FT.SUGADDs as plain pipelined commands: "
         f"{imp['same']:,.0f}/s | {imp['importer'] / imp['same']:.0%} |",
-        f"| bulk load of the whole catalogue | {results['load_rate']:,.0f} movies/s | | |",
-        f"| search server time, typical queries + 4 facet aggregations, cache bypassed | "
+        f"| Redis time per indexed movie HSET (INFO commandstats) | {imp['hset_usec']:.0f} µs"
+        f" | one Redis thread indexes, so at most {1e6 / max(imp['hset_usec'], 1):,.0f} "
+        f"movies/s | |",
+        f"| RediSearch indexing on its own (background scan of a new index) | "
+        f"{results['background_index']:,.0f} movies/s | | |",
+        f"| bulk load of the whole catalogue | {load_rate} | | |",
+        f"| search server time, typical queries with facets, cache bypassed | "
         f"p50 {results['search']['p50']} ms, p99 {results['search']['p99']} ms | bare FT.SEARCH "
         f"of the same query: p50 {results['bare']['p50']} ms, p99 {results['bare']['p99']} ms | "
         f"{results['search']['p50'] / max(results['bare']['p50'], 0.001):.1f}× at p50 |",
@@ -311,6 +396,34 @@ def write_section(path, section):
     path.write_text(text)
 
 
+def run_measures(args, load):
+    from search import indexing, store
+
+    indexing.ensure_indexes()
+    before = int(store.client().info("memory")["used_memory"])
+    results = {"movies": args.movies}
+    if load:
+        print(f"loading {args.movies:,} movies…", flush=True)
+        results["load_rate"] = load_catalogue(args.movies)
+        results["memory"] = measure_memory(args.movies, before)
+    else:
+        results["movies"] = store.movie_count()
+        results["load_rate"] = None
+        results["memory"] = measure_memory_by_parts(results["movies"])
+    print("import rate vs raw HSET…", flush=True)
+    results["import"] = measure_import(args.import_sample, args.rounds)
+    results["background_index"] = background_index_rate(
+        synthetic(args.import_sample, seed=99, start_id=90_000_000)
+    )
+    print("search…", flush=True)
+    server_times, bare_times = measure_search(args.repeats)
+    results["search"] = summarise(server_times)
+    results["bare"] = summarise(bare_times)
+    results["api"] = summarise(measure_api(args.repeats))
+    results["suggest"] = summarise(measure_suggest(args.repeats))
+    return results
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--movies", type=int, default=100_000)
@@ -318,39 +431,25 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--maxmemory", default="8gb")
+    parser.add_argument(
+        "--port", type=int,
+        help="measure against a Redis Stack already running on this port and holding the "
+        "catalogue (e.g. the load test's, under var/bench/) instead of loading one",
+    )  # fmt: skip
     parser.add_argument("--write", help="update this Markdown file's search section")
     args = parser.parse_args()
     command = "python bench/search_bench.py " + " ".join(sys.argv[1:])
     with tempfile.TemporaryDirectory(prefix="search-bench-") as tmp:
-        server = start_redis_and_django(tmp, args.maxmemory)
-        try:
-            from search import indexing, store
-
-            indexing.ensure_indexes()
-            before = int(store.client().info("memory")["used_memory"])
-            print(f"loading {args.movies:,} movies…", flush=True)
-            load_rate = load_catalogue(args.movies)
-            memory = measure_memory(args.movies, before)
-            print("import rate vs raw HSET…", flush=True)
-            import_rates = measure_import(args.import_sample, args.rounds)
-            print("search…", flush=True)
-            server_times, bare_times = measure_search(args.repeats)
-            api_times = measure_api(args.repeats)
-            suggest_times = measure_suggest(args.repeats)
-        finally:
-            server.stop(save=False)
-    results = {
-        "machine": machine(),
-        "date": time.strftime("%Y-%m-%d"),
-        "movies": args.movies,
-        "load_rate": load_rate,
-        "memory": memory,
-        "import": import_rates,
-        "search": summarise(server_times),
-        "bare": summarise(bare_times),
-        "api": summarise(api_times),
-        "suggest": summarise(suggest_times),
-    }
+        if args.port:
+            setup_django(args.port, tmp)
+            results = run_measures(args, load=False)
+        else:
+            server = start_redis_and_django(tmp, args.maxmemory)
+            try:
+                results = run_measures(args, load=True)
+            finally:
+                server.stop(save=False)
+    results |= {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
     print(json.dumps(results, indent=2))
     if args.write:
         write_section(args.write, render(results, command))

@@ -159,6 +159,20 @@ def test_upsert_keeps_created_at_sets_updated_at_and_keeps_suggestions_in_step(
     assert all(payload["id"] != str(a) for _, payload in old)
 
 
+def test_autocomplete_puts_better_rated_films_first_and_a_reimport_rescores(
+    tmp_path, scratch_ids
+):
+    low, high, unrated = scratch_ids(3)
+    records = [good(low, title="Qwyzzle Low", rating=3.0),
+               good(high, title="Qwyzzle High", rating=9.0),
+               good(unrated, title="Qwyzzle Unrated", rating=None)]  # fmt: skip
+    importer.import_file(write_jsonl(tmp_path / "1.jsonl", map(json.dumps, records)))
+    assert [s["id"] for s in service.suggest("qwyzz")] == [str(high), str(unrated), str(low)]
+    records[0]["rating"] = 9.9
+    importer.import_file(write_jsonl(tmp_path / "2.jsonl", [json.dumps(records[0])]))
+    assert [s["id"] for s in service.suggest("qwyzz")] == [str(low), str(high), str(unrated)]
+
+
 def test_dry_run_writes_nothing(tmp_path, scratch_ids):
     (a,) = scratch_ids(1)
     path = write_jsonl(tmp_path / "m.jsonl", [json.dumps(good(a))])
