@@ -84,7 +84,8 @@ def api_performance_metrics(request):
 @staff_required_api
 def api_alerts(request):
     raw = request.GET.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+    # ASCII digits only: str.isdigit() accepts "²", which int() refuses (a 500).
+    if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= 1000:
         return _bad_request("limit must be a whole number from 1 to 1000")
     return JsonResponse(reports.alerts(limit=int(raw)))
 
