@@ -315,7 +315,7 @@ def tracking_under_load(server, workdir, movie_ids, args):
         load.finish()
         down_seconds = time.time() - crash_time
         restart_started = time.perf_counter()
-        server.start(timeout=600)
+        server.start(timeout=3600)  # replaying the AOF of a million movies takes minutes
         reset_pools()
         restart_seconds = time.perf_counter() - restart_started
         time.sleep(1.0)  # let the workers' writers reconnect (they write nothing new)
@@ -423,7 +423,7 @@ def run(args):
             raise SystemExit(f"the import ended before the kill point: {crash.error}")
         log(f"killed after {crash.seconds:.0f} s; import thread: {crash.error}")
         started = time.perf_counter()
-        server.start(timeout=1800)
+        server.start(timeout=3600)
         reset_pools()
         results["restart_seconds"] = time.perf_counter() - started
         wait_for_indexes()
@@ -457,6 +457,9 @@ def run(args):
             "created_at_changed": sum(1 for i in sample if created_before[i] != created_after[i]),
             "seconds": summary.seconds,
         }
+        if args.json:  # kept even if the tracking phase fails
+            Path(args.json).write_text(json.dumps(results, indent=2, default=str))
+        log(f"import phase: {json.dumps(results, default=str)}")
         if not args.skip_tracking:
             log(f"tracking under load: {args.rate}/s for about {args.tracking_seconds} s")
             results["tracking"] = tracking_under_load(server, workdir, present, args)

@@ -360,11 +360,12 @@ def read_json_array(stream):
     yield from records
 
 
-def _csv_text_lines(stream):
+def _csv_text_lines(stream, position):
     """Decoded lines for the csv module, each bounded in length; an overlong or
     undecodable line refuses the file (a CSV line may be part of a quoted field, so
-    the rows after it cannot be trusted)."""
+    the rows after it cannot be trusted). `position[0]` is the last line handed out."""
     for line_number, line in _bounded_lines(stream):
+        position[0] = line_number
         if line is None:
             raise ImportFileError(
                 f"line {line_number}: longer than {MAX_LINE_BYTES} bytes; nothing imported"
@@ -383,11 +384,12 @@ _MISSING = object()  # DictReader's filler for a row with fewer values than colu
 
 def read_csv(stream):
     # strict: a quote left open at the end of the file is an error, not a long field.
-    reader = csv.DictReader(_csv_text_lines(stream), restval=_MISSING, strict=True)
+    position = [1]
+    reader = csv.DictReader(_csv_text_lines(stream, position), restval=_MISSING, strict=True)
     try:
         header = reader.fieldnames or []
     except csv.Error as exc:
-        raise ImportFileError(f"line 1: {exc}; nothing imported") from None
+        raise ImportFileError(f"line {position[0]}: {exc}; nothing imported") from None
     names = [ALIASES.get(h.strip(), h.strip()) for h in header]
     columns = set(names)
     missing = REQUIRED_CSV_COLUMNS - columns
@@ -414,7 +416,7 @@ def read_csv(stream):
             clean = {k.strip(): (None if v == "" else v) for k, v in row.items()}
             rows.append((reader.line_num, clean))
     except csv.Error as exc:
-        raise ImportFileError(f"line {reader.line_num}: {exc}; nothing imported") from None
+        raise ImportFileError(f"line {position[0]}: {exc}; nothing imported") from None
     yield from rows
 
 

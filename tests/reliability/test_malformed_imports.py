@@ -299,7 +299,7 @@ def test_csv_with_a_broken_quote_is_refused(tmp_path, ids):
     (a,) = ids(1)
     path = tmp_path / "movies.csv"
     path.write_text(f'id,title\n{a},"Zephyr\n')  # the quoted field never ends
-    refused(path, "nothing imported")
+    refused(path, "line 2: unexpected end of data; nothing imported")
 
 
 # --- empty files ------------------------------------------------------------------
