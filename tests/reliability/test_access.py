@@ -24,6 +24,7 @@ PUBLIC_ROUTES = {
     "accounts/login/",
     "accounts/logout/",
     "metrics",
+    "favicon.ico",
 }
 
 ALERT = "0123456789abcdef"  # a well-formed alert id; no such alert is active

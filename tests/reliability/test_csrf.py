@@ -20,6 +20,7 @@ PUBLIC_PATHS = {
     "accounts/login/": "/accounts/login/",
     "accounts/logout/": "/accounts/logout/",
     "metrics": "/metrics",
+    "favicon.ico": "/favicon.ico",
 }
 
 
