@@ -207,8 +207,9 @@ class BuiltQuery:
     query: str
     params: dict = field(default_factory=dict)
     # With relevance ranking, films whose whole title is the query come first: this
-    # query finds them, and `query` then leaves them out (see search/service.py).
+    # query (with `exact_title_params`) finds them; see search/service.py.
     exact_title_query: str | None = None
+    exact_title_params: dict = field(default_factory=dict)
 
 
 def build_query(text_query, filters, ranges, exclude_facet=None, exact_tier=False, ranking=True):
@@ -227,16 +228,12 @@ def build_query(text_query, filters, ranges, exclude_facet=None, exact_tier=Fals
     for field_name, (low, high) in ranges.items():
         if low is not None or high is not None:
             filter_parts.append(range_clause(field_name, low, high))
-    exact_query = None
+    built = BuiltQuery(query=" ".join(parts + filter_parts) or "*", params=params)
     whole_title = exact_title_text(text_query) if exact_tier else None
     if whole_title:
-        params["title"] = whole_title
-        exact_query = " ".join(["@title_key:{$title}", *filter_parts])
-        parts.append("-@title_key:{$title}")
-    parts.extend(filter_parts)
-    return BuiltQuery(
-        query=" ".join(parts) if parts else "*", params=params, exact_title_query=exact_query
-    )
+        built.exact_title_query = " ".join(["@title_key:{$title}", *filter_parts])
+        built.exact_title_params = params | {"title": whole_title}
+    return built
 
 
 def suggestion_query(raw):

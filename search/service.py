@@ -281,34 +281,47 @@ def run_search(params, generation=None):
     return result
 
 
-def _ranked_page(built, params, text_query):
+def _ranked_page(built, params):
     """(total, docs) of one page. Sorted by relevance, films whose whole title is the
     query come first (TFIDF alone put "Disco Godfather" above "The Godfather"), then
-    the rest; the page window runs across both tiers."""
+    the rest in ranked order without them; the page window runs across both."""
     sort_by, ascending, _ = SORTS[params.sort]
     offset, size = params.offset, params.size
-    if built.exact_title_query is None:
-        return store.ft_search(
-            built.query, built.params, offset=offset, limit=size,
-            sort_by=sort_by, sort_asc=ascending, return_fields=RETURN_FIELDS,
+    if built.exact_title_query is not None:
+        exact_total, exact_docs = store.ft_search(
+            built.exact_title_query, built.exact_title_params, offset=0, limit=EXACT_TIER_MAX,
+            return_fields=RETURN_FIELDS,
         )  # fmt: skip
-    exact_total, exact_docs = store.ft_search(
-        built.exact_title_query, built.params, offset=0, limit=EXACT_TIER_MAX,
-        return_fields=RETURN_FIELDS,
+        # More than that is too common to be "the" title: rank as usual.
+        if exact_docs and exact_total <= EXACT_TIER_MAX:
+            return _page_after_exact_titles(built, params, exact_docs)
+    return store.ft_search(
+        built.query, built.params, offset=offset, limit=size,
+        sort_by=sort_by, sort_asc=ascending, return_fields=RETURN_FIELDS,
     )  # fmt: skip
-    if exact_total > EXACT_TIER_MAX:  # too common to be "the" title: rank as usual
-        plain = build_query(text_query, params.filters, params.ranges)
-        return store.ft_search(
-            plain.query, plain.params, offset=offset, limit=size, return_fields=RETURN_FIELDS
-        )
+
+
+def _page_after_exact_titles(built, params, exact_docs):
+    """The exact titles, then the ranked matches less those titles. They are dropped
+    here, not left out in the query: a NOT costs a check per match, and the ranking
+    must be the same query's on every page, or ties could swap across a page boundary."""
+    offset, size = params.offset, params.size
     tier = len(exact_docs)
+    exact_keys = {doc["key"] for doc in exact_docs}
     page_docs = exact_docs[offset : offset + size]
+    wanted = size - len(page_docs)
     rest_offset = max(0, offset - tier)
-    rest_total, rest_docs = store.ft_search(
-        built.query, built.params, offset=rest_offset, limit=size - len(page_docs),
-        return_fields=RETURN_FIELDS,
-    )  # fmt: skip
-    return tier + rest_total, page_docs + rest_docs
+    if rest_offset == 0:  # the page starts within the first results: one query
+        total, docs = store.ft_search(
+            built.query, built.params, offset=0, limit=wanted + tier, return_fields=RETURN_FIELDS
+        )
+        rest = [doc for doc in docs if doc["key"] not in exact_keys][:wanted]
+        return max(total, tier), page_docs + rest
+    # A later page: the ranked keys up to it, less the exact titles, then its movies.
+    limit = min(rest_offset + wanted + tier, MAX_RESULT_WINDOW)
+    total, keys = store.ft_search_keys(built.query, built.params, limit=limit)
+    rest = [key for key in keys if key not in exact_keys][rest_offset : rest_offset + wanted]
+    return max(total, tier), page_docs + store.docs_by_keys(rest, RETURN_FIELDS)
 
 
 def _search_live(params):
@@ -316,7 +329,7 @@ def _search_live(params):
     built = build_query(
         text_query, params.filters, params.ranges, exact_tier=params.sort == "relevance"
     )
-    total, docs = _ranked_page(built, params, text_query)
+    total, docs = _ranked_page(built, params)
     # The whole catalogue's facets come from the filter cache, never a live aggregation.
     if params.is_browse_all:
         facets, facets_exact = filter_options()["facets"], True

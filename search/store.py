@@ -407,6 +407,29 @@ def ft_search(query, params, *, offset, limit, sort_by=None, sort_asc=True, retu
     return total, docs
 
 
+def ft_search_keys(query, params, *, limit):
+    """(total, keys) of the first `limit` matches by relevance, without their fields."""
+    args = [index_alias(), query, "NOCONTENT", "SCORER", "TFIDF", "LIMIT", 0, limit]
+    args += params_args(params)
+    args += ["TIMEOUT", QUERY_TIMEOUT_MS, "DIALECT", 2]
+    raw = client().execute_command("FT.SEARCH", *args)
+    return int(raw[0]), list(raw[1:])
+
+
+def docs_by_keys(keys, fields):
+    """The given movie hashes' `fields`, shaped like `ft_search` documents; a key
+    deleted meanwhile is skipped."""
+    pipe = client().pipeline(transaction=False)
+    for key in keys:
+        pipe.hmget(key, *fields)
+    docs = []
+    for key, values in zip(keys, pipe.execute(), strict=True):
+        if any(value is not None for value in values):
+            doc = {name: value for name, value in zip(fields, values, strict=True) if value}
+            docs.append(doc | {"key": key})
+    return docs
+
+
 # RediSearch stops a query after TIMEOUT ms (500 by default) and, with the default
 # ON_TIMEOUT RETURN, silently answers with partial results: a facet count over a large
 # catalogue then comes back empty. Every query states its own limit instead.

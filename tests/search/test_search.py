@@ -34,6 +34,21 @@ def test_exact_whole_title_ranks_that_film_first():
     assert titles(search(q="terminator"))[0] == "The Terminator"
 
 
+@pytest.mark.parametrize("q", ["The Godfather", "star wars", "it", "love"])
+def test_exact_title_tier_keeps_totals_and_pages_consistent(q):
+    """The first page drops the exact titles from the ranked results instead of leaving
+    them out in the query; totals and page boundaries must not notice."""
+    first = search(q=q, size="10")
+    by_year = search(q=q, size="10", sort="year_asc")
+    assert first["totalCount"] == by_year["totalCount"] > 0
+    pages = [first, *(search(q=q, size="10", page=str(n)) for n in (2, 3))]
+    assert {p["totalCount"] for p in pages} == {first["totalCount"]}
+    ids = [m["id"] for p in pages for m in p["movies"]]
+    assert len(ids) == len(set(ids)) == min(30, first["totalCount"])
+    whole = search(q=q, size="50")
+    assert [m["id"] for m in whole["movies"]][:30] == ids
+
+
 def test_titles_with_stopwords_and_punctuation():
     assert "It" in titles(search(q="it"))[:3]
     assert "Up" in titles(search(q="up"))[:3]
