@@ -173,36 +173,6 @@ def measure_import(sample_size, rounds):
             "importer_rounds": imp, "hset_usec": statistics.median(hset_usec)}  # fmt: skip
 
 
-def background_index_rate(records):
-    """Movies/s RediSearch indexes on its own: the same movie hashes written under a
-    prefix no index covers, then indexed by a new index's background scan (no client in
-    the loop at all). The ceiling of any import into this server."""
-    from redis.commands.search.index_definition import IndexDefinition, IndexType
-
-    from search import store
-
-    client = store.client()
-    prefix, name = "bench_unindexed:", "bench_background_index"
-    now = int(time.time())
-    for i in range(0, len(records), 500):
-        pipe = client.pipeline(transaction=False)
-        for record in records[i : i + 500]:
-            mapping = {k: v for k, v in record.items() if v not in (None, "")}
-            mapping["created_at"] = mapping["updated_at"] = now
-            pipe.hset(f"{prefix}{record['id']}", mapping=mapping)
-        pipe.execute()
-    started = time.perf_counter()
-    client.ft(name).create_index(
-        store.movie_schema(),
-        definition=IndexDefinition(prefix=[prefix], index_type=IndexType.HASH),
-        stopwords=[],
-    )
-    store.wait_until_indexed(name)
-    rate = len(records) / (time.perf_counter() - started)
-    client.ft(name).dropindex(delete_documents=True)
-    return rate
-
-
 def load_catalogue(count, batch=1000):
     from search import importer, indexing, store
     from search.synthetic import MovieFactory
@@ -358,8 +328,6 @@ def render(results, command):
         f"| Redis time per indexed movie HSET (INFO commandstats) | {imp['hset_usec']:.0f} µs"
         f" | one Redis thread indexes, so at most {1e6 / max(imp['hset_usec'], 1):,.0f} "
         f"movies/s | |",
-        f"| RediSearch indexing on its own (background scan of a new index) | "
-        f"{results['background_index']:,.0f} movies/s | | |",
         f"| bulk load of the whole catalogue | {load_rate} | | |",
         f"| search server time, typical queries with facets, cache bypassed | "
         f"p50 {results['search']['p50']} ms, p99 {results['search']['p99']} ms | bare FT.SEARCH "
@@ -412,9 +380,6 @@ def run_measures(args, load):
         results["memory"] = measure_memory_by_parts(results["movies"])
     print("import rate vs raw HSET…", flush=True)
     results["import"] = measure_import(args.import_sample, args.rounds)
-    results["background_index"] = background_index_rate(
-        synthetic(args.import_sample, seed=99, start_id=90_000_000)
-    )
     print("search…", flush=True)
     server_times, bare_times = measure_search(args.repeats)
     results["search"] = summarise(server_times)
