@@ -89,7 +89,7 @@ class ServedApp:
             env[f"REDIS_{store}_URL"] = ""  # empty: built from the settings above
         return env
 
-    def start(self, timeout=240):
+    def start(self, timeout=400):
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(

@@ -7,7 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.slow
+# The first test also waits for the server to import the catalogue (minutes when the
+# machine is overloaded).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 FACETS_JS = """() => Object.fromEntries([...document.querySelectorAll("fieldset.facet")].map(
   (group) => [group.dataset.facet, Object.fromEntries([...group.querySelectorAll("li")].map(
