@@ -49,6 +49,7 @@ SECTION_START, SECTION_END = "<!-- load-test:start -->", "<!-- load-test:end -->
 STAFF_USERNAME = "loadstaff"
 STAFF_PASSWORD = "load-test-staff-password"  # noqa: S105 - a throwaway bench database
 P99_GOAL_MS = 200
+FIRST_ID = 1_000_001  # generate_movies' default --start-id
 
 
 def workdir_for(movies):
@@ -90,8 +91,13 @@ def start_server(args):
 def setup_django(env):
     os.environ.update(env)
     import django
+    from django.conf import settings
 
     django.setup()
+    # This process runs the slow one-off calls (warming the whole-catalogue facet counts
+    # takes seconds at 1,000,000 movies on a busy machine): a longer socket timeout here
+    # only; gunicorn keeps the project's settings.
+    settings.REDIS_POOL_OPTIONS = {**settings.REDIS_POOL_OPTIONS, "socket_timeout": 300}
 
 
 def ensure_movies(args, env):
@@ -100,15 +106,15 @@ def ensure_movies(args, env):
 
     indexing.ensure_indexes()
     count = store.movie_count()
-    if count == 0:
-        print(f"generating {args.movies:,} movies (once; kept in {workdir_for(args.movies)})…")
+    if count < args.movies:
+        # Ids are consecutive from FIRST_ID, so an interrupted load resumes where it stopped
+        # (a loaded 2-core machine can time a batch out).
+        missing = args.movies - count
+        print(f"generating {missing:,} movies (once; kept in {workdir_for(args.movies)})…")
         started = time.monotonic()
-        subprocess.run(
-            [PYTHON, "manage.py", "generate_movies", "--count", str(args.movies), "--seed", "1"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
+        command = [PYTHON, "manage.py", "generate_movies", "--count", str(missing),
+                   "--seed", str(1 + count), "--start-id", str(FIRST_ID + count)]  # fmt: skip
+        subprocess.run(command, cwd=ROOT, env=env, check=True)
         print(f"generated in {time.monotonic() - started:.0f} s")
     print("waiting for the index to be complete…")
     store.wait_until_indexed(store.index_alias(), timeout=3600)
@@ -136,7 +142,7 @@ def prepare_site(args, env, rundir):
     user.set_password(STAFF_PASSWORD)
     user.save()
 
-    first_id = 1_000_001  # generate_movies' default --start-id
+    first_id = FIRST_ID
     rng = random.Random(7)
     client = store.client()
     pipe = client.pipeline(transaction=False)
@@ -146,6 +152,8 @@ def prepare_site(args, env, rundir):
     # Query words by frequency: rank r is typed with weight 1/r (Zipf), skipping the
     # 40 commonest (function words nobody searches for alone).
     vocabulary = MovieFactory().vocabulary[40:3040]
+    # Warm the whole-catalogue filter options (filter_cache, 30 min), as a site in service
+    # has them: the first request would otherwise pay for the match-all aggregations.
     options = service.filter_options()["facets"]
     plan = {
         "titles": titles,
@@ -213,38 +221,38 @@ def stop(process, timeout=30):
 
 
 def recorded_page_views(start_ms):
-    """Page views per page in the daily hashes of the run's days, and the raw page-view
-    series' sum since start_ms (the figure the dashboard's chart is built from)."""
+    """Page views per page in the daily hashes of the run's days."""
     from insights import store
 
     now = store.now_ms()
-    days = sorted({t - t % store.DAY_MS for t in (start_ms, now)})
-    per_page = store.page_views_by_day(days)
-    total = 0
+    return store.page_views_by_day(sorted({t - t % store.DAY_MS for t in (start_ms, now)}))
+
+
+def series_page_views(start_ms):
+    """The raw page-view series' sum since start_ms (what the dashboard's chart shows)."""
+    from insights import store
+
     key = store.page_views_series().key
-    if store.client().exists(key):
-        for _, value in store.client().ts().range(key, start_ms, now):
-            total += int(float(value))
-    return per_page, total
+    if not store.client().exists(key):
+        return 0
+    return sum(int(float(v)) for _, v in store.client().ts().range(key, start_ms, "+"))
 
 
 def wait_for_flush(before, start_ms, timeout=30):
     """Read the recorded page views until they stop moving (the recorders flush every
-    0.25 s); returns (per-page deltas, raw series total)."""
+    0.25 s); returns the per-page increase since `before`."""
     last, stable_since = None, time.monotonic()
     deadline = time.monotonic() + timeout
     while True:
         time.sleep(1)
-        per_page, total = recorded_page_views(start_ms)
-        delta = {
-            p: per_page[p] - before.get(p, 0) for p in per_page if per_page[p] != before.get(p, 0)
-        }
+        per_page = recorded_page_views(start_ms)
+        delta = {p: n - before.get(p, 0) for p, n in per_page.items() if n != before.get(p, 0)}
         if delta == last and time.monotonic() - stable_since >= 3:
-            return delta, total
+            return delta
         if delta != last:
             last, stable_since = delta, time.monotonic()
         if time.monotonic() > deadline:
-            return delta, total
+            return delta
 
 
 class CpuMeter:
@@ -280,6 +288,18 @@ class CpuMeter:
         end = self.psutil.cpu_times()
         busy = sum(end) - end.idle - (sum(self.machine_start) - self.machine_start.idle)
         return {name: seconds / elapsed for name, seconds in per_group.items()}, busy / elapsed
+
+
+def command_time(before, after):
+    """Redis main-thread time per command over the run (INFO commandstats deltas):
+    [(command, seconds, calls)], the dearest first."""
+    rows = []
+    for name, stats in after.items():
+        old = before.get(name, {"usec": 0, "calls": 0})
+        seconds = (stats["usec"] - old["usec"]) / 1e6
+        if seconds > 0:
+            rows.append((name.removeprefix("cmdstat_"), seconds, stats["calls"] - old["calls"]))
+    return sorted(rows, key=lambda row: -row[1])
 
 
 def read_stats(prefix):
@@ -392,7 +412,18 @@ def report(result):
     if r["failures"]:
         lines += ["", "Failures:", ""]
         lines += [f"- {f}" for f in r["failures"][:10]]
-    lines += ["", f"Redis SLOWLOG entries over 10 ms during the run: {r['slowlog']}.", ""]
+    lines += ["", f"Redis SLOWLOG entries over 10 ms during the run: {r['slowlog']}.  "]
+    busy = sum(seconds for _, seconds, _ in r["redis_time"])
+    lines.append(
+        f"Redis main thread busy with commands: {busy:,.0f} s; the dearest: "
+        + "; ".join(
+            f"`{name}` {seconds:,.0f} s ({calls:,} calls, "
+            f"{seconds / max(calls, 1) * 1000:.1f} ms each)"
+            for name, seconds, calls in r["redis_time"][:5]
+        )
+        + "."
+    )
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -415,7 +446,6 @@ def run(args, command_line):
     workdir = workdir_for(args.movies)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     rundir = workdir / "runs" / f"{stamp}-{args.worker_class}-{args.workers}x{args.threads}"
-    rundir.mkdir(parents=True, exist_ok=True)
     env = django_env(server, workdir)
     gunicorn = collector = None
     try:
@@ -423,14 +453,16 @@ def run(args, command_line):
         ensure_movies(args, env)
         if args.prepare_only:
             return None
+        rundir.mkdir(parents=True, exist_ok=True)
         plan = prepare_site(args, env, rundir)
         gunicorn, collector = start_web(args, env, rundir)
         from insights import store as insights_store
 
         redis_client = server.client()
         redis_client.slowlog_reset()
+        commands_before = redis_client.info("commandstats")
         start_ms = insights_store.now_ms()
-        before, _ = recorded_page_views(start_ms)
+        before = recorded_page_views(start_ms)
         meter = CpuMeter()
         locust = run_locust(args, rundir, plan, f"http://127.0.0.1:{args.web_port}")
         redis_pid = server.pid()
@@ -446,9 +478,10 @@ def run(args, command_line):
                 )
             last_locust = (now, locust_seconds)
         cpu_groups, cpu_machine = meter.totals()
-        delta, _ = wait_for_flush(before, start_ms)
-        _, series_total = recorded_page_views(start_ms)
+        delta = wait_for_flush(before, start_ms)
+        series_total = series_page_views(start_ms)
         slowlog = len(redis_client.slowlog_get(128))
+        redis_time = command_time(commands_before, redis_client.info("commandstats"))
         rows = read_stats(rundir / "locust")
         sent_data = json.loads((rundir / "sent.json").read_text())
         failures_csv = rundir / "locust_failures.csv"
@@ -486,6 +519,7 @@ def run(args, command_line):
             "series_total": series_total,
             "failures": failures,
             "slowlog": slowlog,
+            "redis_time": redis_time,
             "cpu": {"groups": cpu_groups, "machine": cpu_machine, "locust_peak": locust_peak},
         }  # fmt: skip
         result["goals"] = {
@@ -522,6 +556,8 @@ def main():
     parser.add_argument("--write", help="put the report in this Markdown file's Load section")
     args = parser.parse_args()
     command_line = ".venv/bin/python bench/load_test.py " + " ".join(sys.argv[1:])
+    # stopped with SIGTERM: still stop gunicorn, the collector and (unless --reuse) Redis
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     result = run(args, command_line)
     if result is None:

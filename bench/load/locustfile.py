@@ -19,6 +19,7 @@ a GET answered 2xx with an HTML page by a named view outside /api/, /insights/,
 /operations/, /admin/, /health/ and static files, from a browser User-Agent.
 """
 
+import contextlib
 import json
 import os
 import random
@@ -101,7 +102,8 @@ class Site(FastHttpUser):
         ) as response:  # fmt: skip
             if counted:
                 page_requests_unanswered[page_name(path)] -= 1
-                html = response.headers.get("Content-Type", "").startswith("text/html")
+                headers = response.headers or {}  # None when no answer came (timeout)
+                html = headers.get("Content-Type", "").startswith("text/html")
                 if 200 <= response.status_code < 300 and html:
                     page_views[page_name(path)] += 1
             if response.status_code >= 400 or response.status_code == 0:
@@ -130,7 +132,10 @@ class Visitor(Site):
         query, found = self.type_query()
         self.get(f"/?q={quote(query)}", "/?q=[query]", page=True)  # Enter: the full page
         self.wait_between(2, 6)
-        movies = (found.json() or {}).get("movies") if found and found.status_code == 200 else []
+        movies = []
+        if found is not None and found.status_code == 200:
+            with contextlib.suppress(ValueError):
+                movies = found.json().get("movies") or []
         if movies and random.random() < 0.6:
             self.get(f"/movies/{random.choice(movies[:10])['id']}/", "/movies/[id]/", page=True)
 
