@@ -7,6 +7,7 @@ then are matched words wrapped in <mark>. Nothing from the data is ever trusted 
 """
 
 import re
+import threading
 from functools import lru_cache
 
 import snowballstemmer
@@ -45,13 +46,18 @@ def allowed_typos(word):
     return 0
 
 
-_stemmer = snowballstemmer.stemmer("english")
+# A Snowball stemmer keeps its working state in itself, so threads sharing one get
+# IndexErrors (gunicorn's gthread workers did under load): one stemmer per thread.
+_stemmers = threading.local()
 
 
 @lru_cache(maxsize=4096)
 def stem(word):
     """RediSearch stems English with Snowball: "stars" matches "star", so marks must too."""
-    return _stemmer.stemWord(word)
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        stemmer = _stemmers.english = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
 
 
 def word_matches(token, word, prefix=False):

@@ -159,9 +159,7 @@ def test_upsert_keeps_created_at_sets_updated_at_and_keeps_suggestions_in_step(
     assert all(payload["id"] != str(a) for _, payload in old)
 
 
-def test_autocomplete_puts_better_rated_films_first_and_a_reimport_rescores(
-    tmp_path, scratch_ids
-):
+def test_autocomplete_puts_better_rated_films_first_and_a_reimport_rescores(tmp_path, scratch_ids):
     low, high, unrated = scratch_ids(3)
     records = [good(low, title="Qwyzzle Low", rating=3.0),
                good(high, title="Qwyzzle High", rating=9.0),
