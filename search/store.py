@@ -416,6 +416,23 @@ def ft_search_keys(query, params, *, limit):
     return int(raw[0]), list(raw[1:])
 
 
+def first_matches(query, params, *, limit, fields):
+    """The first `limit` matches in index order, unranked, with `fields`: an aggregation
+    that stops after `limit` rows, where a ranked search over a broad query (a genre)
+    scores every match first (over half a second at a million movies)."""
+    args = [index_alias(), query, "LIMIT", 0, limit,
+            "LOAD", len(fields) + 1, "@__key", *(f"@{name}" for name in fields)]  # fmt: skip
+    args += params_args(params)
+    args += ["TIMEOUT", QUERY_TIMEOUT_MS, "DIALECT", 2]
+    raw = client().execute_command("FT.AGGREGATE", *args)
+    docs = []
+    for row in raw[1:]:
+        doc = dict(zip(row[::2], row[1::2], strict=True))
+        doc["key"] = doc.pop("__key")
+        docs.append(doc)
+    return docs
+
+
 def docs_by_keys(keys, fields):
     """The given movie hashes' `fields`, shaped like `ft_search` documents; a key
     deleted meanwhile is skipped."""

@@ -116,6 +116,25 @@ def test_movie_page_has_every_field_credit_and_more_like_this(client):
     assert client.get("/movies/999999999/").status_code == 404
 
 
+def test_more_like_this_falls_back_to_films_of_the_same_genres_and_era(catalogue):
+    from collections import Counter
+
+    from search import service
+
+    films_by = Counter(r["director"] for r in catalogue if r.get("director"))
+    loner = next(r for r in catalogue if r.get("genre") and r.get("year") and r.get("director")
+                 and films_by[r["director"]] == 1 and r["year"] > 1950)  # fmt: skip
+    similar = service.more_like_this(service.movie_detail(loner["id"]))
+    assert len(similar) == 6
+    by_id = {str(r["id"]): r for r in catalogue}
+    wanted = {loner["genre"], *loner.get("subgenres", [])}
+    for film in similar:
+        record = by_id[film["id"]]
+        assert film["id"] != str(loner["id"])
+        assert wanted & {record.get("genre"), *record.get("subgenres", [])}
+        assert abs(record["year"] - loner["year"]) <= service.SIMILAR_ERA_YEARS
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
