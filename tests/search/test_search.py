@@ -275,3 +275,32 @@ def test_facets_counted_from_the_page_equal_the_aggregated_ones():
     assert exact is True
     assert {f: [[r["value"], r["count"]] for r in rows] for f, rows in result["facets"].items()} \
         == {f: [list(r) for r in rows] for f, rows in aggregated.items()}  # fmt: skip
+
+
+def test_only_one_request_computes_the_filter_options_the_others_wait(monkeypatch):
+    import threading
+    import time
+
+    from search import store
+
+    store.bump_generation()  # a cold filter cache, as after an import or its expiry
+    real = store.facet_counts
+    calls = []
+
+    def slow_facet_counts(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.5)  # the seconds it takes over a million movies, shortened
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "facet_counts", slow_facet_counts)
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(service.filter_options())) for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert len(results) == 6 and all(r == results[0] for r in results)
+    assert results[0]["facets"]["genre"]

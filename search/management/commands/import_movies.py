@@ -6,7 +6,7 @@ import redis
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from search import importer, indexing
+from search import importer, indexing, service
 
 
 class Command(BaseCommand):
@@ -42,6 +42,13 @@ class Command(BaseCommand):
         finally:
             bar.close()
         self.report(summary, max_errors_shown)
+        if summary.imported or summary.updated:
+            # The new generation's whole-catalogue counts (seconds at a million movies)
+            # are computed now, not by the first visitors.
+            try:
+                service.filter_options()
+            except redis.RedisError as exc:
+                self.stderr.write(f"warning: the filter counts were not computed ahead: {exc}")
 
     def report(self, summary, max_errors_shown):
         for rejection in summary.rejected[:max_errors_shown]:
