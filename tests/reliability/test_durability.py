@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
 MOVIES = 4_000
 BATCH = 250
 KILL_AFTER = 1_000  # acknowledged movies: four batches, then kill -9 mid-import
+AOF_WORST_CASE_SECONDS = 2  # everysec's write postponed behind a slow fsync
 
 
 @pytest.fixture
@@ -81,11 +82,13 @@ def test_kill_9_mid_import_loses_nothing_acknowledged_and_rerun_has_no_duplicate
 
     restart(crashable)
     durability.wait_for_indexes()
-    lost = durability.crash_figures(crash)
-    assert lost["lost_before_last_second"] == 0
-    # kill -9 ends the process, not the machine: what Redis wrote to the AOF is in the
-    # page cache even when not yet fsynced, so nothing acknowledged is lost at all.
-    assert lost["lost_in_last_second"] == 0
+    # With appendfsync everysec Redis may postpone an AOF write for up to two seconds
+    # while a slow fsync is still running, and replies meanwhile: that is the promise
+    # ("about one second"). kill -9 ends the process, not the machine, so what was
+    # written is in the page cache; here nothing was lost at all, but only the promise
+    # is asserted, as a slow CI disk can postpone a write.
+    promised = crash.acked(until=crash.crash_time - AOF_WORST_CASE_SECONDS)
+    assert durability.missing(promised) == 0
 
     after = durability.consistency()
     survivors = after.pop("movie_ids")
@@ -155,7 +158,7 @@ def test_kill_9_during_tracking_loses_no_acknowledged_hit_and_counts_the_rest(
     recorder.flush()  # what was queued meets the dead server: counted as lost
     restart(crashable)
 
-    window = crash_time - durability.AOF_WINDOW_SECONDS
+    window = crash_time - AOF_WORST_CASE_SECONDS
     acked_total = sum(n for _, n in acks)
     acked_old = sum(n for at, n in acks if at <= window)
     assert acked_total >= 2_000
@@ -165,8 +168,7 @@ def test_kill_9_during_tracking_loses_no_acknowledged_hit_and_counts_the_rest(
         .range(insights_store.page_views_series().key, started_ms, insights_store.now_ms())
     )
     recorded = int(sum(value for _, value in samples))
-    assert recorded >= acked_old  # the one-second promise
-    assert recorded >= acked_total  # and in fact nothing acknowledged is lost to kill -9
+    assert recorded >= acked_old  # the promise (see above)
     # Every hit is either recorded or counted as lost, never dropped silently.
     assert losses.total > 0 and "Connection" in losses.last_error
     assert recorded + losses.total >= submitted
