@@ -255,19 +255,10 @@ def facets_for(params, text_query, total, known=None):
         requests[facet] = (built.query, built.params)
     counts = store.facet_counts(requests, sample=FACET_SAMPLE) if requests else {}
     saturated = [f for f, c in counts.items() if c.grouped >= FACET_SAMPLE]
-    # A facet without a filter of its own matches what the search matched. One with its
-    # own filter matches more, and the search's total is the part of that holding a
-    # selected value: the sample's share of those scales it up without counting again.
-    totals = {}
-    for facet in saturated:
-        if params.filters.get(facet):
-            holding = counts[facet].documents_with_any(params.filters[facet])
-            if holding:
-                totals[facet] = total * counts[facet].grouped / holding
-    uncounted = [f for f in saturated if params.filters.get(f) and f not in totals]
-    if uncounted:  # no selected value in the sample: count them after all
-        counted = store.count_matches([requests[f] for f in uncounted])
-        totals |= dict(zip(uncounted, counted, strict=True))
+    # A facet without a filter of its own matches what the search matched.
+    own_filter = [f for f in saturated if params.filters.get(f)]
+    totals = dict(zip(own_filter, store.count_matches([requests[f] for f in own_filter]),
+                      strict=True))  # fmt: skip
     facets = dict(known)
     for facet, count in counts.items():
         if facet in saturated:

@@ -11,7 +11,7 @@ Keys owned here:
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import redis
 from django.conf import settings
@@ -476,12 +476,6 @@ MAX_FACET_GROUPS = 10_000  # MAXAGGREGATERESULTS
 class FacetCount:
     rows: list  # [(value, count)], by count then value
     grouped: int  # documents grouped, those without the field included
-    groups: list = field(default_factory=list)  # [(frozenset of a document's values, count)]
-
-    def documents_with_any(self, values):
-        """Grouped documents holding at least one of `values`."""
-        wanted = set(values)
-        return sum(count for held, count in self.groups if held & wanted)
 
 
 def facet_counts(requests, sample=None, timeout_ms=QUERY_TIMEOUT_MS):
@@ -492,38 +486,34 @@ def facet_counts(requests, sample=None, timeout_ms=QUERY_TIMEOUT_MS):
     alone, as combinations over a whole catalogue could exceed that limit. The
     aggregations go in one pipeline."""
     shared = {}
-    for name, (query, params) in requests.items():
+    for field, (query, params) in requests.items():
         key = (query, tuple(sorted(params.items())))
-        shared.setdefault(key, (query, params, []))[2].append(name)
+        shared.setdefault(key, (query, params, []))[2].append(field)
     groups = []
-    for query, params, names in shared.values():
+    for query, params, fields in shared.values():
         if sample and sample <= MAX_FACET_GROUPS:
-            groups.append((query, params, names))
+            groups.append((query, params, fields))
         else:
-            groups.extend((query, params, [name]) for name in names)
+            groups.extend((query, params, [field]) for field in fields)
     pipe = client().pipeline(transaction=False)
     for query, params, fields in groups:
         pipe.execute_command(
             "FT.AGGREGATE", *facet_aggregate_args(fields, query, params, sample, timeout_ms)
         )
     counts = {}
-    for (_, _, names), raw in zip(groups, pipe.execute(), strict=True):
-        totals = {name: {} for name in names}
-        held = {name: {} for name in names}
+    for (_, _, fields), raw in zip(groups, pipe.execute(), strict=True):
+        totals = {field: {} for field in fields}
         grouped = 0
         for row in raw[1:]:
             values = dict(zip(row[::2], row[1::2], strict=True))
             count = int(values["count"])
             grouped += count
             # Documents without the field group under None: counted, but no value.
-            for name in names:
-                own = frozenset(tag_values(name, values.get(name)))
-                held[name][own] = held[name].get(own, 0) + count
-                for value in own:
-                    totals[name][value] = totals[name].get(value, 0) + count
-        for name in names:
-            counts[name] = FacetCount(rows=by_count(totals[name]), grouped=grouped,
-                                      groups=list(held[name].items()))  # fmt: skip
+            for field in fields:
+                for value in tag_values(field, values.get(field)):
+                    totals[field][value] = totals[field].get(value, 0) + count
+        for field in fields:
+            counts[field] = FacetCount(rows=by_count(totals[field]), grouped=grouped)
     return {field: counts[field] for field in requests}
 
 
