@@ -578,4 +578,3 @@ def more_like_this(movie, limit=6):
         add(store.first_matches(query, params, limit=limit + len(found) + 1,
                                 fields=("title", "year", "genre")))  # fmt: skip
     return found
-    return found
