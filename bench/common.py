@@ -42,3 +42,23 @@ def setup_django(port, workdir, password=""):
     import django
 
     django.setup()
+
+
+def write_section(path, name, text, at_top=False):
+    """Put `text` between the `<!-- name:start -->` and `<!-- name:end -->` markers of a
+    Markdown file, replacing what was there; a new section goes at the end (or, with
+    `at_top`, under the title)."""
+    path = Path(path)
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    block = f"{start}\n{text}\n{end}"
+    if start in current and end in current:
+        before, _, rest = current.partition(start)
+        _, _, after = rest.partition(end)
+        current = before + block + after
+    elif at_top:
+        title, newline, rest = current.partition("\n")
+        current = f"{title}{newline}\n{block}\n{rest}"
+    else:
+        current = current.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(current, encoding="utf-8")

@@ -44,7 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-SECTION_START, SECTION_END = "<!-- durability:start -->", "<!-- durability:end -->"
+from bench.common import write_section  # noqa: E402
+
 AOF_WINDOW_SECONDS = 1.0  # appendfsync everysec: what a crash may take, at most about
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0"
 CHUNK = 10_000
@@ -536,18 +537,6 @@ def report(r):
     return "\n".join(lines)
 
 
-def write_section(path, text):
-    path = Path(path)
-    content = path.read_text()
-    block = f"{SECTION_START}\n{text}\n{SECTION_END}"
-    if SECTION_START in content:
-        before, rest = content.split(SECTION_START, 1)
-        content = before + block + rest.split(SECTION_END, 1)[1]
-    else:
-        content = content.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(content)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--movies", type=int, default=1_000_000)
@@ -565,7 +554,7 @@ def main():
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str))
     if args.write:
-        write_section(args.write, text)
+        write_section(args.write, "durability", text)
 
 
 if __name__ == "__main__":

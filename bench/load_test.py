@@ -41,11 +41,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from common import write_section  # noqa: E402
 from run_all import header_lines  # noqa: E402
 
 PYTHON = sys.executable
 LOCUSTFILE = ROOT / "bench" / "load" / "locustfile.py"
-SECTION_START, SECTION_END = "<!-- load-test:start -->", "<!-- load-test:end -->"
 STAFF_USERNAME = "loadstaff"
 STAFF_PASSWORD = "load-test-staff-password"  # noqa: S105 - a throwaway bench database
 P99_GOAL_MS = 200
@@ -427,19 +427,6 @@ def report(result):
     return "\n".join(lines)
 
 
-def write_section(path, text):
-    path = Path(path)
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    block = f"{SECTION_START}\n{text}\n{SECTION_END}"
-    if SECTION_START in current and SECTION_END in current:
-        before, _, rest = current.partition(SECTION_START)
-        _, _, after = rest.partition(SECTION_END)
-        current = before + block + after
-    else:
-        current = current.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(current, encoding="utf-8")
-
-
 def run(args, command_line):
     server, how = start_server(args)
     print(f"bench Redis Stack on port {server.port}: {how}")
@@ -565,7 +552,7 @@ def main():
     text = report(result)
     print(text)
     if args.write:
-        write_section(args.write, text)
+        write_section(args.write, "load-test", text)
         print(f"wrote the Load section of {args.write}")
     if not all(result["goals"].values()):
         sys.exit(1)

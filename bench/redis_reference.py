@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-SECTION_START, SECTION_END = "<!-- redis-reference:start -->", "<!-- redis-reference:end -->"
+from common import write_section  # noqa: E402
+
 # "SET: 81037.28 requests per second, p50=0.311 msec"
 LINE = re.compile(
     r"^\s*(?P<test>[A-Z_]+):\s+(?P<rps>[\d.]+) requests per second(?:, p50=(?P<p50>[\d.]+) msec)?"
@@ -114,19 +115,6 @@ def render(version, rows, command, requests, clients, pipeline):
     return "\n".join(lines)
 
 
-def write_section(path, text):
-    path = Path(path)
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    block = f"{SECTION_START}\n{text}\n{SECTION_END}"
-    if SECTION_START in current and SECTION_END in current:
-        before, _, rest = current.partition(SECTION_START)
-        _, _, after = rest.partition(SECTION_END)
-        current = before + block + after
-    else:
-        current = current.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(current, encoding="utf-8")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -141,7 +129,7 @@ def main():
     text = render(version, rows, command, args.requests, args.clients, args.pipeline)
     print(text)
     if args.write:
-        write_section(args.write, text)
+        write_section(args.write, "redis-reference", text)
         print(f"wrote {args.write}")
 
 

@@ -37,10 +37,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from common import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PYTHON = sys.executable
-SECTION_START, SECTION_END = "<!-- run-all:start -->", "<!-- run-all:end -->"
 
 
 def cpu_model():
@@ -301,20 +302,6 @@ def sizes_events(sizes):
     return match.group(1) if match else "the loaded"
 
 
-def write_section(path, text):
-    path = Path(path)
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    block = f"{SECTION_START}\n{text}\n{SECTION_END}"
-    if SECTION_START in current and SECTION_END in current:
-        before, _, rest = current.partition(SECTION_START)
-        _, _, after = rest.partition(SECTION_END)
-        current = before + block + after
-    else:  # at the top, under the title
-        title, newline, rest = current.partition("\n")
-        current = f"{title}{newline}\n{block}\n{rest}"
-    path.write_text(current, encoding="utf-8")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -391,7 +378,7 @@ def main():
              f"{runs} runs of the insights and operations benches")  # fmt: skip
     text = summary_section(command, results, redis_version, modules, sizes)
     (logdir / "results.json").write_text(json.dumps(results, indent=1, default=str))
-    write_section(write, text)
+    write_section(write, "run-all", text, at_top=True)
     print(text)
     print(f"wrote {args.write}")
     return 1 if failed else 0

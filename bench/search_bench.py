@@ -29,7 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import percentile, setup_django, start_redis_and_django  # noqa: E402
+from common import (  # noqa: E402
+    percentile,
+    setup_django,
+    start_redis_and_django,
+    write_section,
+)
 
 
 def typical_queries():
@@ -352,18 +357,6 @@ def render(results, command):
     return "\n".join(lines)
 
 
-def write_section(path, section):
-    path = Path(path)
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start, end = "<!-- search-bench:start -->", "<!-- search-bench:end -->"
-    block = f"{start}\n{section}\n{end}"
-    if start in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
-
-
 def run_measures(args, load):
     from search import indexing, store
 
@@ -420,7 +413,7 @@ def main():
     results |= {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
     print(json.dumps(results, indent=2))
     if args.write:
-        write_section(args.write, render(results, command))
+        write_section(args.write, "search-bench", render(results, command))
         print(f"wrote {args.write}")
 
 
