@@ -144,19 +144,7 @@ def importer_rate(records, batch=500):
 def delete_records(records):
     from search import store
 
-    client = store.client()
-    for i in range(0, len(records), 1000):
-        ids = [r["id"] for r in records[i : i + 1000]]
-        titles = client.pipeline(transaction=False)
-        for movie_id in ids:
-            titles.hmget(store.movie_key(movie_id), "title", "year")
-        pipe = client.pipeline(transaction=False)
-        for movie_id, (title, year) in zip(ids, titles.execute(), strict=True):
-            if title:
-                for string in store.autocomplete_strings(title, year):
-                    pipe.execute_command("FT.SUGDEL", store.AUTOCOMPLETE_KEY, string)
-            pipe.unlink(store.movie_key(movie_id), store.suggestion_key(movie_id))
-        pipe.execute()
+    store.delete_movies(r["id"] for r in records)
 
 
 def measure_import(sample_size, rounds):

@@ -340,6 +340,25 @@ def queue_movie_upsert(pipe, record, now):
     )  # fmt: skip
 
 
+def delete_movies(ids, batch=1000):
+    """Remove the given movies with their suggestion hashes and autocomplete entries
+    (tests and benchmarks clean up after themselves with it)."""
+    r = client()
+    ids = list(ids)
+    for i in range(0, len(ids), batch):
+        chunk = ids[i : i + batch]
+        titles = r.pipeline(transaction=False)
+        for movie_id in chunk:
+            titles.hmget(movie_key(movie_id), "title", "year")
+        pipe = r.pipeline(transaction=False)
+        for movie_id, (title, year) in zip(chunk, titles.execute(), strict=True):
+            if title:
+                for string in autocomplete_strings(title, year):
+                    pipe.execute_command("FT.SUGDEL", AUTOCOMPLETE_KEY, string)
+            pipe.unlink(movie_key(movie_id), suggestion_key(movie_id))
+        pipe.execute()
+
+
 def delete_all_movies(batch=1000):
     """Remove every movie, suggestion and autocomplete entry (tests and `--replace`)."""
     r = client()

@@ -88,11 +88,7 @@ def fuzz_movies(redis_settings, tmp_path_factory):
     path.write_text("".join(json.dumps(m) + "\n" for m in movies))
     importer.import_file(path)
     yield [m["id"] for m in movies]
-    r = store.client()
-    for movie in movies:
-        for string in store.autocomplete_strings(movie["title"], movie.get("year")):
-            r.execute_command("FT.SUGDEL", store.AUTOCOMPLETE_KEY, string)
-        r.delete(store.movie_key(movie["id"]), store.suggestion_key(movie["id"]))
+    store.delete_movies(m["id"] for m in movies)
     store.bump_generation()
 
 

@@ -51,13 +51,7 @@ def ids():
         return list(range(start, start + count))
 
     yield allocate
-    r = store.client()
-    for movie_id in used:
-        title, year = r.hmget(store.movie_key(movie_id), "title", "year")
-        if title:
-            for string in store.autocomplete_strings(title, year):
-                r.execute_command("FT.SUGDEL", store.AUTOCOMPLETE_KEY, string)
-        r.delete(store.movie_key(movie_id), store.suggestion_key(movie_id))
+    store.delete_movies(used)
 
 
 def refused(path, match):

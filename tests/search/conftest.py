@@ -58,11 +58,5 @@ def scratch_ids():
         return ids
 
     yield allocate
-    client = store.client()
-    for movie_id in used:
-        title, year = client.hmget(store.movie_key(movie_id), "title", "year")
-        if title:
-            for string in store.autocomplete_strings(title, year):
-                client.execute_command("FT.SUGDEL", store.AUTOCOMPLETE_KEY, string)
-        client.delete(store.movie_key(movie_id), store.suggestion_key(movie_id))
+    store.delete_movies(used)
     store.bump_generation()
