@@ -27,6 +27,24 @@ def start_redis_and_django(workdir, maxmemory):
     return server
 
 
+def process_env(port, workdir, password="", **settings):
+    """The environment of a project process (gunicorn, a management command) run against
+    the bench Redis Stack on `port` with its own SQLite database in `workdir`;
+    `settings` adds or overrides variables."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        REDIS_HOST="127.0.0.1",
+        REDIS_PORT=str(port),
+        REDIS_PASSWORD=password,
+        REDIS_EMBEDDED="false",
+        DATABASE_URL=f"sqlite:///{Path(workdir) / 'bench.sqlite3'}",
+        DEBUG="false",
+        **settings,
+    )
+    return env
+
+
 def setup_django(port, workdir, password=""):
     """Point every store at the Redis Stack on `port` and set Django up."""
     os.environ.update(

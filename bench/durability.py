@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import write_section  # noqa: E402
+from bench.common import process_env, write_section  # noqa: E402
 
 AOF_WINDOW_SECONDS = 1.0  # appendfsync everysec: what a crash may take, at most about
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0"
@@ -241,21 +241,15 @@ class PacedLoad:
 
 
 def web_env(server, workdir):
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        REDIS_HOST="127.0.0.1",
-        REDIS_PORT=str(server.port),
-        REDIS_PASSWORD=server.password,
-        REDIS_EMBEDDED="false",
-        DEBUG="false",
+    return process_env(
+        server.port,
+        workdir,
+        password=server.password,
         SECRET_KEY="durability-bench-" + secrets.token_hex(24),
         ALLOWED_HOSTS="127.0.0.1,localhost",
-        DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
         STATIC_ROOT=str(workdir / "static"),
         LOG_LEVEL="ERROR",
     )
-    return env
 
 
 def wait_for_http(port, path="/health/redis", timeout=60):

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import write_section  # noqa: E402
+from common import process_env, write_section  # noqa: E402
 from run_all import header_lines  # noqa: E402
 
 PYTHON = sys.executable
@@ -58,19 +58,13 @@ def workdir_for(movies):
 
 def django_env(server, workdir):
     """The environment every process of the run gets: the bench server, its own SQLite."""
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        REDIS_HOST="127.0.0.1",
-        REDIS_PORT=str(server.port),
-        REDIS_PASSWORD="",
-        REDIS_EMBEDDED="false",
-        DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
+    env = process_env(
+        server.port,
+        workdir,
         ALLOWED_HOSTS="127.0.0.1,localhost",
         LOG_LEVEL="WARNING",
         INSIGHTS_TRACKING_ENABLED="true",
         INSIGHTS_RECORD_IN_BACKGROUND="true",
-        DEBUG="false",
     )
     env.setdefault("SECRET_KEY", "load-test-only-" + "x" * 40)
     return env
