@@ -48,13 +48,9 @@ def process_env(port, workdir, password="", **settings):
 def setup_django(port, workdir, password=""):
     """Point every store at the Redis Stack on `port` and set Django up."""
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        REDIS_PORT=str(port),
-        REDIS_PASSWORD=password,
-        REDIS_EMBEDDED="false",
-        DATABASE_URL=f"sqlite:///{Path(workdir) / 'bench.sqlite3'}",
-        ALLOWED_HOSTS="testserver,127.0.0.1",
-        LOG_LEVEL="ERROR",
+        process_env(
+            port, workdir, password, ALLOWED_HOSTS="testserver,127.0.0.1", LOG_LEVEL="ERROR"
+        )
     )
     os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 40)
     import django
