@@ -6,15 +6,15 @@ the text is split into words and separators, every piece is HTML-escaped, and on
 then are matched words wrapped in <mark>. Nothing from the data is ever trusted as HTML.
 """
 
+import html
 import re
 import threading
 from functools import lru_cache
 
 import snowballstemmer
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from search.query import ONE_TYPO_FROM, TWO_TYPOS_FROM
+from search.query import allowed_typos
 
 TOKEN_RE = re.compile(r"([^\W_]+)")
 
@@ -38,14 +38,6 @@ def damerau_levenshtein(a, b, limit=2):
     return previous[-1]
 
 
-def allowed_typos(word):
-    if len(word) >= TWO_TYPOS_FROM:
-        return 2
-    if len(word) >= ONE_TYPO_FROM and not word.isdigit():
-        return 1
-    return 0
-
-
 # A Snowball stemmer keeps its working state in itself, so threads sharing one get
 # IndexErrors (gunicorn's gthread workers did under load): one stemmer per thread.
 _stemmers = threading.local()
@@ -60,36 +52,48 @@ def stem(word):
     return stemmer.stemWord(word)
 
 
-def word_matches(token, word, prefix=False):
+def word_matches(token, word, prefix=False, typos=True):
     if token == word or stem(token) == stem(word):
         return True
     if prefix and len(word) >= 2 and token.startswith(word):
         return True
-    typos = allowed_typos(word)
-    return bool(typos) and damerau_levenshtein(token, word, typos) <= typos
+    allowed = allowed_typos(word) if typos else 0
+    return bool(allowed) and damerau_levenshtein(token, word, allowed) <= allowed
 
 
 class Highlighter:
     def __init__(self, text_query):
         self.words = list(text_query.all_words)
         self.prefix_word = text_query.words[-1] if text_query.prefix_last else None
+        self.typos = text_query.typos
+        self._seen = {}  # token -> matched: a results page repeats most of its words
 
     def matches(self, token):
         lowered = token.lower()
-        return any(
-            word_matches(lowered, word, prefix=(word == self.prefix_word)) for word in self.words
-        )
+        matched = self._seen.get(lowered)
+        if matched is None:
+            matched = self._seen[lowered] = any(
+                word_matches(lowered, word, prefix=(word == self.prefix_word), typos=self.typos)
+                for word in self.words
+            )
+        return matched
 
     def mark(self, text):
-        """Escaped HTML of `text` with matched words in <mark>."""
+        """Escaped HTML of `text` with matched words in <mark>. The text between marks is
+        escaped a run at a time (the pages mark thousands of words; escaping each one
+        was most of a results page's time)."""
         if not text:
             return ""
+        if not self.words:
+            return mark_safe(html.escape(text))  # noqa: S308 - escaped
         out = []
-        for i, piece in enumerate(TOKEN_RE.split(text)):
-            if i % 2 == 1 and self.words and self.matches(piece):
-                out.append(f"<mark>{escape(piece)}</mark>")
-            else:
-                out.append(escape(piece))
+        last = 0
+        for found in TOKEN_RE.finditer(text):
+            if self.matches(found.group()):
+                out.append(html.escape(text[last : found.start()]))
+                out.append(f"<mark>{html.escape(found.group())}</mark>")
+                last = found.end()
+        out.append(html.escape(text[last:]))
         return mark_safe("".join(out))  # noqa: S308 - every piece was escaped above
 
     def snippet(self, text, length=32):
@@ -109,4 +113,4 @@ class Highlighter:
         piece = " ".join(words[start:end])
         prefix = "… " if start > 0 else ""
         suffix = " …" if end < len(words) else ""
-        return mark_safe(f"{escape(prefix)}{self.mark(piece)}{escape(suffix)}")  # noqa: S308
+        return mark_safe(f"{prefix}{self.mark(piece)}{suffix}")  # noqa: S308 - marked above

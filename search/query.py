@@ -8,7 +8,9 @@ Nothing the user types can be query syntax.
 Typo tolerance follows what users know from Meilisearch: no typo under 5 letters, one
 from 5 (a swap of two adjacent letters counts as one: RediSearch's %term% is plain
 Levenshtein, so the swaps are added as their own terms), two from 9; exact words weigh
-more than fuzzy ones, and a query that is a whole title ranks that film first.
+more than fuzzy ones, and a query that is a whole title ranks that film first. Typo
+variants are searched only when the words as typed find fewer than TYPO_FALLBACK_BELOW
+movies (search/service.py decides; `TextQuery.typos`).
 """
 
 import re
@@ -23,6 +25,11 @@ TWO_TYPOS_FROM = 9
 FUZZY_WEIGHT = 0.4
 PREFIX_WEIGHT = 0.5
 TITLE_PREFIX_WEIGHT = 8.0
+# Below this many matches for the words as typed, their typo variants are searched too.
+# Above it the variants would only add matches ranked below the exact ones, and they
+# are dear: in a large catalogue a five-letter word's one-typo neighbours can match
+# several times the movies the word itself does, all scored by RediSearch.
+TYPO_FALLBACK_BELOW = 50
 
 WORD_RE = re.compile(r"[^\W_]+")
 LEADING_ARTICLE_RE = re.compile(r"^(the|a|an) ")
@@ -69,6 +76,12 @@ class TextQuery:
     words: tuple = ()
     phrases: tuple = ()
     prefix_last: bool = False
+    typos: bool = True  # search the free words' typo variants too
+
+    @property
+    def has_typo_variants(self):
+        """True when some free word is long enough to have typo variants."""
+        return any(allowed_typos(word) for word in self.words)
 
     @property
     def empty(self):
@@ -115,16 +128,26 @@ def adjacent_swaps(word):
     return swaps
 
 
-def word_clause(word, prefix):
-    """One word: exact, prefix while typing, and its typo variants weighted down."""
+def allowed_typos(word):
+    if len(word) >= TWO_TYPOS_FROM:
+        return 2
+    if len(word) >= ONE_TYPO_FROM and not word.isdigit():
+        return 1
+    return 0
+
+
+def word_clause(word, prefix, typos=True):
+    """One word: exact, prefix while typing, and (with `typos`) its typo variants
+    weighted down."""
     exact = [word]
     if prefix and len(word) >= 2:
         # Completions weigh less than the word itself: "wars" before "Warsaw".
         exact.append(f"({word}*)=>{{$weight:{PREFIX_WEIGHT}}}")
     fuzzy = []
-    if len(word) >= TWO_TYPOS_FROM:
+    allowed = allowed_typos(word) if typos else 0
+    if allowed == 2:
         fuzzy.append(f"%%{word}%%")
-    elif len(word) >= ONE_TYPO_FROM and not word.isdigit():
+    elif allowed == 1:
         fuzzy.append(f"%{word}%")
         fuzzy.extend(adjacent_swaps(word))
     parts = list(exact)
@@ -165,7 +188,8 @@ def text_clause(text_query, params, ranking=True):
         if i in skip:
             continue
         last = i == len(words) - 1
-        clauses.append(word_clause(word, prefix=last and text_query.prefix_last))
+        prefix = last and text_query.prefix_last
+        clauses.append(word_clause(word, prefix=prefix, typos=text_query.typos))
     clauses.extend(phrase_clause(p) for p in text_query.phrases)
     body = " ".join(clauses)
     whole = " ".join(text_query.all_words)

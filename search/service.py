@@ -9,14 +9,16 @@ import logging
 import math
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from django.core.cache import cache
 
 from search import store
-from search.highlight import Highlighter, allowed_typos, damerau_levenshtein
+from search.highlight import Highlighter, damerau_levenshtein
 from search.query import (
+    TYPO_FALLBACK_BELOW,
     InvalidSearch,
+    allowed_typos,
     build_query,
     clean_text,
     normalise_query,
@@ -369,12 +371,24 @@ def _page_after_exact_titles(built, params, exact_docs):
     return max(total, tier), page_docs + store.docs_by_keys(rest, RETURN_FIELDS)
 
 
-def _search_live(params):
-    text_query = parse_text(params.q)
-    built = build_query(
-        text_query, params.filters, params.ranges, exact_tier=params.sort == "relevance"
-    )
+def _ranked_search(params):
+    """(text_query, total, docs) of the page. The words as typed are searched first;
+    their typo variants only when that finds fewer than TYPO_FALLBACK_BELOW movies
+    (like Algolia's typoTolerance "min", with a margin). The choice depends on the
+    query and filters alone, so every page and the facets agree on it."""
+    text_query = replace(parse_text(params.q), typos=False)
+    exact_tier = params.sort == "relevance"
+    built = build_query(text_query, params.filters, params.ranges, exact_tier=exact_tier)
     total, docs = _ranked_page(built, params)
+    if total < TYPO_FALLBACK_BELOW and text_query.has_typo_variants:
+        text_query = replace(text_query, typos=True)
+        built = build_query(text_query, params.filters, params.ranges, exact_tier=exact_tier)
+        total, docs = _ranked_page(built, params)
+    return text_query, total, docs
+
+
+def _search_live(params):
+    text_query, total, docs = _ranked_search(params)
     # The whole catalogue's facets come from the filter cache, never a live aggregation.
     if params.is_browse_all:
         facets, facets_exact = filter_options()["facets"], True
@@ -396,6 +410,7 @@ def _search_live(params):
         "pages": max(1, math.ceil(reachable / params.size)),
         "capped": total > MAX_RESULT_WINDOW,
         "didYouMean": did_you_mean,
+        "typosIncluded": text_query.typos,
     }
 
 
@@ -424,9 +439,10 @@ def suggest_correction(params, text_query):
     return text if total else None
 
 
-def highlight_movies(movies, q):
-    """Add `title_html` and `snippet_html` (escaped, with <mark>) to result dicts."""
-    highlighter = Highlighter(parse_text(q))
+def highlight_movies(movies, q, typos=True):
+    """Add `title_html` and `snippet_html` (escaped, with <mark>) to result dicts; typo
+    variants are marked only when the search included them."""
+    highlighter = Highlighter(replace(parse_text(q), typos=typos))
     for movie in movies:
         movie["title_html"] = highlighter.mark(movie["title"])
         movie["snippet_html"] = highlighter.snippet(movie["plot"])

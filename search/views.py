@@ -65,7 +65,7 @@ def search_page(request):
     result = service.run_search(params, generation=options["generation"])
     if not partial or request.GET.get("record") == "1":
         _annotate(request, params, result)
-    service.highlight_movies(result["movies"], params.q)
+    service.highlight_movies(result["movies"], params.q, typos=result.get("typosIncluded", True))
     if params.page > result["pages"] and result["totalCount"]:
         context["error"] = (
             f"page {params.page} is past the last page ({result['pages']}); "
@@ -110,6 +110,7 @@ def api_search(request):
         "size": result["size"],
         "capped": result["capped"],
         "didYouMean": result["didYouMean"],
+        "typosIncluded": result.get("typosIncluded", True),
     })  # fmt: skip
 
 

@@ -1,10 +1,13 @@
 """The query builder: user text never becomes query syntax."""
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from search import store
+from search.highlight import Highlighter
 from search.query import (
     adjacent_swaps,
     build_query,
@@ -39,6 +42,17 @@ def test_typo_rules_follow_meilisearch():
     assert word_clause("1984", prefix=False) == "1984"
     assert adjacent_swaps("abc") == ["bac", "acb"]
     assert "(star*)" in word_clause("star", prefix=True)
+
+
+def test_without_typos_only_the_words_as_typed():
+    assert word_clause("alien", prefix=False, typos=False) == "alien"
+    exact_only = replace(parse_text("terminator alien"), typos=False)
+    assert "%" not in build_query(exact_only, {}, {}).query
+    assert parse_text("terminator it").has_typo_variants
+    assert not parse_text("it up 1984").has_typo_variants
+    # The highlighter marks what the search matched: variants only when it searched them.
+    assert "<mark>" in Highlighter(parse_text("ghost ")).mark("ghast")
+    assert "<mark>" not in Highlighter(replace(parse_text("ghost "), typos=False)).mark("ghast")
 
 
 def test_filters_travel_in_params_never_in_the_query():

@@ -78,10 +78,32 @@ def test_typo_tolerance(typed, expected):
 
 
 def test_exact_hits_rank_above_fuzzy_ones():
-    result = titles(search(q="alien", size="50"))
-    first_fuzzy = next(i for i, t in enumerate(result) if "alien" not in t.lower())
-    assert all("alien" in t.lower() for t in result[:first_fuzzy])
+    # Fewer than 50 films say "wizard", so its typo variants (lizard, …) are searched too.
+    found = search(q="wizard ", size="50")
+    assert found["typosIncluded"]
+    result = titles(found)
+    first_fuzzy = next(i for i, t in enumerate(result) if "wizard" not in t.lower())
+    assert all("wizard" in t.lower() for t in result[:first_fuzzy])
     assert first_fuzzy >= 3
+
+
+def movie_text(movie):
+    return " ".join([movie["title"], movie["plot"], " ".join(movie["cast"])]).lower()
+
+
+def test_typo_variants_only_when_the_words_as_typed_find_little():
+    # 166 films say "ghost": its variants (host, ghosh, …) would only add noise and cost.
+    common = search(q="ghost ", size="100")
+    assert common["totalCount"] >= 100 and not common["typosIncluded"]
+    assert all("ghost" in movie_text(m) for m in common["movies"])
+    # As typed, "ghots" finds nothing: the one-typo variants are searched.
+    typo = search(q="ghots ", size="100")
+    assert typo["typosIncluded"]
+    assert sum("ghost" in movie_text(m) for m in typo["movies"]) >= 50
+    # Every page makes the same choice, so totals and pages agree.
+    second = search(q="ghots ", size="100", page="2")
+    assert second["totalCount"] == typo["totalCount"]
+    assert not {m["id"] for m in second["movies"]} & {m["id"] for m in typo["movies"]}
 
 
 def test_short_words_get_no_typos():
