@@ -41,8 +41,17 @@ def _excluded_path(path):
     return path.startswith((*EXCLUDED_PREFIXES, static)) or path == "/favicon.ico"
 
 
+# A page's script fetching a fragment sends X-Requested-With; the fragment is a page view
+# only when the script also moves the browser to a new history entry (filters, paging,
+# Enter) and says so with this header, as Plausible counts pushState navigations. The
+# results refreshed while typing replace the history entry and are not page views.
+NAVIGATION_HEADER = "X-Page-View"
+NAVIGATION_VALUE = "navigation"
+
+
 def is_page_view(request, response):
-    """A successful GET of an HTML page served by a named view (not a fragment/prefetch)."""
+    """A successful GET of an HTML page served by a named view: not a prefetch, and not a
+    fragment fetched by a script unless that fetch was a navigation."""
     if request.method != "GET" or not 200 <= response.status_code < 300:
         return False
     if not response.get("Content-Type", "").startswith("text/html"):
@@ -54,6 +63,9 @@ def is_page_view(request, response):
     if meta.get("HTTP_HX_REQUEST") or "prefetch" in (
         meta.get("HTTP_SEC_PURPOSE", "") + meta.get("HTTP_PURPOSE", "")
     ):
+        return False
+    fetched = meta.get("HTTP_X_REQUESTED_WITH")
+    if fetched and meta.get(_header_meta_name(NAVIGATION_HEADER)) != NAVIGATION_VALUE:
         return False
     return not _excluded_path(request.path)
 

@@ -19,7 +19,6 @@ a GET answered 2xx with an HTML page by a named view outside /api/, /insights/,
 /operations/, /admin/, /health/ and static files, from a browser User-Agent.
 """
 
-import contextlib
 import json
 import os
 import random
@@ -43,6 +42,7 @@ LANGUAGES = ["en-US,en;q=0.9", "en-GB,en;q=0.8", "fr-FR,fr;q=0.9", "de-DE,de;q=0
              "it-IT,it;q=0.9", "nl"]  # fmt: skip
 CRAWLER = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+MOVIE_LINK = re.compile(r'href="/movies/([0-9]+)/"')
 
 # Page views this process saw answered, per page (the URL names insights records).
 page_views = Counter()
@@ -116,28 +116,31 @@ class Visitor(Site):
     wait_time = between(2, 6)  # reading the page before the next action
 
     def type_query(self):
-        """Search-as-you-type; returns the query and the last API answer."""
-        query, found = pick_query(), None
+        """Search-as-you-type as the page's script does it: suggestions, and the results
+        fragment (not a page view: typing replaces the history entry); returns the query
+        and the movie ids the last results showed."""
+        query, shown = pick_query(), []
         for prefix in bursts(query):
             self.get(f"/api/search/suggest?q={quote(prefix)}", "/api/search/suggest?q=[prefix]")
-            found = self.get(f"/api/search?q={quote(prefix)}", "/api/search?q=[prefix]")
+            found = self.get(f"/?q={quote(prefix)}&partial=1", "/?q=[prefix]&partial=1",
+                             headers={"X-Requested-With": "fetch"})  # fmt: skip
+            if found.status_code == 200:
+                shown = MOVIE_LINK.findall(found.text or "")
             self.wait_between(1, 3)
-        return query, found
+        return query, shown
 
     def wait_between(self, low, high):
         gevent.sleep(random.uniform(low, high))  # a pause inside one task (typing, reading)
 
     @task(5)
     def search_as_you_type(self):
-        query, found = self.type_query()
+        query, shown = self.type_query()
         self.get(f"/?q={quote(query)}", "/?q=[query]", page=True)  # Enter: the full page
         self.wait_between(2, 6)
-        movies = []
-        if found is not None and found.status_code == 200:
-            with contextlib.suppress(ValueError):
-                movies = found.json().get("movies") or []
-        if movies and random.random() < 0.6:
-            self.get(f"/movies/{random.choice(movies[:10])['id']}/", "/movies/[id]/", page=True)
+        if shown and random.random() < 0.6:
+            self.get(f"/movies/{random.choice(shown[:10])}/", "/movies/[id]/", page=True)
+        if random.random() < 0.1:  # an API client's search
+            self.get(f"/api/search?q={quote(query)}", "/api/search?q=[query]")
 
     @task(3)
     def filter_clicks(self):
@@ -155,9 +158,10 @@ class Visitor(Site):
             else:
                 params.append(("rating_min", random.choice(("6", "7", "8"))))
             url = "/?" + urlencode(params)
-            if random.random() < 0.5:
+            if random.random() < 0.5:  # the page's script: a new history entry
                 self.get(url + "&partial=1", "/?[filters]&partial=1", page=True,
-                         headers={"X-Requested-With": "fetch"})  # fmt: skip
+                         headers={"X-Requested-With": "fetch",
+                                  "X-Page-View": "navigation"})  # fmt: skip
             else:
                 self.get(url, "/?[filters]", page=True)
             self.wait_between(2, 5)

@@ -38,9 +38,12 @@
     fetchController = new AbortController();
     const focusedId = document.activeElement && document.activeElement.id;
     try {
+      // A new history entry is a page view for insights; refreshing while typing is not.
+      const headers = { "X-Requested-With": "fetch" };
+      if (push) headers["X-Page-View"] = "navigation";
       const response = await fetch("?" + fetchParams.toString(), {
         signal: fetchController.signal,
-        headers: { "X-Requested-With": "fetch" },
+        headers,
       });
       if (response.status >= 500) throw new Error("server " + response.status);
       results.innerHTML = await response.text();

@@ -62,6 +62,12 @@ def test_page_views_are_successful_html_gets_of_named_views():
         assert not tracking.is_page_view(_request(path), html), path
     assert not tracking.is_page_view(_request("/", HTTP_SEC_PURPOSE="prefetch"), html)
     assert not tracking.is_page_view(_request("/", HTTP_HX_REQUEST="true"), html)
+    # The search page's script: results refreshed while typing are not page views; a
+    # fetch that opens a new history entry (a filter, a page, Enter) is one.
+    typing = _request("/", HTTP_X_REQUESTED_WITH="fetch")
+    assert not tracking.is_page_view(typing, html)
+    navigation = _request("/", HTTP_X_REQUESTED_WITH="fetch", HTTP_X_PAGE_VIEW="navigation")
+    assert tracking.is_page_view(navigation, html)
 
 
 @pytest.mark.parametrize(
