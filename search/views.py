@@ -34,7 +34,13 @@ def _page_links(params, result, request):
     return links
 
 
+FACET_VALUES_SHOWN = 8  # the rest behind "Show all"
+
+
 def _facet_groups(params, result):
+    """Each facet's values ready to print: the page renders a few dozen of them per
+    keystroke, so what the template would compute per value is done here once."""
+    estimated = not result["facetsExact"]
     groups = []
     for facet, label in service.FACET_LABELS.items():
         selected = params.filters.get(facet, [])
@@ -42,10 +48,20 @@ def _facet_groups(params, result):
         values = {row["value"] for row in rows}
         # A selected value always shows, even when the other filters leave it no match.
         rows = rows + [{"value": v, "count": 0} for v in selected if v not in values]
+        shown = []
+        for number, row in enumerate(rows, start=1):
+            chosen = row["value"] in selected
+            count = str(row["count"])
+            shown.append({
+                "value": row["value"],
+                "selected": chosen,
+                "extra": number > FACET_VALUES_SHOWN and not chosen,
+                "input_id": f"f-{facet}-{number}",
+                "count_text": f"≈{count}" if estimated and row["count"] else count,
+            })  # fmt: skip
         groups.append({
-            "name": facet,
-            "label": label,
-            "values": [dict(row, selected=row["value"] in selected) for row in rows],
+            "name": facet, "label": label, "values": shown, "estimated": estimated,
+            "more": len(shown) if len(shown) > FACET_VALUES_SHOWN else 0,
         })  # fmt: skip
     return groups
 
