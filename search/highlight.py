@@ -8,13 +8,10 @@ then are matched words wrapped in <mark>. Nothing from the data is ever trusted 
 
 import html
 import re
-import threading
-from functools import lru_cache
 
-import snowballstemmer
 from django.utils.safestring import mark_safe
 
-from search.query import allowed_typos
+from search.query import STOP_WORDS, allowed_typos, stem
 
 TOKEN_RE = re.compile(r"([^\W_]+)")
 
@@ -38,20 +35,6 @@ def damerau_levenshtein(a, b, limit=2):
     return previous[-1]
 
 
-# A Snowball stemmer keeps its working state in itself, so threads sharing one get
-# IndexErrors (gunicorn's gthread workers did under load): one stemmer per thread.
-_stemmers = threading.local()
-
-
-@lru_cache(maxsize=4096)
-def stem(word):
-    """RediSearch stems English with Snowball: "stars" matches "star", so marks must too."""
-    stemmer = getattr(_stemmers, "english", None)
-    if stemmer is None:
-        stemmer = _stemmers.english = snowballstemmer.stemmer("english")
-    return stemmer.stemWord(word)
-
-
 def word_matches(token, word, prefix=False, typos=True):
     if token == word or stem(token) == stem(word):
         return True
@@ -63,7 +46,9 @@ def word_matches(token, word, prefix=False, typos=True):
 
 class Highlighter:
     def __init__(self, text_query):
-        self.words = list(text_query.all_words)
+        # Stop words match by title only (search/query.py): marked only when alone.
+        words = text_query.all_words
+        self.words = [w for w in words if w not in STOP_WORDS] or list(words)
         self.prefix_word = text_query.words[-1] if text_query.prefix_last else None
         self.typos = text_query.typos
         self._seen = {}  # token -> matched: a results page repeats most of its words

@@ -14,8 +14,12 @@ movies (search/service.py decides; `TextQuery.typos`).
 """
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
+
+import snowballstemmer
 
 MAX_QUERY_CHARS = 500
 MAX_WORDS = 12
@@ -30,6 +34,13 @@ TITLE_PREFIX_WEIGHT = 8.0
 # are dear: in a large catalogue a five-letter word's one-typo neighbours can match
 # several times the movies the word itself does, all scored by RediSearch.
 TYPO_FALLBACK_BELOW = 50
+# RediSearch's default English stop words. The index keeps them (STOPWORDS 0) so that
+# titles like "It" are found; in a query they match by title only (see text_clause).
+STOP_WORDS = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the "
+    "their then there these they this to was will with".split()
+)
+MIN_PREFIX_CHARS = 4  # a shorter last word being typed completes only a title's start
 
 WORD_RE = re.compile(r"[^\W_]+")
 LEADING_ARTICLE_RE = re.compile(r"^(the|a|an) ")
@@ -136,6 +147,26 @@ def allowed_typos(word):
     return 0
 
 
+# A Snowball stemmer keeps its working state in itself, so threads sharing one get
+# IndexErrors (gunicorn's gthread workers did under load): one stemmer per thread.
+_stemmers = threading.local()
+
+
+@lru_cache(maxsize=4096)
+def stem(word):
+    """RediSearch stems English with Snowball: "stars" matches "star", so marks must too."""
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        stemmer = _stemmers.english = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
+
+
+def is_stop_word(word):
+    """A stop word, or a word RediSearch stems to one ("ins" to "in"): either would
+    match nearly every plot."""
+    return word in STOP_WORDS or stem(word) in STOP_WORDS
+
+
 def word_clause(word, prefix, typos=True):
     """One word: exact, prefix while typing, and (with `typos`) its typo variants
     weighted down."""
@@ -170,11 +201,22 @@ def synonym_alternatives(words):
     return None, []
 
 
+def title_tag(words, prefix):
+    """A safe `title_key` tag of whole normalised titles: the words (letters and digits
+    only) joined by escaped spaces, with `*` for titles that start with them."""
+    return "\\ ".join(words) + ("*" if prefix else "")
+
+
 def text_clause(text_query, params, ranking=True):
     """The full-text part of the query, adding its parameters to `params`. Without
     `ranking` it leaves out the clauses that only order results (they match nothing the
     rest does not), which matters for counting: a tag prefix over a million titles is
-    the dearest part of the query."""
+    the dearest part of the query.
+
+    Stop words are left to the title clauses: next to other words they would only add a
+    check of nearly every plot, and a query of stop words alone ("it", "the") matches
+    the titles that are, or (while typing) start with, those words. A last word shorter
+    than MIN_PREFIX_CHARS completes only the start of a title."""
     if text_query.empty:
         return ""
     words = list(text_query.words)
@@ -185,21 +227,27 @@ def text_clause(text_query, params, ranking=True):
         clauses.append(f"({'|'.join(alternatives)})")
         skip = {at, at + 1}
     for i, word in enumerate(words):
-        if i in skip:
+        if i in skip or is_stop_word(word):
             continue
         last = i == len(words) - 1
-        prefix = last and text_query.prefix_last
+        prefix = last and text_query.prefix_last and len(word) >= MIN_PREFIX_CHARS
         clauses.append(word_clause(word, prefix=prefix, typos=text_query.typos))
     clauses.extend(phrase_clause(p) for p in text_query.phrases)
     body = " ".join(clauses)
-    whole = " ".join(text_query.all_words)
-    if text_query.phrases or not whole or not ranking:
+    all_words = text_query.all_words
+    # RediSearch expands a prefix from 2 characters (MINPREFIX): "the b" is 5.
+    typing = text_query.prefix_last and len(" ".join(all_words)) >= 2
+    if not body:  # stop words only: titles only
+        if typing:
+            return f"(@title_key:{{{title_tag(all_words, prefix=True)}}})"
+        whole, start = title_tag(all_words, False), title_tag((*all_words, ""), True)
+        return f"(@title_key:{{{whole}}} | @title_key:{{{start}}})"
+    if text_query.phrases or not ranking:
         return f"({body})"
     # While the last word is typed, titles that start with the text rank higher.
-    if text_query.prefix_last and len(text_query.words[-1]) >= 2:
-        # Words are letters and digits only, so escaping the spaces makes a safe tag.
-        escaped = "\\ ".join(text_query.all_words)
-        boost = f"(@title_key:{{{escaped}*}})=>{{$weight:{TITLE_PREFIX_WEIGHT}}}"
+    if typing:
+        tag = title_tag(all_words, prefix=True)
+        boost = f"(@title_key:{{{tag}}})=>{{$weight:{TITLE_PREFIX_WEIGHT}}}"
         return f"({boost} | ({body}))"
     return f"({body})"
 
@@ -230,10 +278,13 @@ def range_clause(field_name, low, high):
 class BuiltQuery:
     query: str
     params: dict = field(default_factory=dict)
-    # With relevance ranking, films whose whole title is the query come first: this
-    # query (with `exact_title_params`) finds them; see search/service.py.
+    # With relevance ranking, films whose whole title is the query (or, while the last
+    # word is typed, starts with it) come first: this query (with `exact_title_params`)
+    # finds them; see search/service.py.
     exact_title_query: str | None = None
     exact_title_params: dict = field(default_factory=dict)
+    title_prefix_query: str | None = None  # (same params) while the last word is typed
+    title_text: str | None = None  # the normalised text the titles are compared with
 
 
 def build_query(text_query, filters, ranges, exclude_facet=None, exact_tier=False, ranking=True):
@@ -255,8 +306,14 @@ def build_query(text_query, filters, ranges, exclude_facet=None, exact_tier=Fals
     built = BuiltQuery(query=" ".join(parts + filter_parts) or "*", params=params)
     whole_title = exact_title_text(text_query) if exact_tier else None
     if whole_title:
+        built.title_text = whole_title
         built.exact_title_query = " ".join(["@title_key:{$title}", *filter_parts])
         built.exact_title_params = params | {"title": whole_title}
+        # A prefix expands from 2 characters (MINPREFIX); the tag is letters, digits and
+        # escaped spaces only, so it is safe inline.
+        if text_query.prefix_last and len(whole_title) >= 2:
+            tag = title_tag(text_query.all_words, prefix=True)
+            built.title_prefix_query = " ".join([f"@title_key:{{{tag}}}", *filter_parts])
     return built
 
 

@@ -24,6 +24,7 @@ from search.query import (
     normalise_query,
     parse_text,
     suggestion_query,
+    title_keys,
     words_of,
 )
 
@@ -328,20 +329,37 @@ def run_search(params, generation=None):
     return result
 
 
+def _title_tier_order(built, docs):
+    """The whole title first, then (while typing) the titles that start with the text,
+    best rated first; ties by key, so every page sees the same order."""
+
+    def order(doc):
+        exact = built.title_text in title_keys(doc.get("title", ""))
+        return (not exact, -float(doc.get("rating") or 0), doc["key"])
+
+    return sorted(docs, key=order)
+
+
 def _ranked_page(built, params):
     """(total, docs) of one page. Sorted by relevance, films whose whole title is the
-    query come first (TFIDF alone put "Disco Godfather" above "The Godfather"), then
-    the rest in ranked order without them; the page window runs across both."""
+    query come first (TFIDF alone put "Disco Godfather" above "The Godfather"), and while
+    the last word is typed the films whose title starts with the text (a title-prefix
+    weight in the query lost to TFIDF's distance penalty); then the rest in ranked order
+    without them; the page window runs across both."""
     sort_by, ascending, _ = SORTS[params.sort]
     offset, size = params.offset, params.size
-    if built.exact_title_query is not None:
-        exact_total, exact_docs = store.ft_search(
-            built.exact_title_query, built.exact_title_params, offset=0, limit=EXACT_TIER_MAX,
+    tiers = [built.title_prefix_query, built.exact_title_query]
+    for tier_query in filter(None, tiers):
+        tier_total, tier_docs = store.ft_search(
+            tier_query, built.exact_title_params, offset=0, limit=EXACT_TIER_MAX,
             return_fields=RETURN_FIELDS,
         )  # fmt: skip
-        # More than that is too common to be "the" title: rank as usual.
-        if exact_docs and exact_total <= EXACT_TIER_MAX:
-            return _page_after_exact_titles(built, params, exact_docs)
+        if not tier_docs:
+            break  # no title starts with the text, so none is the text either
+        # More than that is too common to be "the" title: try the whole title alone, then
+        # rank as usual.
+        if tier_total <= EXACT_TIER_MAX:
+            return _page_after_exact_titles(built, params, _title_tier_order(built, tier_docs))
     return store.ft_search(
         built.query, built.params, offset=offset, limit=size,
         sort_by=sort_by, sort_asc=ascending, return_fields=RETURN_FIELDS,

@@ -6,7 +6,7 @@ import pytest
 from django.http import QueryDict
 
 from search import service
-from search.query import InvalidSearch
+from search.query import InvalidSearch, title_keys, words_of
 
 
 def search(**params):
@@ -55,6 +55,33 @@ def test_titles_with_stopwords_and_punctuation():
     spider = titles(search(q="Spider-Man: No Way Home"))
     assert spider[0] == "Spider-Man: No Way Home"
     assert titles(search(q="Mission: Impossible"))[0] == "Mission: Impossible"
+
+
+def title_words(movie):
+    return " ".join(words_of(movie["title"]))
+
+
+def test_stop_words_match_by_title_only():
+    # Beside other words a stop word neither narrows nor widens the search…
+    godfather = search(q="godfather ")
+    assert search(q="the godfather ")["totalCount"] == godfather["totalCount"] > 0
+    assert titles(search(q="the godfather "))[0] == "The Godfather"
+    # …and alone it finds the titles that are, or start with, it (not every plot).
+    alone = search(q="it ", size="100")
+    assert titles(alone)[0] == "It"
+    assert all(title_words(m) == "it" or title_words(m).startswith("it ") for m in alone["movies"])
+    typing = search(q="the", size="100")
+    assert typing["totalCount"] > 0
+    for movie in typing["movies"]:
+        assert any(key.startswith("the") for key in title_keys(movie["title"]))
+
+
+def test_a_short_last_word_completes_only_the_start_of_a_title():
+    result = search(q="ca", size="100")
+    assert result["totalCount"] > 0
+    for movie in result["movies"]:  # "A Camouflage Kiss" starts with "ca" without its article
+        starts = any(key.startswith("ca") for key in title_keys(movie["title"]))
+        assert starts or "ca" in words_of(movie_text(movie))
 
 
 def test_prefix_of_the_last_word_while_typing():
