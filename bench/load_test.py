@@ -257,7 +257,11 @@ class CpuMeter:
 
         self.psutil = psutil
         self.seen = {}  # pid -> (name, last cpu seconds)
+        # pid -> cpu seconds before the run: a process already running (a reused Redis,
+        # gunicorn after its warm-up) counts from its first sample, a newer one from 0.
+        self.baseline = {}
         self.started = time.monotonic()
+        self.started_at = time.time()
         self.machine_start = psutil.cpu_times()
 
     def sample(self, groups):
@@ -270,15 +274,18 @@ class CpuMeter:
             for proc in procs:
                 try:
                     times = proc.cpu_times()
+                    born_before = proc.create_time() < self.started_at
                 except self.psutil.NoSuchProcess:
                     continue
-                self.seen[proc.pid] = (name, times.user + times.system)
+                seconds = times.user + times.system
+                self.baseline.setdefault(proc.pid, seconds if born_before else 0.0)
+                self.seen[proc.pid] = (name, seconds)
 
     def totals(self):
         elapsed = time.monotonic() - self.started
         per_group = {}
-        for name, seconds in self.seen.values():
-            per_group[name] = per_group.get(name, 0) + seconds
+        for pid, (name, seconds) in self.seen.items():
+            per_group[name] = per_group.get(name, 0) + seconds - self.baseline[pid]
         end = self.psutil.cpu_times()
         busy = sum(end) - end.idle - (sum(self.machine_start) - self.machine_start.idle)
         return {name: seconds / elapsed for name, seconds in per_group.items()}, busy / elapsed
@@ -445,8 +452,9 @@ def run(args, command_line):
         start_ms = insights_store.now_ms()
         before = recorded_page_views(start_ms)
         meter = CpuMeter()
-        locust = run_locust(args, rundir, plan, f"http://127.0.0.1:{args.web_port}")
         redis_pid = server.pid()
+        meter.sample({"gunicorn": gunicorn.pid, "redis": redis_pid})  # the baselines
+        locust = run_locust(args, rundir, plan, f"http://127.0.0.1:{args.web_port}")
         locust_peak, last_locust = 0.0, None
         while locust.poll() is None:
             time.sleep(2)
