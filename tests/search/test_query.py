@@ -13,6 +13,7 @@ from search.query import (
     build_query,
     normalise_query,
     parse_text,
+    stem,
     title_keys,
     word_clause,
 )
@@ -88,3 +89,10 @@ def test_any_text_is_a_valid_query(catalogue, text):
     built = build_query(parse_text(text), {"genre": [text[:20] or "x"]}, {})
     total, _ = store.ft_search(built.query, built.params, offset=0, limit=1)
     assert total >= 0
+
+
+def test_stemming_keeps_the_first_letter():
+    # The highlighter compares stems only of words that share their first letter.
+    tricky = ["skies", "dying", "lying", "tying", "ugly", "early", "yelling", "young",
+              "yes", "news", "only", "idly", "generously", "cats", "agreed"]  # fmt: skip
+    assert all(stem(word)[0] == word[0] for word in tricky)
