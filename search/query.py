@@ -312,8 +312,15 @@ def build_query(text_query, filters, ranges, exclude_facet=None, exact_tier=Fals
         # A prefix expands from 2 characters (MINPREFIX); the tag is letters, digits and
         # escaped spaces only, so it is safe inline.
         if text_query.prefix_last and len(whole_title) >= 2:
+            # With the words themselves, so the titles rank by relevance among
+            # themselves ("the termin": The Terminator before The Terminal Man).
             tag = title_tag(text_query.all_words, prefix=True)
-            built.title_prefix_query = " ".join([f"@title_key:{{{tag}}}", *filter_parts])
+            words = text_clause(text_query, params, ranking=False)
+            # Optional (~): it ranks, but a last word still being typed ("star wa") must
+            # not leave out the titles it is the start of.
+            built.title_prefix_query = " ".join(
+                [f"@title_key:{{{tag}}}", f"~{words}", *filter_parts]
+            )
     return built
 
 

@@ -331,13 +331,8 @@ def run_search(params, generation=None):
 
 def _title_tier_order(built, docs):
     """The whole title first, then (while typing) the titles that start with the text,
-    best rated first; ties by key, so every page sees the same order."""
-
-    def order(doc):
-        exact = built.title_text in title_keys(doc.get("title", ""))
-        return (not exact, -float(doc.get("rating") or 0), doc["key"])
-
-    return sorted(docs, key=order)
+    in the engine's relevance order (the sort is stable)."""
+    return sorted(docs, key=lambda doc: built.title_text not in title_keys(doc.get("title", "")))
 
 
 def _ranked_page(built, params):
@@ -345,7 +340,8 @@ def _ranked_page(built, params):
     query come first (TFIDF alone put "Disco Godfather" above "The Godfather"), and while
     the last word is typed the films whose title starts with the text (a title-prefix
     weight in the query lost to TFIDF's distance penalty); then the rest in ranked order
-    without them; the page window runs across both."""
+    without them; the page window runs across both. RediSearch orders ties by its
+    internal document ids, the same for every page of the same query."""
     sort_by, ascending, _ = SORTS[params.sort]
     offset, size = params.offset, params.size
     tiers = [built.title_prefix_query, built.exact_title_query]
