@@ -284,6 +284,7 @@ class BuiltQuery:
     exact_title_query: str | None = None
     exact_title_params: dict = field(default_factory=dict)
     title_prefix_query: str | None = None  # (same params) while the last word is typed
+    title_prefix_ranked_query: str | None = None  # the same titles, ranked by the words
     title_text: str | None = None  # the normalised text the titles are compared with
 
 
@@ -312,15 +313,14 @@ def build_query(text_query, filters, ranges, exclude_facet=None, exact_tier=Fals
         # A prefix expands from 2 characters (MINPREFIX); the tag is letters, digits and
         # escaped spaces only, so it is safe inline.
         if text_query.prefix_last and len(whole_title) >= 2:
-            # With the words themselves, so the titles rank by relevance among
-            # themselves ("the termin": The Terminator before The Terminal Man).
-            tag = title_tag(text_query.all_words, prefix=True)
+            tag = f"@title_key:{{{title_tag(text_query.all_words, prefix=True)}}}"
+            built.title_prefix_query = " ".join([tag, *filter_parts])
+            # The words as an optional clause rank those titles among themselves ("the
+            # termin": The Terminator before The Terminal Man) without leaving out the
+            # ones a last word still being typed ("star wa") is only the start of. It
+            # costs a few ms at a million movies, so it runs only for a small tier.
             words = text_clause(text_query, params, ranking=False)
-            # Optional (~): it ranks, but a last word still being typed ("star wa") must
-            # not leave out the titles it is the start of.
-            built.title_prefix_query = " ".join(
-                [f"@title_key:{{{tag}}}", f"~{words}", *filter_parts]
-            )
+            built.title_prefix_ranked_query = " ".join([tag, f"~{words}", *filter_parts])
     return built
 
 

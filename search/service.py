@@ -344,17 +344,27 @@ def _ranked_page(built, params):
     internal document ids, the same for every page of the same query."""
     sort_by, ascending, _ = SORTS[params.sort]
     offset, size = params.offset, params.size
-    tiers = [built.title_prefix_query, built.exact_title_query]
-    for tier_query in filter(None, tiers):
-        tier_total, tier_docs = store.ft_search(
-            tier_query, built.exact_title_params, offset=0, limit=EXACT_TIER_MAX,
-            return_fields=RETURN_FIELDS,
-        )  # fmt: skip
-        if not tier_docs:
+    tiers = [(built.title_prefix_query, built.title_prefix_ranked_query),
+             (built.exact_title_query, None)]  # fmt: skip
+    for tier_query, ranked_query in tiers:
+        if tier_query is None:
+            continue
+        # Keys first: a tier too large to use costs no document loads.
+        tier_total, tier_keys = store.ft_search_keys(
+            tier_query, built.exact_title_params, limit=EXACT_TIER_MAX
+        )
+        if not tier_keys:
             break  # no title starts with the text, so none is the text either
         # More than that is too common to be "the" title: try the whole title alone, then
         # rank as usual.
         if tier_total <= EXACT_TIER_MAX:
+            if ranked_query is not None and tier_total > 1:
+                _, tier_docs = store.ft_search(
+                    ranked_query, built.exact_title_params, offset=0, limit=EXACT_TIER_MAX,
+                    return_fields=RETURN_FIELDS,
+                )  # fmt: skip
+            else:
+                tier_docs = store.docs_by_keys(tier_keys, RETURN_FIELDS)
             return _page_after_exact_titles(built, params, _title_tier_order(built, tier_docs))
     return store.ft_search(
         built.query, built.params, offset=offset, limit=size,
