@@ -91,8 +91,9 @@ class TextQuery:
 
     @property
     def has_typo_variants(self):
-        """True when some free word is long enough to have typo variants."""
-        return any(allowed_typos(word) for word in self.words)
+        """True when some free word searched in the text is long enough to have typo
+        variants (stop words are matched by title only, without typos)."""
+        return any(allowed_typos(word) and not is_stop_word(word) for word in self.words)
 
     @property
     def empty(self):

@@ -51,6 +51,7 @@ def test_without_typos_only_the_words_as_typed():
     assert "%" not in build_query(exact_only, {}, {}).query
     assert parse_text("terminator it").has_typo_variants
     assert not parse_text("it up 1984").has_typo_variants
+    assert not parse_text("there").has_typo_variants  # a stop word: matched by title only
     # The highlighter marks what the search matched: variants only when it searched them.
     assert "<mark>" in Highlighter(parse_text("ghost ")).mark("ghast")
     assert "<mark>" not in Highlighter(replace(parse_text("ghost "), typos=False)).mark("ghast")
