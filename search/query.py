@@ -96,6 +96,12 @@ class TextQuery:
         return any(allowed_typos(word) and not is_stop_word(word) for word in self.words)
 
     @property
+    def completes_title(self):
+        """While the last word is typed, the titles that start with the text are looked
+        up: RediSearch expands a prefix from 2 characters (MINPREFIX), and "the b" is 5."""
+        return self.prefix_last and len(" ".join(self.all_words)) >= 2
+
+    @property
     def empty(self):
         return not self.words and not self.phrases
 
@@ -236,8 +242,7 @@ def text_clause(text_query, params, ranking=True):
     clauses.extend(phrase_clause(p) for p in text_query.phrases)
     body = " ".join(clauses)
     all_words = text_query.all_words
-    # RediSearch expands a prefix from 2 characters (MINPREFIX): "the b" is 5.
-    typing = text_query.prefix_last and len(" ".join(all_words)) >= 2
+    typing = text_query.completes_title
     if not body:  # stop words only: titles only
         if typing:
             return f"(@title_key:{{{title_tag(all_words, prefix=True)}}})"
@@ -311,9 +316,8 @@ def build_query(text_query, filters, ranges, exclude_facet=None, exact_tier=Fals
         built.title_text = whole_title
         built.exact_title_query = " ".join(["@title_key:{$title}", *filter_parts])
         built.exact_title_params = params | {"title": whole_title}
-        # A prefix expands from 2 characters (MINPREFIX); the tag is letters, digits and
-        # escaped spaces only, so it is safe inline.
-        if text_query.prefix_last and len(whole_title) >= 2:
+        # The tag is letters, digits and escaped spaces only, so it is safe inline.
+        if text_query.completes_title:
             tag = f"@title_key:{{{title_tag(text_query.all_words, prefix=True)}}}"
             built.title_prefix_query = " ".join([tag, *filter_parts])
             # The words as an optional clause rank those titles among themselves ("the
