@@ -329,10 +329,25 @@ def run_search(params, generation=None):
     return result
 
 
+def _title_match_rank(text, title):
+    """How closely a title is the typed text: 0 the whole title as typed (article
+    included), 1 the whole title without its leading article, 2 a title that starts with
+    the text as typed, 3 one that starts with it after its article."""
+    keys = title_keys(title)
+    if not keys:
+        return 3
+    if keys[0] == text:
+        return 0
+    if text in keys:
+        return 1
+    return 2 if keys[0].startswith(text) else 3
+
+
 def _title_tier_order(built, docs):
-    """The whole title first, then (while typing) the titles that start with the text,
-    in the engine's relevance order (the sort is stable)."""
-    return sorted(docs, key=lambda doc: built.title_text not in title_keys(doc.get("title", "")))
+    """The whole title as typed first ("Scenic Route" before "The Scenic Route"), then
+    the whole title ignoring its article, then (while typing) the titles that start with
+    the text; each group in the engine's relevance order (the sort is stable)."""
+    return sorted(docs, key=lambda doc: _title_match_rank(built.title_text, doc.get("title", "")))
 
 
 def _ranked_page(built, params):
