@@ -21,7 +21,7 @@ from pathlib import Path
 import redis
 
 from search import store
-from search.query import title_keys
+from search.query import person_keys, title_keys
 
 FIELDS = (
     "id", "title", "year", "genre", "subgenres", "rating", "language", "country",
@@ -193,6 +193,7 @@ def validate(raw):
         if value and "|" in value:
             raise RecordError(f"{name} cannot contain '|'")
 
+    director = _text(record.get("director"), "director", MAX_TEXT)
     return {
         "id": movie_id,
         "title": title,
@@ -204,8 +205,10 @@ def validate(raw):
         "language": _text(record.get("language"), "language", MAX_TEXT),
         "country": _text(record.get("country"), "country", MAX_TEXT),
         "plot": _text(record.get("plot"), "plot", MAX_PLOT),
-        "director": _text(record.get("director"), "director", MAX_TEXT),
+        "director": director,
+        "director_key": "|".join(person_keys([director or ""])) or None,
         "cast": "|".join(cast) or None,
+        "cast_key": "|".join(person_keys(cast)) or None,
         "wikipedia_url": url,
     }
 

@@ -41,9 +41,12 @@ STOP_WORDS = frozenset(
     "their then there these they this to was will with".split()
 )
 MIN_PREFIX_CHARS = 4  # a shorter last word being typed completes only a title's start
+MAX_NAME_WORDS = 5  # the longest run of typed words looked up as a person's full name
 
 WORD_RE = re.compile(r"[^\W_]+")
 LEADING_ARTICLE_RE = re.compile(r"^(the|a|an) ")
+# How the catalogue joins several directors in one field: "A and B", "A, B", "A or B".
+NAME_SEPARATOR_RE = re.compile(r"\s*(?:[,;&/]|\band\b|\bor\b)\s*", re.IGNORECASE)
 
 # Multi-word synonyms the index's single-term synonym groups cannot express.
 PHRASE_SYNONYMS = (
@@ -79,6 +82,20 @@ def title_keys(title):
     stripped = LEADING_ARTICLE_RE.sub("", key)
     if stripped and stripped != key:
         keys.append(stripped)
+    return keys
+
+
+def person_keys(names):
+    """The normalised full names (words joined by spaces) in `names`, a list of credits
+    each of which may join several people ("Edwin S. Porter and J. Searle Dawley"):
+    what the `director_key` and `cast_key` tags hold, and what a run of typed words
+    is compared with."""
+    keys = []
+    for credit in names:
+        for name in NAME_SEPARATOR_RE.split(clean_text(credit)):
+            key = " ".join(words_of(name))
+            if key and key not in keys:
+                keys.append(key)
     return keys
 
 
@@ -258,6 +275,20 @@ def text_clause(text_query, params, ranking=True):
     return f"({body})"
 
 
+def name_runs(text_query):
+    """Every run of 2 to MAX_NAME_WORDS consecutive words that could be a person's full
+    name: runs of the free words, and of each quoted phrase on its own. At most 38 for
+    the longest query, looked up as one tag union."""
+    runs = []
+    for words in (text_query.words, *text_query.phrases):
+        for length in range(2, min(MAX_NAME_WORDS, len(words)) + 1):
+            for start in range(len(words) - length + 1):
+                run = " ".join(words[start : start + length])
+                if run not in runs:
+                    runs.append(run)
+    return runs
+
+
 def exact_title_text(text_query):
     """The normalised text when it could be a whole title (no phrases), else None."""
     if text_query.empty or text_query.phrases:
@@ -292,6 +323,9 @@ class BuiltQuery:
     title_prefix_query: str | None = None  # (same params) while the last word is typed
     title_prefix_ranked_query: str | None = None  # the same titles, ranked by the words
     title_text: str | None = None  # the normalised text the titles are compared with
+    # Then the films of a person whose full name is one of these runs of the typed words
+    # (see `person_query`).
+    person_names: tuple = ()
 
 
 def build_query(text_query, filters, ranges, exclude_facet=None, exact_tier=False, ranking=True):
@@ -326,7 +360,27 @@ def build_query(text_query, filters, ranges, exclude_facet=None, exact_tier=Fals
             # costs a few ms at a million movies, so it runs only for a small tier.
             words = text_clause(text_query, params, ranking=False)
             built.title_prefix_ranked_query = " ".join([tag, f"~{words}", *filter_parts])
+    if exact_tier:
+        built.person_names = tuple(name_runs(text_query))
     return built
+
+
+def person_query(built, field_name, names):
+    """(query, params): the matches of `built` whose `field_name` tag (`director_key` or
+    `cast_key`) holds one of the full `names`; the names travel in PARAMS."""
+    params = built.params | {f"name{i}": name for i, name in enumerate(names)}
+    tags = "|".join(f"$name{i}" for i in range(len(names)))
+    return f"@{field_name}:{{{tags}}} {built.query}", params
+
+
+def longest_names(names):
+    """The names that are not part of a longer one: when "william desmond taylor" is a
+    person, the actor "William Desmond" within it is not what was asked for."""
+    return [
+        name
+        for name in names
+        if not any(other != name and f" {name} " in f" {other} " for other in names)
+    ]
 
 
 def suggestion_query(raw):

@@ -21,8 +21,11 @@ from search.query import (
     allowed_typos,
     build_query,
     clean_text,
+    longest_names,
     normalise_query,
     parse_text,
+    person_keys,
+    person_query,
     suggestion_query,
     title_keys,
     words_of,
@@ -350,15 +353,9 @@ def _title_tier_order(built, docs):
     return sorted(docs, key=lambda doc: _title_match_rank(built.title_text, doc.get("title", "")))
 
 
-def _ranked_page(built, params):
-    """(total, docs) of one page. Sorted by relevance, films whose whole title is the
-    query come first (TFIDF alone put "Disco Godfather" above "The Godfather"), and while
-    the last word is typed the films whose title starts with the text (a title-prefix
-    weight in the query lost to TFIDF's distance penalty); then the rest in ranked order
-    without them; the page window runs across both. RediSearch orders ties by its
-    internal document ids, the same for every page of the same query."""
-    sort_by, ascending, _ = SORTS[params.sort]
-    offset, size = params.offset, params.size
+def _title_tier(built):
+    """The films whose whole title is the query (or, while the last word is typed,
+    starts with it), ordered, when at most EXACT_TIER_MAX titles do; else []."""
     tiers = [(built.title_prefix_query, built.title_prefix_ranked_query),
              (built.exact_title_query, None)]  # fmt: skip
     for tier_query, ranked_query in tiers:
@@ -380,17 +377,70 @@ def _ranked_page(built, params):
                 )  # fmt: skip
             else:
                 tier_docs = store.docs_by_keys(tier_keys, RETURN_FIELDS)
-            return _page_after_exact_titles(built, params, _title_tier_order(built, tier_docs))
+            return _title_tier_order(built, tier_docs)
+    return []
+
+
+def _films_of_people(built, names, taken):
+    """(films, the names that matched): the matches of `built` that the people with these
+    full names directed, then those they act in, each by relevance, at most
+    EXACT_TIER_MAX, less the keys in `taken`."""
+    films, seen, matched = [], set(taken), set()
+    for role in ("director", "cast"):
+        if len(films) >= EXACT_TIER_MAX:
+            break
+        query, query_params = person_query(built, f"{role}_key", names)
+        _, docs = store.ft_search(
+            query, query_params, offset=0, limit=EXACT_TIER_MAX, return_fields=RETURN_FIELDS
+        )
+        for doc in docs:
+            credits = (doc.get(role) or "").split(store.TAG_SEPARATOR)
+            matched.update(set(names) & set(person_keys(credits)))
+            if doc["key"] not in seen:
+                seen.add(doc["key"])
+                films.append(doc)
+    return films[:EXACT_TIER_MAX], matched
+
+
+def _person_tier(built, taken):
+    """The films of the people whose full name the query holds as a run of words
+    ("jim sheridan", "william desmond taylor"): those they directed, then those they
+    act in, less the keys in `taken`. Each lookup is a tag within the query's own
+    matches, so it costs little."""
+    if not built.person_names:
+        return []
+    films, matched = _films_of_people(built, built.person_names, taken)
+    longest = longest_names(sorted(matched))
+    if len(longest) < len(matched):  # a shorter run is someone else: ask for the longest
+        films, _ = _films_of_people(built, longest, taken)
+    return films
+
+
+def _ranked_page(built, params):
+    """(total, docs) of one page. Sorted by relevance, films whose whole title is the
+    query come first (TFIDF alone put "Disco Godfather" above "The Godfather"), and while
+    the last word is typed the films whose title starts with the text (a title-prefix
+    weight in the query lost to TFIDF's distance penalty); then the films of a person
+    the query names in full (TFIDF put films that mention "Sheridan" in their plot
+    above Jim Sheridan's); then the rest in ranked order without them; the page window
+    runs across all. RediSearch orders ties by its internal document ids, the same for
+    every page of the same query."""
+    sort_by, ascending, _ = SORTS[params.sort]
+    front = _title_tier(built)
+    front += _person_tier(built, {doc["key"] for doc in front})
+    if front:
+        return _page_after_exact_titles(built, params, front)
     return store.ft_search(
-        built.query, built.params, offset=offset, limit=size,
+        built.query, built.params, offset=params.offset, limit=params.size,
         sort_by=sort_by, sort_asc=ascending, return_fields=RETURN_FIELDS,
     )  # fmt: skip
 
 
 def _page_after_exact_titles(built, params, exact_docs):
-    """The exact titles, then the ranked matches less those titles. They are dropped
-    here, not left out in the query: a NOT costs a check per match, and the ranking
-    must be the same query's on every page, or ties could swap across a page boundary."""
+    """The front tiers (titles, then people), then the ranked matches less those films.
+    They are dropped here, not left out in the query: a NOT costs a check per match, and
+    the ranking must be the same query's on every page, or ties could swap across a page
+    boundary."""
     offset, size = params.offset, params.size
     tier = len(exact_docs)
     exact_keys = {doc["key"] for doc in exact_docs}

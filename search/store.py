@@ -26,11 +26,12 @@ AUTOCOMPLETE_KEY = "movies:autocomplete"
 GENERATION_KEY = "search:generation"
 
 TAG_SEPARATOR = "|"
-# Fields a movie hash may hold; `title_key` is derived (normalised whole titles, for
-# ranking a typed whole title first).
+# Fields a movie hash may hold; `title_key`, `director_key` and `cast_key` are derived
+# (normalised whole titles and full names, for ranking a typed title or name first).
 MOVIE_FIELDS = (
     "id", "title", "title_key", "year", "genre", "subgenre", "rating", "language",
-    "country", "plot", "director", "cast", "wikipedia_url", "created_at", "updated_at",
+    "country", "plot", "director", "director_key", "cast", "cast_key", "wikipedia_url",
+    "created_at", "updated_at",
 )  # fmt: skip
 FACET_FIELDS = ("genre", "subgenre", "language", "country")
 MULTI_VALUE_FIELDS = ("subgenre",)
@@ -88,7 +89,9 @@ def movie_schema():
         TagField("country", separator=TAG_SEPARATOR, sortable=True, case_sensitive=True),
         TextField("plot", weight=1.0),
         TextField("director", weight=2.0),
+        TagField("director_key", separator=TAG_SEPARATOR),
         TextField("cast", weight=2.0),
+        TagField("cast_key", separator=TAG_SEPARATOR),
         NumericField("created_at", sortable=True),
         NumericField("updated_at", sortable=True),
     )
@@ -257,7 +260,7 @@ def suggestion_score(rating):
 # record no longer has, and swaps the autocomplete entries of an old title for the new.
 UPSERT_LIBRARY = "movies"
 UPSERT_FUNCTION = "movie_upsert"
-UPSERT_VERSION = "3"
+UPSERT_VERSION = "4"  # the function lists MOVIE_FIELDS: bump when they change
 _RECORD_FIELDS = ", ".join(f'"{f}"' for f in MOVIE_FIELDS if f not in ("created_at", "updated_at"))
 UPSERT_SOURCE = f"""#!lua name={UPSERT_LIBRARY}
 local FIELDS = {{{_RECORD_FIELDS}}}

@@ -19,3 +19,43 @@ def test_a_title_typed_exactly_comes_before_the_same_title_with_an_article(q):
 
 def test_a_title_typed_with_its_article_comes_before_the_one_without():
     assert titles(search(q="The Scenic Route"))[0] == "The Scenic Route"
+
+
+def films_of(bundled, name):
+    """(directed, acted in) ids of the bundled films of one person."""
+    directed = {str(r["id"]) for r in bundled if name in (r.get("director") or "")}
+    acted = {str(r["id"]) for r in bundled if name in (r.get("cast") or [])} - directed
+    return directed, acted
+
+
+@pytest.mark.parametrize(
+    ("q", "name"),
+    [
+        ("Jonathan Kaplan", "Jonathan Kaplan"),  # a director
+        # Directed 15 films and acted in 4; "William Desmond" is another actor.
+        ("William Desmond Taylor", "William Desmond Taylor"),
+        ("jim sheridan ", "Jim Sheridan"),  # directed 5 films and acted in one
+        ('"Jim Sheridan"', "Jim Sheridan"),  # as the movie page links to a name
+    ],
+)
+def test_a_full_name_ranks_that_persons_films_first_directed_before_acted(bundled, q, name):
+    directed, acted = films_of(bundled, name)
+    assert directed
+    result = search(q=q, size="50")
+    ids = [m["id"] for m in result["movies"]]
+    assert set(ids[: len(directed)]) == directed
+    assert set(ids[len(directed) : len(directed) + len(acted)]) == acted
+
+
+def test_a_name_among_other_words_ranks_that_persons_matching_films_first():
+    assert titles(search(q="jim sheridan boxer"))[0] == "The Boxer"
+
+
+@pytest.mark.parametrize("q", ["William Desmond Taylor", "jim sheridan "])
+def test_the_person_tier_keeps_totals_and_pages_consistent(q):
+    by_year = search(q=q, size="10", sort="year_asc")
+    pages = [search(q=q, size="10", page=str(n)) for n in (1, 2, 3)]
+    assert {p["totalCount"] for p in pages} == {by_year["totalCount"]}
+    ids = [m["id"] for p in pages for m in p["movies"]]
+    assert len(ids) == len(set(ids)) == min(30, by_year["totalCount"])
+    assert [m["id"] for m in search(q=q, size="50")["movies"]][:30] == ids
