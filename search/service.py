@@ -42,6 +42,13 @@ SORTS = {
     "title_asc": ("title", True, "Title A–Z"),
     "title_desc": ("title", False, "Title Z–A"),
 }
+# Equal values are ordered by these next, so a page holds the same films every time
+# (RediSearch alone orders them by internal document ids, which an upsert changes).
+SORT_TIE_BREAKERS = {
+    "year": (("title", True),),
+    "rating": (("year", False), ("title", True)),
+    "title": (("year", False),),
+}
 PAGE_SIZES = (10, 20, 50, 100)
 DEFAULT_PAGE_SIZE = 20
 # RediSearch answers at most MAXSEARCHRESULTS (10,000, set by the launcher) per query.
@@ -108,6 +115,15 @@ def _number(raw, name, low, high, integer):
     return int(value) if integer else value
 
 
+def default_sort(q):
+    """The order when the visitor has chosen none: relevance for a search; without
+    words, what a visitor recognises first: the highest rated when the catalogue has
+    ratings, else the newest (not index order, the silent shorts of 1900)."""
+    if words_of(q):
+        return "relevance"
+    return "rating_desc" if store.has_ratings() else "year_desc"
+
+
 def parse_params(query_dict, filter_options):
     """Validate request parameters into SearchParams; InvalidSearch says what is wrong.
     `filter_options` (from `filter_options()`) lists the values each facet can take."""
@@ -131,9 +147,12 @@ def parse_params(query_dict, filter_options):
         if lower is not None and upper is not None and lower > upper:
             raise InvalidSearch(f"{name} range is reversed ({lower} > {upper})")
         params.ranges[name] = (lower, upper)
-    sort = query_dict.get("sort") or "relevance"
-    if sort not in SORTS:
+    sort = query_dict.get("sort") or ""
+    if sort and sort not in SORTS:
         raise InvalidSearch(f"unknown sort {sort[:30]!r}; use one of {', '.join(SORTS)}")
+    # Without words every film is equally relevant: "relevance" means the default order.
+    if not sort or (sort == "relevance" and not words_of(params.q)):
+        sort = default_sort(params.q)
     params.sort = sort
     page = (query_dict.get("page") or "1").strip()
     if not re.fullmatch(r"[0-9]{1,9}", page) or int(page) < 1:
@@ -430,9 +449,15 @@ def _ranked_page(built, params):
     front += _person_tier(built, {doc["key"] for doc in front})
     if front:
         return _page_after_exact_titles(built, params, front)
-    return store.ft_search(
-        built.query, built.params, offset=params.offset, limit=params.size,
-        sort_by=sort_by, sort_asc=ascending, return_fields=RETURN_FIELDS,
+    if sort_by is None:
+        return store.ft_search(
+            built.query, built.params, offset=params.offset, limit=params.size,
+            return_fields=RETURN_FIELDS,
+        )  # fmt: skip
+    sort_keys = ((sort_by, ascending), *SORT_TIE_BREAKERS[sort_by])
+    return store.ft_sorted(
+        built.query, built.params, sort_keys, offset=params.offset, limit=params.size,
+        return_fields=RETURN_FIELDS,
     )  # fmt: skip
 
 

@@ -429,6 +429,36 @@ def ft_search(query, params, *, offset, limit, sort_by=None, sort_asc=True, retu
     return total, docs
 
 
+def ft_sorted(query, params, sort_keys, *, offset, limit, return_fields):
+    """(total, docs) of one page of `query` ordered by several `sort_keys` ((field,
+    ascending), …): FT.SEARCH sorts by one field only, so ties would fall back to
+    document ids. An aggregation sorts by all of them and loads the fields of the page's
+    rows only (LOAD after SORTBY)."""
+    sortby = []
+    for name, ascending in sort_keys:
+        sortby += [f"@{name}", "ASC" if ascending else "DESC"]
+    args = [index_alias(), query, "SORTBY", len(sortby), *sortby, "LIMIT", offset, limit]
+    args += ["LOAD", len(return_fields) + 1, "@__key", *(f"@{name}" for name in return_fields)]
+    args += params_args(params)
+    args += ["TIMEOUT", QUERY_TIMEOUT_MS, "DIALECT", 2]
+    raw = client().execute_command("FT.AGGREGATE", *args)
+    docs = []
+    for row in raw[1:]:
+        values = dict(zip(row[::2], row[1::2], strict=True))
+        doc = {name: values[name] for name in return_fields if values.get(name) is not None}
+        docs.append(doc | {"key": values["__key"]})
+    return int(raw[0]), docs
+
+
+def has_ratings():
+    """True when some movie has a rating: an aggregation that stops at the first match."""
+    raw = client().execute_command(
+        "FT.AGGREGATE", index_alias(), "@rating:[-inf +inf]", "LIMIT", 0, 1,
+        "TIMEOUT", QUERY_TIMEOUT_MS, "DIALECT", 2,
+    )  # fmt: skip
+    return len(raw) > 1
+
+
 def ft_search_keys(query, params, *, limit):
     """(total, keys) of the first `limit` matches by relevance, without their fields."""
     args = [index_alias(), query, "NOCONTENT", "SCORER", "TFIDF", "LIMIT", 0, limit]

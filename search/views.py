@@ -66,6 +66,16 @@ def _facet_groups(params, result):
     return groups
 
 
+def _chosen_sort(query_dict):
+    """The request without a `sort` the visitor left as the page showed it: the form
+    sends the order it showed by default as `default_sort`, and a sort still equal to it
+    was not chosen, so new text gets its own default (relevance) instead."""
+    if query_dict.get("sort") and query_dict.get("sort") == query_dict.get("default_sort"):
+        query_dict = query_dict.copy()
+        query_dict.pop("sort")
+    return query_dict
+
+
 @require_GET
 def search_page(request):
     partial = request.GET.get("partial") == "1"
@@ -73,7 +83,7 @@ def search_page(request):
     options = service.filter_options()
     context["years"] = options["years"]
     try:
-        params = service.parse_params(request.GET, options)
+        params = service.parse_params(_chosen_sort(request.GET), options)
     except InvalidSearch as exc:
         context.update(error=str(exc), params=service.SearchParams(q=request.GET.get("q", "")))
         template = "search/_results.html" if partial else "search/search.html"
@@ -92,6 +102,7 @@ def search_page(request):
         result=result,
         facet_groups=_facet_groups(params, result),
         page_links=_page_links(params, result, request),
+        default_sort=service.default_sort(params.q),
         first_result=params.offset + 1,
         last_result=params.offset + len(result["movies"]),
         has_filters=any(params.filters.values())

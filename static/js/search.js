@@ -20,7 +20,10 @@
     for (const [key, value] of data.entries()) {
       if (String(value).trim() !== "") params.append(key, value);
     }
-    if (params.get("sort") === "relevance") params.delete("sort");
+    // A sort left as the page showed it by default is not a choice: new text gets its
+    // own default (relevance for words, newest or best rated without).
+    if (params.get("sort") === params.get("default_sort")) params.delete("sort");
+    params.delete("default_sort");
     if (params.get("size") === "20") params.delete("size");
     if (extra) for (const [k, v] of Object.entries(extra)) params.set(k, v);
     return params;
@@ -47,6 +50,7 @@
       });
       if (response.status >= 500) throw new Error("server " + response.status);
       results.innerHTML = await response.text();
+      showAppliedSort();
       bindResults();
       if (push) history.pushState({ q: shown.get("q") || "" }, "", url || "?");
       else history.replaceState({ q: shown.get("q") || "" }, "", url || "?");
@@ -68,6 +72,14 @@
     const params = formQuery();
     if (!keepPage) params.delete("page");
     load(params, { push, record });
+  }
+
+  // The sort control sits outside the results: show the order the server applied.
+  function showAppliedSort() {
+    const applied = results.querySelector("[data-sort]");
+    if (!applied) return;
+    form.elements.sort.value = applied.dataset.sort;
+    form.elements.default_sort.value = applied.dataset.defaultSort;
   }
 
   function bindResults() {
@@ -126,11 +138,11 @@
   window.addEventListener("popstate", () => {
     const params = new URLSearchParams(location.search);
     input.value = params.get("q") || "";
-    for (const name of ["sort", "size", "year_min", "year_max", "rating_min", "rating_max"]) {
+    for (const name of ["size", "year_min", "year_max", "rating_min", "rating_max"]) {
       const field = form.elements[name];
-      if (field) field.value = params.get(name) || (name === "sort" ? "relevance" : name === "size" ? "20" : "");
+      if (field) field.value = params.get(name) || (name === "size" ? "20" : "");
     }
-    load(params);
+    load(params); // the sort shown follows from the answer
   });
 
   // --- autocomplete -------------------------------------------------------------
