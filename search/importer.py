@@ -144,6 +144,26 @@ def _int(value, name):
     raise RecordError(f"{name} must be a whole number, not {str(value)[:40]!r}")
 
 
+DERIVED_FIELDS = ("title_key", "director_key", "cast_key")
+
+
+def derived_fields(title, director, cast):
+    """The hash fields computed from a movie's title, director and cast list (for
+    ranking a typed whole title or full name first); None where there is nothing."""
+    return {
+        "title_key": "|".join(title_keys(title)) or None,
+        "director_key": "|".join(person_keys([director or ""])) or None,
+        "cast_key": "|".join(person_keys(cast)) or None,
+    }
+
+
+def derived_fields_of_hash(movie):
+    """`derived_fields` of a stored movie hash (its cast is "a|b|c")."""
+    cast = movie.get("cast")
+    return derived_fields(movie.get("title") or "", movie.get("director"),
+                          cast.split(store.TAG_SEPARATOR) if cast else [])  # fmt: skip
+
+
 def validate(raw):
     """A raw record (dict from JSON or CSV) -> the movie's hash fields, or RecordError."""
     if not isinstance(raw, dict):
@@ -197,7 +217,6 @@ def validate(raw):
     return {
         "id": movie_id,
         "title": title,
-        "title_key": "|".join(title_keys(title)),
         "year": year,
         "genre": genre.lower() if genre else None,
         "subgenre": "|".join(s.lower() for s in subgenres) or None,
@@ -206,11 +225,9 @@ def validate(raw):
         "country": _text(record.get("country"), "country", MAX_TEXT),
         "plot": _text(record.get("plot"), "plot", MAX_PLOT),
         "director": director,
-        "director_key": "|".join(person_keys([director or ""])) or None,
         "cast": "|".join(cast) or None,
-        "cast_key": "|".join(person_keys(cast)) or None,
         "wikipedia_url": url,
-    }
+    } | derived_fields(title, director, cast)
 
 
 # --- readers: each yields (line number, raw record or RecordError) ---------------------

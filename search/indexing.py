@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from search import store
+from search import importer, store
 
 
 @dataclass
@@ -12,6 +12,7 @@ class IndexReport:
     reindexed_from: str | None = None
     suggestions_created: bool = False
     num_docs: int = 0
+    derived_refreshed: int = 0  # movies whose derived fields a reindex filled in
 
 
 def ensure_indexes():
@@ -35,7 +36,13 @@ def ensure_indexes():
 def reindex(on_progress=None):
     """Zero-downtime rebuild: build the next version beside the live one, wait until it
     has indexed every document, move the alias, drop the old index (documents kept)."""
+    # Movies imported by an older release may lack fields the schema now indexes: fill
+    # them in first, so that the new version indexes each movie once, complete.
+    refreshed = store.refresh_derived_fields(
+        importer.derived_fields_of_hash, ("title", "director", "cast"), importer.DERIVED_FIELDS
+    )
     report = ensure_indexes()
+    report.derived_refreshed = refreshed
     if report.created:
         store.wait_until_indexed(report.live, on_progress=on_progress)
         report.num_docs = store.movie_count()

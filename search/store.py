@@ -377,6 +377,46 @@ def delete_all_movies(batch=1000):
     r.delete(AUTOCOMPLETE_KEY)
 
 
+def refresh_derived_fields(derive, sources, derived, batch=1000):
+    """Rewrite the `derived` fields of every movie hash that `derive` (a dict of the
+    hash's `sources` -> {field: value or None}) computes differently, e.g. fields a newer
+    release derives that movies imported before it lack. Returns how many changed."""
+    r = client()
+    changed = 0
+    keys = []
+
+    def flush():
+        nonlocal changed
+        reads = r.pipeline(transaction=False)
+        for key in keys:
+            reads.hmget(key, *sources, *derived)
+        writes = r.pipeline(transaction=False)
+        for key, values in zip(keys, reads.execute(), strict=True):
+            if values[0] is None:
+                continue  # deleted meanwhile
+            stored = dict(zip((*sources, *derived), values, strict=True))
+            wanted = derive({name: stored[name] for name in sources})
+            if all(wanted[name] == stored[name] for name in derived):
+                continue
+            changed += 1
+            present = {name: value for name, value in wanted.items() if value is not None}
+            if present:
+                writes.hset(key, mapping=present)
+            absent = [name for name, value in wanted.items() if value is None and stored[name]]
+            if absent:
+                writes.hdel(key, *absent)
+        writes.execute()
+        keys.clear()
+
+    for key in r.scan_iter(match=f"{movie_prefix()}*", count=batch):
+        keys.append(key)
+        if len(keys) >= batch:
+            flush()
+    if keys:
+        flush()
+    return changed
+
+
 def movie_key_count():
     """Number of `movie:` keys, by SCAN (for checks that the index agrees with the data)."""
     return sum(1 for _ in client().scan_iter(match=f"{movie_prefix()}*", count=1000))

@@ -1,8 +1,13 @@
 """Known-item searches on the bundled catalogue: a whole title or a person's full name
 typed in the search box finds that film, or that person's films, first."""
 
-import pytest
+import json
 
+import pytest
+from django.core.management import call_command
+
+from search import importer, service, store
+from search.query import build_query, parse_text
 from tests.search.test_search import search, titles
 
 
@@ -59,3 +64,28 @@ def test_the_person_tier_keeps_totals_and_pages_consistent(q):
     ids = [m["id"] for p in pages for m in p["movies"]]
     assert len(ids) == len(set(ids)) == min(30, by_year["totalCount"])
     assert [m["id"] for m in search(q=q, size="50")["movies"]][:30] == ids
+
+
+def person_tier(q):
+    built = build_query(parse_text(q), {}, {}, exact_tier=True)
+    return [doc["key"] for doc in service._person_tier(built, set())]
+
+
+def test_reindex_fills_in_the_name_fields_of_movies_imported_before_them(tmp_path, scratch_ids):
+    (movie_id,) = scratch_ids(1)
+    record = {"id": movie_id, "title": "Quixotic Zephyr", "plot": "A zephyr.",
+              "director": "Ann Example and Zebulon Quill", "cast": ["Bo One"]}  # fmt: skip
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    importer.import_file(path)
+    key = store.movie_key(movie_id)
+    assert store.client().hget(key, "director_key") == "ann example|zebulon quill"
+    store.client().hdel(key, "director_key", "cast_key")  # as an older release wrote it
+    store.wait_until_indexed(store.live_index_name())
+    assert person_tier("zebulon quill") == []
+
+    call_command("create_index", "--reindex", verbosity=0)
+
+    assert store.client().hget(key, "director_key") == "ann example|zebulon quill"
+    assert store.client().hget(key, "cast_key") == "bo one"
+    assert person_tier("zebulon quill") == person_tier("bo one") == [key]

@@ -26,6 +26,11 @@ class Command(BaseCommand):
         except redis.RedisError as exc:
             raise CommandError(f"Redis: {exc}") from exc
         alias = store.index_alias()
+        if report.derived_refreshed:
+            self.stdout.write(
+                f"Filled in the derived fields of {report.derived_refreshed} movies "
+                "imported before they existed."
+            )
         if report.reindexed_from:
             self.stdout.write(
                 f"Reindexed: {alias} now points at {report.live} ({report.num_docs} documents); "
