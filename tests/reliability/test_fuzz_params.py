@@ -23,7 +23,7 @@ RANGE_LIMIT = ["range", "limit"]
 # URL name -> (a path for it, the GET parameters its view reads). Admin pages are
 # Django's own; POST-only views are fuzzed with GET too (they must answer 405).
 PAGES = {
-    "search": ("/", [*SEARCH_PARAMS, "partial", "record"]),
+    "search": ("/", [*SEARCH_PARAMS, "partial", "record", "default_sort"]),
     "movie": ("/movies/{id}/", []),
     "api-search": ("/api/search", SEARCH_PARAMS),
     "api-suggest": ("/api/search/suggest", ["q"]),
