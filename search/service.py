@@ -76,16 +76,24 @@ class SearchParams:
     def is_browse_all(self):
         """No text and no filter: the whole catalogue (its facets come from the cache)."""
         return (
-            not words_of(self.q)
+            parse_text(self.q).empty
             and not any(self.filters.values())
             and not any(v != (None, None) for v in self.ranges.values())
         )
 
     def cache_fingerprint(self):
-        data = asdict(self)
-        data["q"] = clean_text(self.q)
-        data["filters"] = {k: sorted(v) for k, v in sorted(self.filters.items()) if v}
-        data["ranges"] = {k: list(v) for k, v in sorted(self.ranges.items())}
+        """A hash of what decides the answer: the parsed text (its words, phrases and
+        whether the last word is a prefix), filters, ranges, sort, page and size. Never
+        the text itself, cleaned or not: "kidnapp " and "kidnapp" clean alike, yet only
+        the second completes the word."""
+        data = {
+            "text": asdict(parse_text(self.q)),
+            "filters": {k: sorted(v) for k, v in sorted(self.filters.items()) if v},
+            "ranges": {k: list(v) for k, v in sorted(self.ranges.items())},
+            "sort": self.sort,
+            "page": self.page,
+            "size": self.size,
+        }
         return hashlib.sha1(json.dumps(data, sort_keys=True).encode(), usedforsecurity=False)
 
 
