@@ -11,11 +11,15 @@ import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 
+import redis
 from django.core.cache import cache
 
+from config.middleware import is_redis_outage
 from search import store
 from search.highlight import Highlighter, damerau_levenshtein
 from search.query import (
+    MAX_QUERY_CHARS,
+    MAX_WORDS,
     TYPO_FALLBACK_BELOW,
     InvalidSearch,
     allowed_typos,
@@ -318,6 +322,22 @@ def _movie_summary(doc):
     return movie
 
 
+class SearchRefused(InvalidSearch):
+    """RediSearch answered a search with an error: the user gets the reason (HTTP 400)."""
+
+
+def _refused(exc, text):
+    """The error to raise for a Redis error reply: an outage stays itself (a 503 from
+    the outage middleware); anything else is a SearchRefused with the engine's reason."""
+    if is_redis_outage(exc):
+        return exc
+    logger.warning("RediSearch refused %r: %s", text[:100], exc)
+    return SearchRefused(
+        f"the search engine could not run this search ({str(exc)[:120]}); "
+        "try fewer or shorter words"
+    )
+
+
 def run_search(params, generation=None):
     """Search with the cache in front. Returns the plan's shape plus page details:
     {"movies", "totalCount", "facets", "took_ms", "page", "pages", "size", "cached"}.
@@ -329,7 +349,10 @@ def run_search(params, generation=None):
     result = _cache_get(key)
     cached = result is not None
     if result is None:
-        result = _search_live(params)
+        try:
+            result = _search_live(params)
+        except redis.ResponseError as exc:
+            raise _refused(exc, params.q) from exc
         _cache_set(key, result, SEARCH_CACHE_TTL)
     result = dict(result)
     result["cached"] = cached
@@ -521,7 +544,7 @@ def suggest(q, limit=5):
     FT.SUGGET FUZZY matches that really are close, and when neither finds anything,
     titles that sound alike (the phonetic index): "tarminator" still finds The
     Terminator."""
-    text = clean_text(q)[:100]
+    text = clean_text(q)[:MAX_QUERY_CHARS]
     if len(text) < 2:
         return []
     seen = set()
@@ -532,23 +555,33 @@ def suggest(q, limit=5):
             seen.add(movie_id)
             found.append({"id": movie_id, "label": label})
 
-    for string, payload in store.autocomplete(text.lower(), limit=limit, fuzzy=False):
-        add(payload["id"], payload["label"] or string)
-    if len(found) < limit and len(text) >= 3:
-        for string, payload in store.autocomplete(text.lower(), limit=limit * 2, fuzzy=True):
-            if _close_to_prefix(text, string):
+    typed = text.lower()
+    try:
+        # Text longer than FT.SUGGET takes is looked up by its start: then only the
+        # titles that start with all of it count (a few are over 100 characters long).
+        cut = store.autocomplete_prefix(typed) != typed
+        for string, payload in store.autocomplete(typed, limit=limit, fuzzy=False):
+            if not cut or string.lower().startswith(typed):
                 add(payload["id"], payload["label"] or string)
-    if not found:  # sounding alike is the last resort: its search costs the most
-        phonetic = suggestion_query(text)
-        if phonetic:
-            typed = words_of(text)
-            docs = store.phonetic_suggestions(phonetic, limit=50)
-            # Sounding alike is loose (Double Metaphone): closest spellings first.
-            docs.sort(key=lambda doc: _spelling_distance(typed, doc.get("title", "")))
-            for doc in docs:
-                year = doc.get("year")
-                title = doc.get("title", "")
-                add(doc.get("movie_id"), f"{title} ({year})" if year else title)
+        if len(found) < limit and len(text) >= 3:
+            for string, payload in store.autocomplete(typed, limit=limit * 2, fuzzy=True):
+                if _close_to_prefix(text, string):
+                    add(payload["id"], payload["label"] or string)
+        if not found:  # sounding alike is the last resort: its search costs the most
+            phonetic = suggestion_query(text)
+            if phonetic:
+                typed_words = words_of(text)[:MAX_WORDS]  # no more than the query has
+                docs = store.phonetic_suggestions(phonetic, limit=50)
+                # Sounding alike is loose (Double Metaphone): closest spellings first.
+                docs.sort(key=lambda d: _spelling_distance(typed_words, d.get("title", "")))
+                for doc in docs:
+                    year = doc.get("year")
+                    title = doc.get("title", "")
+                    add(doc.get("movie_id"), f"{title} ({year})" if year else title)
+    except redis.ResponseError as exc:  # what was found before the error is still good
+        if is_redis_outage(exc):
+            raise
+        logger.warning("autocomplete of %r degraded: %s", text[:100], exc)
     return found
 
 

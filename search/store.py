@@ -575,9 +575,25 @@ def spellcheck(terms, distance=2):
     return found
 
 
+# FT.SUGGET refuses a prefix of 100 characters or more ("Invalid query") and one of 200
+# UTF-8 bytes or more ("Invalid query length"; measured on RediSearch 2.10).
+SUGGET_MAX_CHARS = 99
+SUGGET_MAX_BYTES = 199
+
+
+def autocomplete_prefix(text):
+    """The longest start of `text` that FT.SUGGET accepts."""
+    prefix = text[:SUGGET_MAX_CHARS]
+    while len(prefix.encode()) > SUGGET_MAX_BYTES:
+        prefix = prefix[:-1]
+    return prefix
+
+
 def autocomplete(prefix, limit=5, fuzzy=True):
-    """FT.SUGGET: [(matched string, {"id", "label"})]."""
-    args = ["FT.SUGGET", AUTOCOMPLETE_KEY, prefix, "MAX", limit, "WITHPAYLOADS"]
+    """FT.SUGGET: [(matched string, {"id", "label"})]. A prefix longer than FT.SUGGET
+    takes is looked up by its start (`autocomplete_prefix`): the caller checks the rest."""
+    args = ["FT.SUGGET", AUTOCOMPLETE_KEY, autocomplete_prefix(prefix), "MAX", limit,
+            "WITHPAYLOADS"]  # fmt: skip
     if fuzzy:
         args.insert(3, "FUZZY")
     raw = client().execute_command(*args)
