@@ -15,6 +15,7 @@ import redis
 from django.core.cache import cache
 
 from config.middleware import is_redis_outage
+from config.redis_stores import get_redis
 from search import store
 from search.highlight import Highlighter, damerau_levenshtein
 from search.query import (
@@ -183,7 +184,12 @@ def search_cache_key(params, generation):
 
 
 def filter_cache_key(generation):
+    """The whole-catalogue options as the pages use them (counts and the year range)."""
     return f"filter_cache:{generation}:options"
+
+
+FILTER_GENRES_KEY = "filter_cache:genres"
+FILTER_YEARS_KEY = "filter_cache:years"
 
 
 # --- filter options ------------------------------------------------------------------
@@ -244,9 +250,25 @@ def _compute_filter_options(key):
         {facet: ("*", {}) for facet in FACET_LABELS}, timeout_ms=store.UNLIMITED
     )
     facets = {field: count.rows for field, count in counts.items()}
-    options = {"facets": facets, "years": store.year_range()}
+    years = store.movie_years()
+    options = {"facets": facets, "years": (years[0], years[-1]) if years else (None, None)}
     _cache_set(key, options, FILTER_CACHE_TTL)
+    _publish_filter_lists([value for value, _ in facets["genre"]], years)
     return options
+
+
+def _publish_filter_lists(genres, years):
+    """`filter_cache:genres` (most films first) and `filter_cache:years` (ascending) as
+    JSON lists under exactly those names, for readers outside Django (its cache would
+    store them as ":1:<key>", pickled). Rewritten at every computation, so after an import
+    they hold the new catalogue's values once its options are computed."""
+    try:
+        pipe = get_redis("cache").pipeline(transaction=True)
+        pipe.set(FILTER_GENRES_KEY, json.dumps(genres, ensure_ascii=False), ex=FILTER_CACHE_TTL)
+        pipe.set(FILTER_YEARS_KEY, json.dumps(years), ex=FILTER_CACHE_TTL)
+        pipe.execute()
+    except redis.RedisError as exc:
+        logger.warning("search cache unavailable: %s", exc)
 
 
 # --- searching -----------------------------------------------------------------------
