@@ -2,7 +2,7 @@
 
 import pytest
 from django.http import QueryDict
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from search import service, store
@@ -84,6 +84,8 @@ AFFIXES = ["", " ", "\x01", "\x00", "!", ".", '"', "\u200b", "\u0301", "Ｓ", "s
     upper=st.booleans(),
     extra=st.sampled_from([{}, {"year_min": "1941"}, {"sort": "year_desc"}, {"size": "50"}]),
 )
+@example(base="kidnapp", endings=[" ", "\x01", "!"], upper=True, extra={"year_min": "1941"})
+@example(base='"star wars', endings=['"', " "], upper=False, extra={})
 def test_inputs_that_share_a_key_share_an_uncached_answer(base, endings, upper, extra):
     generation = store.generation()
     inputs = {base, *(base + ending for ending in endings), *(e + base for e in endings)}
