@@ -240,6 +240,8 @@ def filter_options():
             return dict(cached, generation=generation)
     try:
         return dict(_compute_filter_options(key), generation=generation)
+    except redis.ResponseError as exc:
+        raise _refused(exc, "(the filter counts)") from exc
     finally:
         if computing_here:
             _cache_delete(lock)

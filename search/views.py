@@ -76,9 +76,9 @@ def _facet_groups(params, result):
 def search_page(request):
     partial = request.GET.get("partial") == "1"
     context = {"sorts": service.SORTS, "page_sizes": service.PAGE_SIZES}
-    options = service.filter_options()
-    context["years"] = options["years"]
     try:
+        options = service.filter_options()
+        context["years"] = options["years"]
         params = service.parse_params(request.GET, options)
         result = service.run_search(params, generation=options["generation"])
     except InvalidSearch as exc:  # bad input, or a search RediSearch refused
@@ -109,8 +109,8 @@ def search_page(request):
 
 @require_GET
 def api_search(request):
-    options = service.filter_options()
     try:
+        options = service.filter_options()
         params = service.parse_params(request.GET, options)
         result = service.run_search(params, generation=options["generation"])
     except InvalidSearch as exc:

@@ -100,6 +100,17 @@ def test_a_search_redisearch_refuses_is_a_400_with_the_reason(client, monkeypatc
     assert "<html" not in html and "could not run this search" in html
 
 
+def test_filter_counts_redisearch_refuses_are_a_400_with_the_reason(client, monkeypatch):
+    store.bump_generation()  # no cached options: they are counted now
+    monkeypatch.setattr(store, "facet_counts", refuse)
+    api = client.get("/api/search", {"q": "kidnapp"})
+    assert api.status_code == 400 and "could not run this search" in api.json()["error"]
+    for params in ({}, {"q": "kidnapp"}, {"q": "kidnapp", "partial": "1"}):
+        page = client.get("/", params)
+        assert page.status_code == 400
+        assert "could not run this search (Syntax error" in page.content.decode()
+
+
 def test_autocomplete_degrades_when_redisearch_refuses(client, monkeypatch):
     real = store.autocomplete
     monkeypatch.setattr(store, "autocomplete", refuse)
