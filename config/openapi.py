@@ -19,10 +19,10 @@ from insights.ranges import DEFAULT_RANGE, RANGES
 from operations import store as operations_store
 from operations.rules import RULES, SEVERITIES
 from search import service
+from search.query import MAX_QUERY_CHARS
 
 # Literals of views that keep them inline; the schemathesis run rejects a document whose
 # bounds the views do not enforce.
-SUGGEST_MAX_LENGTH = 200  # search.views.api_suggest
 OPERATIONS_DEFAULT_RANGE = "1h"  # operations.reports.window
 ALERTS_LIMIT_MAX, ALERTS_LIMIT_DEFAULT = 1000, 50  # operations.views.api_alerts
 
@@ -264,11 +264,11 @@ def _search_paths():
         "Suggest titles for the search box",
         "Up to 5 titles by prefix, then close fuzzy matches, then titles that sound "
         "alike. Fewer than 2 letters suggest nothing. Public.",
-        [_query("q", {"type": "string", "maxLength": SUGGEST_MAX_LENGTH}, "What was typed.")],
+        [_query("q", {"type": "string", "maxLength": MAX_QUERY_CHARS}, "What was typed.")],
         _responses(
             _ref("Suggestions"),
             "The suggestions, best first.",
-            bad_request=f"`q` is longer than {SUGGEST_MAX_LENGTH} characters.",
+            bad_request=f"`q` is longer than {MAX_QUERY_CHARS} characters.",
             staff=False,
             outage=outage,
         ),

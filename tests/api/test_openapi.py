@@ -17,6 +17,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from config.openapi import openapi_document
 from config.redis_stores import reset_pools
 from insights.ranges import RANGES
+from search.query import MAX_QUERY_CHARS
 from tests.reliability.test_access import all_routes
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,7 @@ ANALYTICS_BAD = [{"range": "1y"}, {"limit": "0"}, {"limit": "101"}]
 BAD_REQUESTS = {
     "/api/search": [{"size": "7"}, {"sort": "newest"}, {"genre": "no-such-genre"},
                     {"year_min": "1800"}, {"page": "0"}, {"rating_min": "5", "rating_max": "1"}],
-    "/api/search/suggest": [{"q": "x" * 201}],
+    "/api/search/suggest": [{"q": "x" * (MAX_QUERY_CHARS + 1)}],
     **{f"/api/analytics/{name}": ANALYTICS_BAD for name in
        ("page-views", "search-activities", "user-countries", "page-activities")},
     "/api/operations/system-metrics": [{"range": "30d"}],
