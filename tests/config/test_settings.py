@@ -88,6 +88,10 @@ def test_a_store_can_move_to_its_own_server():
         ({"REDISEARCH_INDEX_NAME": "bad name;"}, "REDISEARCH_INDEX_NAME"),
         ({"DATABASE_URL": "nonsense://"}, "DATABASE_URL"),
         ({"SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"LOGIN_FAILURE_LIMIT": "0"}, "LOGIN_FAILURE_LIMIT"),
+        ({"LOGIN_FAILURE_LIMIT": "five"}, "LOGIN_FAILURE_LIMIT"),
+        ({"LOGIN_LOCKOUT_MINUTES": "0"}, "LOGIN_LOCKOUT_MINUTES"),
+        ({"LOGIN_LOCKOUT_MINUTES": "2000"}, "LOGIN_LOCKOUT_MINUTES"),
     ],
 )
 def test_bad_values_stop_start_up_naming_the_variable(env, variable):
