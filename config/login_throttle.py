@@ -14,8 +14,18 @@ counted meanwhile.
 import math
 
 from axes.helpers import get_cache, get_client_cache_keys, get_cool_off, get_failure_limit
+from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
+
+
+def counted_username(request, credentials=None):
+    """AXES_USERNAME_CALLABLE: the username as axes counts it, prefixed. axes keys each
+    counter by the bare value, so a failed login as "203.0.113.5" would otherwise count
+    against, and lock out, the client address 203.0.113.5."""
+    field = settings.AXES_USERNAME_FORM_FIELD
+    username = credentials.get(field) if credentials else request.POST.get(field)
+    return f"username:{username}" if username else None
 
 
 def seconds_until_unlocked(request, credentials=None):

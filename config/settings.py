@@ -168,6 +168,7 @@ AXES_CACHE = "default"
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # two counters, either locks
+AXES_USERNAME_CALLABLE = "config.login_throttle.counted_username"  # never an address's key
 # The same client address as the page-view tracking (INSIGHTS_CLIENT_IP_HEADER below).
 AXES_CLIENT_IP_CALLABLE = "insights.tracking.client_ip"
 AXES_LOCKOUT_CALLABLE = "config.login_throttle.lockout_response"

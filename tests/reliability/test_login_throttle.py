@@ -73,6 +73,15 @@ def test_another_user_from_another_address_is_not_affected(client, staff_user, d
     assert login(Client(), "other", "other-pass-123", address=ATTACKER).status_code == 429
 
 
+def test_a_username_spelling_an_address_does_not_lock_that_address(client, staff_user):
+    """axes names a counter by the bare username or address: without a prefix, guessing
+    as "198.51.100.7" locked everyone at that address out."""
+    guess_until_locked(client, username=SOMEONE_ELSE)
+    elsewhere = Client()
+    done = login(elsewhere, "staff", PASSWORD, address=SOMEONE_ELSE)
+    assert done.status_code == 302 and logged_in(elsewhere)
+
+
 def test_the_lockout_ends_by_itself_and_tries_during_it_do_not_extend_it(
     client, staff_user, settings
 ):
