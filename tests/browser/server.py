@@ -81,6 +81,8 @@ class ServedApp:
             "OPERATIONS_REQUEST_METRICS_BACKGROUND": "true",
             "METRICS_TOKEN": "",
             "METRICS_ALLOW_LOOPBACK": "true",
+            "LOGIN_FAILURE_LIMIT": "5",
+            "LOGIN_LOCKOUT_MINUTES": "15",
             "LOG_LEVEL": "INFO",
             # gunicorn's control socket goes to $XDG_RUNTIME_DIR, not ~/.gunicorn.
             "XDG_RUNTIME_DIR": str(self.workdir),
