@@ -1,13 +1,14 @@
 # The two commands (README): `make run` serves the product, `make test` runs every test.
-# Both set up everything first: .venv, pinned packages, .env with a random SECRET_KEY,
-# and (through the embedded launcher) libssl 1.1 for Redis where the system lacks it.
+# Both set up everything first: .venv, pinned packages, .env with a random SECRET_KEY
+# and REDIS_PASSWORD, and (through the embedded launcher) libssl 1.1 for Redis where the
+# system lacks it.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint format bench redis-start redis-stop clean
+.PHONY: setup run test lint format bench redis-start redis-stop clean .env
 
 setup: $(STAMP) .env
 
@@ -18,8 +19,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-.env:
-	$(BIN)/python -m config.envfile
+# Every time, not only when .env is missing: an older .env gets the secrets it lacks
+# (REDIS_PASSWORD, since the embedded Redis requires one); lines already there are kept.
+.env: $(STAMP)
+	@$(BIN)/python -m config.envfile
 
 run: setup
 	$(BIN)/python manage.py serve

@@ -22,9 +22,23 @@ def start_redis_and_django(workdir, maxmemory):
 
     workdir = Path(workdir)
     server = EmbeddedRedis(port=free_port(), data_dir=workdir / "redis", maxmemory=maxmemory)
-    server.start()
-    setup_django(server.port, workdir)
+    server.start()  # with a random password, which every client below is given
+    setup_django(server.port, workdir, server.password)
     return server
+
+
+def kept_password(workdir):
+    """The password of a bench Redis that later runs reuse (its data, or the server
+    itself still running): made once, kept in `workdir`, readable by its owner only."""
+    from config.embedded_redis import random_password
+
+    path = Path(workdir) / "redis-password"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(random_password())
+    return path.read_text().strip()
 
 
 def process_env(port, workdir, password="", **settings):

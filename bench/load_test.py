@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import process_env, write_section  # noqa: E402
+from common import kept_password, process_env, write_section  # noqa: E402
 from run_all import header_lines  # noqa: E402
 
 PYTHON = sys.executable
@@ -61,6 +61,7 @@ def django_env(server, workdir):
     env = process_env(
         server.port,
         workdir,
+        server.password,
         ALLOWED_HOSTS="127.0.0.1,localhost",
         LOG_LEVEL="WARNING",
         INSIGHTS_TRACKING_ENABLED="true",
@@ -76,7 +77,10 @@ def start_server(args):
 
     workdir = workdir_for(args.movies)
     server = EmbeddedRedis(
-        port=args.redis_port, data_dir=workdir / "redis", maxmemory=args.maxmemory
+        port=args.redis_port,
+        data_dir=workdir / "redis",
+        password=kept_password(workdir),  # the same on every run: the server may be reused
+        maxmemory=args.maxmemory,
     )
     how = server.start(timeout=1800)  # a 3 GB AOF takes minutes to replay
     return server, how

@@ -42,12 +42,13 @@ def benchmark_binary():
     return binary, ensure_libssl()
 
 
-def run_once(binary, lib_dir, port, requests, clients, pipeline):
+def run_once(binary, lib_dir, port, password, requests, clients, pipeline):
     env = dict(os.environ)
     if lib_dir:
         env["LD_LIBRARY_PATH"] = str(lib_dir)
-    command = [str(binary), "-p", str(port), "-t", "ping,set", "-q", "-n", str(requests),
-               "-c", str(clients), "-P", str(pipeline)]  # fmt: skip
+    # redis-benchmark reads a password only from -a; it is the throwaway server's random one.
+    command = [str(binary), "-p", str(port), "-a", password, "-t", "ping,set", "-q",
+               "-n", str(requests), "-c", str(clients), "-P", str(pipeline)]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     figures = {}
     # -q rewrites its progress line with \r; the final figure follows the last \r
@@ -69,7 +70,10 @@ def measure(runs, requests, clients, pipeline):
             version = server.client().info("server")["redis_version"]
             rounds = []
             for _ in range(runs):
-                rounds.append(run_once(binary, lib_dir, server.port, requests, clients, pipeline))
+                figures = run_once(
+                    binary, lib_dir, server.port, server.password, requests, clients, pipeline
+                )
+                rounds.append(figures)
                 time.sleep(0.5)
         finally:
             server.stop(save=False)

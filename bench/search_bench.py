@@ -393,12 +393,20 @@ def main():
         help="measure against a Redis Stack already running on this port and holding the "
         "catalogue (e.g. the load test's, under var/bench/) instead of loading one",
     )  # fmt: skip
+    parser.add_argument(
+        "--password-file",
+        help="with --port: the file holding that server's password (the load test keeps "
+        "its own in var/bench/load-<movies>/redis-password); default $REDIS_PASSWORD",
+    )
     parser.add_argument("--write", help="update this Markdown file's search section")
     args = parser.parse_args()
     command = "python bench/search_bench.py " + " ".join(sys.argv[1:])
     with tempfile.TemporaryDirectory(prefix="search-bench-") as tmp:
         if args.port:
-            setup_django(args.port, tmp)
+            password = os.environ.get("REDIS_PASSWORD", "")
+            if args.password_file:
+                password = Path(args.password_file).read_text().strip()
+            setup_django(args.port, tmp, password)
             results = run_measures(args, load=False)
         else:
             server = start_redis_and_django(tmp, args.maxmemory)

@@ -5,18 +5,23 @@ suite (on a free port with its own directory). The wheel's `redis-server` and
 `redistimeseries.so` link libssl 1.1, which Debian 12 lacks: `ensure_libssl` fetches
 Debian 11's package into a project-local folder (never system-wide) and only Redis
 gets it on LD_LIBRARY_PATH.
+
+The server never runs without a password (`requirepass`): the run command's is
+REDIS_PASSWORD from `.env`, other callers get a random one unless they pass their own.
 """
 
+import contextlib
 import glob
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
@@ -169,13 +174,25 @@ def _port_open(port):
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _conf_string(value):
+    """A double-quoted redis.conf string: quotes, backslashes and line breaks escaped,
+    so that no password can end the line and add a directive."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'
+
+
+def random_password():
+    return secrets.token_urlsafe(24)
+
+
 @dataclass
 class EmbeddedRedis:
-    """One embedded server: its port, password and data directory."""
+    """One embedded server: its port, password and data directory. Without a password
+    given, it gets a random one (`client()` uses it); an empty one is refused at start."""
 
     port: int
     data_dir: Path
-    password: str = ""
+    password: str = field(default_factory=random_password)
     maxmemory: str | None = None
 
     @property
@@ -190,11 +207,11 @@ class EmbeddedRedis:
     def runtime_conf(self):
         return self.data_dir / "runtime.conf"
 
-    def client(self, **kwargs):
+    def client(self, authenticated=True, **kwargs):
         return redis.Redis(
             host="127.0.0.1",
             port=self.port,
-            password=self.password or None,
+            password=(self.password or None) if authenticated else None,
             socket_connect_timeout=1,
             socket_timeout=5,
             decode_responses=True,
@@ -221,7 +238,7 @@ class EmbeddedRedis:
 
     def _write_runtime_conf(self):
         """The project's redis.conf plus this instance's settings, readable by us only
-        (it may hold the password, which must not show in `ps`)."""
+        (it holds the password, which must not show in `ps`)."""
         modules = server_dir() / "lib"
         lines = [
             f'include "{PROJECT_REDIS_CONF}"',
@@ -236,18 +253,40 @@ class EmbeddedRedis:
             f'loadmodule "{modules / "redistimeseries.so"}"',
             f'loadmodule "{modules / "rejson.so"}"',
             f'loadmodule "{modules / "redisbloom.so"}"',
+            f"requirepass {_conf_string(self.password)}",
         ]
-        if self.password:
-            lines.append(f'requirepass "{self.password}"')
         if self.maxmemory:
             lines.append(f"maxmemory {self.maxmemory}")
         fd = os.open(self.runtime_conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as conf:
             conf.write("\n".join(lines) + "\n")
 
+    def _open_without_password(self):
+        """True when the server answers a client that sends no password (one started by
+        an older version of the project, before it required one)."""
+        try:
+            return bool(self.client(authenticated=False).ping())
+        except redis.exceptions.BusyLoadingError:
+            return True  # Redis checks the password first: loading means none is needed
+        except (redis.exceptions.AuthenticationError, redis.exceptions.ConnectionError):
+            return False
+
     def start(self, timeout=30.0):
+        if not self.password:
+            raise EmbeddedRedisError(
+                "the embedded Redis needs a password and REDIS_PASSWORD is empty; the "
+                "README's run command writes a random one into .env (python -m "
+                "config.envfile), or export REDIS_PASSWORD"
+            )
         state = self.status()
         if state == "running":
+            if self._open_without_password():
+                # Ours (its pid file is in our data directory) but open to anyone: lock it
+                # now rather than restart it, which would replay all its data.
+                self.client(authenticated=False).config_set("requirepass", self.password)
+                self._write_runtime_conf()  # the next start sets the same
+                self._wait_ready(timeout)
+                return "already running, and now requires the password"
             self._wait_ready(timeout)
             return "already running"
         if state == "foreign":
@@ -300,7 +339,9 @@ class EmbeddedRedis:
                 last_error = exc
             except redis.exceptions.AuthenticationError as exc:
                 raise EmbeddedRedisError(
-                    f"the Redis on port {self.port} refuses our password: {exc}"
+                    f"the embedded Redis on port {self.port} refuses REDIS_PASSWORD ({exc}): "
+                    "it was started with another one. `manage.py redis_stack stop` stops it "
+                    "(its data is saved); then start again"
                 ) from exc
             except redis.exceptions.ConnectionError as exc:
                 last_error = exc
@@ -316,12 +357,18 @@ class EmbeddedRedis:
         pid = self.pid()
         if pid is None:
             return "not running"
+        client = self.client()
         try:
-            self.client().shutdown(save=save, nosave=not save)
+            # redis-py's shutdown() takes a refused password for success; SHUTDOWN itself
+            # works while the data loads.
+            with contextlib.suppress(redis.exceptions.BusyLoadingError):
+                client.ping()
+            client.shutdown(save=save, nosave=not save)
+        except (redis.exceptions.AuthenticationError, redis.exceptions.ResponseError):
+            # Started with another password (or SHUTDOWN refused): SIGTERM also saves.
+            os.kill(pid, signal.SIGTERM)
         except redis.exceptions.ConnectionError:
             pass  # SHUTDOWN closes the connection as it succeeds
-        except redis.exceptions.ResponseError:
-            os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

@@ -5,13 +5,14 @@ Content-Security-Policy, Permissions-Policy, Cross-Origin-Resource-Policy); Djan
 SecurityMiddleware and XFrameOptionsMiddleware set nosniff, Referrer-Policy,
 Cross-Origin-Opener-Policy and X-Frame-Options from the settings.
 
-RedisOutageMiddleware: any view that lets a Redis connection error escape gets a
-friendly 503 instead: an HTML page for pages, JSON for `/api/` and `/health/`. Views
-that can degrade further (a dashboard showing "Redis is down" inside its layout) catch
-the error themselves.
+RedisOutageMiddleware: any view that lets a Redis connection error (or a reply saying the
+server cannot serve now) escape gets a friendly 503 instead: an HTML page for pages, JSON
+for `/api/` and `/health/`. Views that can degrade further (a dashboard showing "Redis is
+down" inside its layout) catch the error themselves.
 """
 
 import logging
+import re
 
 import redis
 from django.http import JsonResponse
@@ -67,9 +68,15 @@ class SecurityHeadersMiddleware:
         return response
 
 
+# Error replies that say the server cannot serve now, whatever was asked: loading its
+# data, refusing writes after a failed save, or without the search index (dropped by a
+# FLUSHDB until `create_index` rebuilds it).
+UNAVAILABLE_REPLIES = re.compile(r"^(LOADING|MISCONF)|: no such index$|^Unknown Index name$")
+
+
 def is_redis_outage(exc):
     return isinstance(exc, OUTAGE_ERRORS) or (
-        isinstance(exc, redis.ResponseError) and str(exc).startswith(("LOADING", "MISCONF"))
+        isinstance(exc, redis.ResponseError) and UNAVAILABLE_REPLIES.search(str(exc)) is not None
     )
 
 

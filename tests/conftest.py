@@ -96,7 +96,7 @@ def clean_side_stores(redis_settings):
 
 @pytest.fixture
 def second_server(tmp_path):
-    """Another Redis Stack (no password) that a test may stop and start, for outages."""
+    """Another Redis Stack (its own random password) that a test may stop and start."""
     server = EmbeddedRedis(port=free_port(), data_dir=tmp_path / "second-redis")
     server.start()
     yield server
@@ -108,7 +108,7 @@ def second_server(tmp_path):
 def stoppable_server(second_server, settings):
     """Every store on `second_server` for this test; Django's cache and sessions stay on
     the suite's server, so a logged-in client stays logged in."""
-    settings.REDIS_URLS = store_urls(second_server.port, password="")
+    settings.REDIS_URLS = store_urls(second_server.port, second_server.password)
     return second_server
 
 

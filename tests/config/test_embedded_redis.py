@@ -43,7 +43,7 @@ def test_runtime_conf_with_password_is_private(tmp_path):
         assert oct(instance.runtime_conf.stat().st_mode)[-3:] == "600"
         assert instance.client().ping()
         with pytest.raises(redis.AuthenticationError):
-            EmbeddedRedis(port=instance.port, data_dir=tmp_path / "r").client().ping()
+            instance.client(authenticated=False).ping()
     finally:
         instance.stop(save=False)
 

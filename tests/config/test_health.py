@@ -54,7 +54,7 @@ def test_unhealthy_without_the_search_module(client, settings, tmp_path):
     try:
         with pytest.raises(embedded_redis.EmbeddedRedisError, match="lacks modules"):
             server.start(timeout=10)
-        settings.REDIS_URLS = store_urls(server.port, password="")
+        settings.REDIS_URLS = store_urls(server.port, server.password)
         response = client.get("/health/redis")
         assert response.status_code == 503
         assert "search" in response.json()["error"]

@@ -13,11 +13,13 @@ from config.settings import BASE_DIR
 def load_settings(**env):
     """Import config.settings in a fresh interpreter with exactly this environment."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS", "DEBUG"))}
-    clean.update({"SECRET_KEY": "x" * 60, **env})
+    # An exported empty REDIS_PASSWORD wins over the one the setup writes into .env.
+    clean.update({"SECRET_KEY": "x" * 60, "REDIS_PASSWORD": "", **env})
     code = (
         "import json, config.settings as s; "
         "print(json.dumps({'debug': s.DEBUG, 'urls': s.REDIS_URLS, 'embedded': s.REDIS_EMBEDDED, "
-        "'hosts': s.ALLOWED_HOSTS, 'index': s.REDISEARCH_INDEX_NAME, 'db': str(s.DATABASES)}))"
+        "'hosts': s.ALLOWED_HOSTS, 'index': s.REDISEARCH_INDEX_NAME, 'db': str(s.DATABASES), "
+        "'cache': s.CACHES['default']['LOCATION']}))"
     )
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -60,6 +62,14 @@ def test_password_host_port_and_tls_build_the_urls():
     assert values["embedded"] is False  # an external server: nothing embedded starts
 
 
+def test_the_password_reaches_every_store_and_the_cache():
+    values = loaded(REDIS_PASSWORD="s3cret")
+    assert set(values["urls"]) == set(settings.REDIS_STORE_DBS)
+    for store, url in values["urls"].items():
+        assert url.startswith("redis://:s3cret@127.0.0.1:6379/"), store
+    assert values["cache"] == values["urls"]["cache"]  # Django's cache and sessions too
+
+
 def test_a_store_can_move_to_its_own_server():
     values = loaded(REDIS_METRICS_URL="redis://metrics-host:6379/0")
     assert values["urls"]["metrics"] == "redis://metrics-host:6379/0"
@@ -78,6 +88,10 @@ def test_a_store_can_move_to_its_own_server():
         ({"REDISEARCH_INDEX_NAME": "bad name;"}, "REDISEARCH_INDEX_NAME"),
         ({"DATABASE_URL": "nonsense://"}, "DATABASE_URL"),
         ({"SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"LOGIN_FAILURE_LIMIT": "0"}, "LOGIN_FAILURE_LIMIT"),
+        ({"LOGIN_FAILURE_LIMIT": "five"}, "LOGIN_FAILURE_LIMIT"),
+        ({"LOGIN_LOCKOUT_MINUTES": "0"}, "LOGIN_LOCKOUT_MINUTES"),
+        ({"LOGIN_LOCKOUT_MINUTES": "2000"}, "LOGIN_LOCKOUT_MINUTES"),
     ],
 )
 def test_bad_values_stop_start_up_naming_the_variable(env, variable):
@@ -89,21 +103,6 @@ def test_bad_values_stop_start_up_naming_the_variable(env, variable):
 
 def test_secret_key_optional_only_with_debug():
     assert loaded(SECRET_KEY="", DEBUG="true")["debug"] is True
-
-
-def test_env_file_gets_a_random_secret_key_once(tmp_path, monkeypatch):
-    from config.envfile import ensure_secret_key
-
-    monkeypatch.delenv("SECRET_KEY", raising=False)
-    env_file = tmp_path / ".env"
-    env_file.write_text("DEBUG=false")
-    assert ensure_secret_key(env_file) is True
-    first = env_file.read_text()
-    assert first.startswith("DEBUG=false\nSECRET_KEY=")
-    assert len(first.split("SECRET_KEY=")[1].strip()) >= 50
-    assert ensure_secret_key(env_file) is False
-    assert env_file.read_text() == first
-    assert oct(env_file.stat().st_mode)[-3:] == "600"
 
 
 def test_deploy_check_is_clean_under_production_settings():

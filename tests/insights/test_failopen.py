@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.urls("tests.insights.urls"), pytest.mark.django_db]
 def stoppable_server(tmp_path, settings):
     server = EmbeddedRedis(port=free_port(), data_dir=tmp_path / "redis")
     server.start()
-    urls = store_urls(server.port, password="")
+    urls = store_urls(server.port, server.password)
     # Only the analytics store goes down; sessions and the rest stay on the suite's server.
     settings.REDIS_URLS = {**settings.REDIS_URLS, "analytics": urls["analytics"]}
     yield server

@@ -20,6 +20,7 @@ PUBLIC_ROUTES = {
     "movies/<int:movie_id>/",
     "api/search",
     "api/search/suggest",
+    "api/openapi.json",
     "health/redis",
     "accounts/login/",
     "accounts/logout/",

@@ -5,8 +5,10 @@ import subprocess
 from io import StringIO
 
 import pytest
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib import auth
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from config.management.commands import serve
 from config.management.commands.ensure_admin import ensure_admin
@@ -14,6 +16,12 @@ from config.settings import BASE_DIR
 
 pytestmark = pytest.mark.django_db
 PRINTED = re.compile(r"Created the admin account '(?P<user>[\w-]+)' with the password (?P<pw>\S+)")
+
+
+def authenticate(username, password):
+    """As the login page does: the login throttle needs the request (its client)."""
+    request = RequestFactory().post("/accounts/login/")
+    return auth.authenticate(request, username=username, password=password)
 
 
 def test_creates_a_superuser_with_a_random_password_once():

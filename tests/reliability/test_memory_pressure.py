@@ -38,7 +38,7 @@ def small_server(tmp_path, settings):
     server = EmbeddedRedis(port=free_port(), data_dir=tmp_path / "small", maxmemory=MAXMEMORY)
     server.start()
     assert server.client().config_get("maxmemory-policy")["maxmemory-policy"] == "volatile-lru"
-    urls = store_urls(server.port, password="")
+    urls = store_urls(server.port, server.password)
     settings.REDIS_URLS = urls
     settings.CACHES = cache_settings(urls["cache"])
     insights_store.forget_ensured()

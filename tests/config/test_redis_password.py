@@ -1,0 +1,97 @@
+"""A password on every embedded Redis: required, given to every client, and applied to a
+server or data left by an older, password-less run."""
+
+import pytest
+import redis
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from config.embedded_redis import EmbeddedRedis, EmbeddedRedisError, free_port
+
+# Redis's refusal: NOAUTH to a RESP2 command, "HELLO must be called with the client already
+# authenticated" to redis-py's RESP3 handshake.
+NOT_AUTHENTICATED = "NOAUTH|already authenticated"
+
+
+@pytest.fixture
+def server(tmp_path):
+    instance = EmbeddedRedis(port=free_port(), data_dir=tmp_path / "redis")
+    yield instance
+    instance.stop(save=False)
+
+
+def test_the_launcher_refuses_clients_without_the_password(server):
+    assert server.password  # a random one when none is given
+    server.start()
+    with pytest.raises(redis.AuthenticationError, match=NOT_AUTHENTICATED):
+        server.client(authenticated=False).ping()
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(port=server.port, password="wrong", socket_connect_timeout=1).ping()
+    assert server.client().ping() is True
+
+
+def test_an_empty_password_is_refused_before_starting(tmp_path):
+    instance = EmbeddedRedis(port=free_port(), data_dir=tmp_path / "open", password="")
+    with pytest.raises(EmbeddedRedisError, match="REDIS_PASSWORD is empty"):
+        instance.start()
+    assert instance.status() == "stopped"
+
+
+def test_the_command_refuses_to_start_without_redis_password(settings, tmp_path):
+    settings.REDIS_EMBEDDED = True
+    settings.REDIS_PASSWORD = ""
+    settings.REDIS_PORT = free_port()
+    settings.REDIS_EMBEDDED_DIR = tmp_path / "open"
+    with pytest.raises(CommandError, match="REDIS_PASSWORD"):
+        call_command("redis_stack", "start")
+
+
+def test_a_password_with_quotes_cannot_add_directives(tmp_path):
+    instance = EmbeddedRedis(
+        port=free_port(), data_dir=tmp_path / "r", password='a"b\\c\nmaxmemory 1mb'
+    )
+    try:
+        instance.start()
+        assert instance.client().ping() is True
+        assert instance.client().config_get("maxmemory")["maxmemory"] != str(2**20)
+    finally:
+        instance.stop(save=False)
+
+
+def test_a_running_password_less_server_gets_the_password(server):
+    """A server an older version started without a password (still running, its pid file
+    in our data directory): the launcher locks it instead of failing."""
+    server.start()
+    server.client().set("movie:1", "kept")
+    server.client().config_set("requirepass", "")  # as the older version ran it
+    assert server.client(authenticated=False).ping() is True
+    newer = EmbeddedRedis(port=server.port, data_dir=server.data_dir, password="from-dot-env")
+    assert newer.start() == "already running, and now requires the password"
+    with pytest.raises(redis.AuthenticationError, match=NOT_AUTHENTICATED):
+        newer.client(authenticated=False).ping()
+    assert newer.client().get("movie:1") == "kept"
+    assert 'requirepass "from-dot-env"' in newer.runtime_conf.read_text()
+    server.password = newer.password  # for the fixture's stop
+
+
+def test_data_from_a_password_less_run_starts_with_the_password(server):
+    server.start()
+    server.client().config_set("requirepass", "")
+    server.client(authenticated=False).set("movie:7", "from the older run")
+    assert server.stop() == "stopped"
+    server.password = "the-new-password"
+    assert server.start() == "started"
+    assert server.client().get("movie:7") == "from the older run"
+    with pytest.raises(redis.AuthenticationError, match=NOT_AUTHENTICATED):
+        server.client(authenticated=False).ping()
+
+
+def test_another_password_is_named_and_the_server_still_stops_cleanly(server):
+    server.start()
+    server.client().set("movie:3", "saved")
+    other = EmbeddedRedis(port=server.port, data_dir=server.data_dir, password="changed")
+    with pytest.raises(EmbeddedRedisError, match="started with another one"):
+        other.start(timeout=5)
+    assert other.stop() == "stopped"  # SIGTERM, which saves: not a SIGKILL after 30 s
+    assert server.start() == "started"
+    assert server.client().get("movie:3") == "saved"
