@@ -128,13 +128,16 @@ def _number(raw, name, low, high, integer):
     return int(value) if integer else value
 
 
-def default_sort(q):
+def default_sort(q, filter_options):
     """The order when the visitor has chosen none: relevance for a search; without
     words, what a visitor recognises first: the highest rated when the catalogue has
     ratings, else the newest (not index order, the silent shorts of 1900)."""
     if words_of(q):
         return "relevance"
-    return "rating_desc" if store.has_ratings() else "year_desc"
+    has_ratings = filter_options.get("has_ratings")
+    if has_ratings is None:  # options cached before they said so
+        has_ratings = store.has_ratings()
+    return "rating_desc" if has_ratings else "year_desc"
 
 
 def parse_params(query_dict, filter_options):
@@ -165,7 +168,7 @@ def parse_params(query_dict, filter_options):
         raise InvalidSearch(f"unknown sort {sort[:30]!r}; use one of {', '.join(SORTS)}")
     # Without words every film is equally relevant: "relevance" means the default order.
     if not sort or (sort == "relevance" and not words_of(params.q)):
-        sort = default_sort(params.q)
+        sort = default_sort(params.q, filter_options)
     params.sort = sort
     page = (query_dict.get("page") or "1").strip()
     if not re.fullmatch(r"[0-9]{1,9}", page) or int(page) < 1:
@@ -275,7 +278,11 @@ def _compute_filter_options(key):
     )
     facets = {field: count.rows for field, count in counts.items()}
     years = store.movie_years()
-    options = {"facets": facets, "years": (years[0], years[-1]) if years else (None, None)}
+    options = {
+        "facets": facets,
+        "years": (years[0], years[-1]) if years else (None, None),
+        "has_ratings": store.has_ratings(),
+    }
     _cache_set(key, options, FILTER_CACHE_TTL)
     _publish_filter_lists([value for value, _ in facets["genre"]], years)
     return options

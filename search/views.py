@@ -108,7 +108,7 @@ def search_page(request):
         result=result,
         facet_groups=_facet_groups(params, result),
         page_links=_page_links(params, result, request),
-        default_sort=service.default_sort(params.q),
+        default_sort=service.default_sort(params.q, options),
         first_result=params.offset + 1,
         last_result=params.offset + len(result["movies"]),
         has_filters=any(params.filters.values())

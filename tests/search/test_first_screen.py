@@ -57,11 +57,13 @@ def test_the_visitors_sort_still_wins_and_relevance_without_words_is_the_default
 def test_the_default_order_without_words_is_by_rating_when_the_catalogue_has_ratings(
     scratch_ids,
 ):
-    assert service.default_sort("") == "year_desc"  # the bundled films have no ratings
+    assert (
+        service.default_sort("", service.filter_options()) == "year_desc"
+    )  # the bundled films have no ratings
     ids = scratch_ids(30)
     call_command("generate_movies", "--count", "30", "--seed", "4", "--start-id", str(ids[0]))
-    assert service.default_sort("") == "rating_desc"
-    assert service.default_sort("love") == "relevance"
+    assert service.default_sort("", service.filter_options()) == "rating_desc"
+    assert service.default_sort("love", service.filter_options()) == "relevance"
     movies = search(size="50")["movies"]
     rated = [m for m in movies if m["rating"] is not None]
     assert len(rated) == 30 and movies[:30] == rated  # unrated films after every rated one
