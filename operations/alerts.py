@@ -44,52 +44,106 @@ def default_config(rule_name):
 
 
 # --- the configuration hash ---------------------------------------------------------
+#
+# The plain fields `cpu_threshold`, `memory_threshold`, `redis_threshold`,
+# `response_time_threshold` and `error_rate_threshold` hold the thresholds the evaluator
+# applies; each rule's other settings sit beside them as `rule:<rule>:<setting>`, which no
+# plain field can collide with; `updated_at` stamps the admin edit the hash was written from.
+
+UPDATED_AT_FIELD = "updated_at"
+RULE_SETTINGS = ("hold_seconds", "hysteresis", "severity", "enabled")
+# The layout before this one, `<rule>:<setting>`: still read, so an upgraded installation
+# keeps its thresholds until the collector's next pass rewrites the hash.
+LEGACY_SETTINGS = {
+    "threshold": "threshold",
+    "hold_seconds": "duration_seconds",
+    "hysteresis": "hysteresis",
+    "severity": "severity",
+    "enabled": "enabled",
+}
+
+
+def setting_field(rule_name, setting):
+    return f"rule:{rule_name}:{setting}"
+
+
+def _plain(number):
+    """80.0 -> "80", 2.5 -> "2.5": the hash reads as the thresholds were typed."""
+    number = float(number)
+    return str(int(number)) if number.is_integer() else repr(number)
 
 
 def configuration_fields(configs, updated_at=""):
-    """The hash's fields for a set of rule configurations: `<rule>:<setting>`."""
-    fields = {"updated_at": updated_at}
+    """The hash's fields for a set of rule configurations."""
+    fields = {UPDATED_AT_FIELD: updated_at}
     for config in configs:
-        fields[f"{config.rule}:threshold"] = repr(float(config.threshold))
-        fields[f"{config.rule}:duration_seconds"] = str(int(config.duration_seconds))
-        fields[f"{config.rule}:hysteresis"] = repr(float(config.hysteresis))
-        fields[f"{config.rule}:severity"] = config.severity
-        fields[f"{config.rule}:enabled"] = "1" if config.enabled else "0"
+        fields[RULES[config.rule].threshold_field] = _plain(config.threshold)
+        fields[setting_field(config.rule, "hold_seconds")] = str(int(config.duration_seconds))
+        fields[setting_field(config.rule, "hysteresis")] = _plain(config.hysteresis)
+        fields[setting_field(config.rule, "severity")] = config.severity
+        fields[setting_field(config.rule, "enabled")] = "1" if config.enabled else "0"
     return fields
 
 
+def _raw_settings(fields, name):
+    """One rule's raw values by setting, and whether they came from the legacy layout."""
+    current = {"threshold": fields.get(RULES[name].threshold_field)}
+    current.update({s: fields.get(setting_field(name, s)) for s in RULE_SETTINGS})
+    if all(value is None for value in current.values()):
+        legacy = {s: fields.get(f"{name}:{old}") for s, old in LEGACY_SETTINGS.items()}
+        if any(value is not None for value in legacy.values()):
+            return legacy, True
+    return current, False
+
+
+def _rule_config(name, raw):
+    """A RuleConfig from raw hash values, or the reason they are unusable."""
+    missing = [setting for setting, value in raw.items() if value is None]
+    if missing:
+        return None, f"{name}: missing {', '.join(missing)}"
+    if raw["enabled"] not in ("0", "1"):
+        return None, f"{name}: enabled must be 0 or 1, got {raw['enabled']!r}"
+    try:
+        threshold, hysteresis = float(raw["threshold"]), float(raw["hysteresis"])
+        hold_seconds = int(raw["hold_seconds"])
+    except ValueError as exc:
+        return None, f"{name}: {exc}"
+    config = RuleConfig(name, threshold, hold_seconds, hysteresis, raw["severity"],
+                        enabled=raw["enabled"] == "1")  # fmt: skip
+    errors = validate_config(config)
+    if errors:
+        return None, f"{name}: {' '.join(errors.values())}"
+    return config, None
+
+
+def validate_config(config):
+    return validate_threshold(config.rule, config.threshold, config.duration_seconds,
+                              config.hysteresis, config.severity)  # fmt: skip
+
+
 def parse_configuration(fields):
-    """{rule: RuleConfig} from the hash; a missing or invalid rule falls back to its
-    defaults (and is logged), so a hand-edited hash cannot break evaluation."""
-    configs = {}
+    """({rule: RuleConfig}, [problem, …]) from the hash. A rule that is missing or invalid
+    (the hash is writable by anyone with Redis access) gets its defaults, so evaluation
+    never runs on a value the admin would refuse; every such rule, an unknown field and
+    the legacy layout are problems, which the collector repairs from the database."""
+    configs, problems = {}, []
     for name in RULES:
-        if f"{name}:threshold" not in fields:
-            configs[name] = default_config(name)
-            continue
-        try:
-            config = RuleConfig(
-                rule=name,
-                threshold=float(fields[f"{name}:threshold"]),
-                duration_seconds=int(fields[f"{name}:duration_seconds"]),
-                hysteresis=float(fields[f"{name}:hysteresis"]),
-                severity=fields[f"{name}:severity"],
-                enabled=fields.get(f"{name}:enabled", "1") == "1",
-            )
-        except (KeyError, ValueError) as exc:
-            logger.warning("operations:configuration %s is unreadable (%s): defaults", name, exc)
-            configs[name] = default_config(name)
-            continue
-        errors = validate_threshold(name, config.threshold, config.duration_seconds,
-                                    config.hysteresis, config.severity)  # fmt: skip
-        if errors:
-            logger.warning("operations:configuration %s is invalid (%s): defaults", name, errors)
-            config = default_config(name)
-        configs[name] = config
-    return configs
+        raw, legacy = _raw_settings(fields, name)
+        config, problem = _rule_config(name, raw)
+        if legacy:
+            problems.append(f"{name}: legacy layout")
+        if problem:
+            problems.append(problem)
+        configs[name] = config or default_config(name)
+    known = set(configuration_fields(configs.values()))
+    unknown = sorted(set(fields) - known)
+    if unknown and not any("legacy layout" in p for p in problems):
+        problems.append(f"unknown fields: {', '.join(unknown)}")
+    return configs, problems
 
 
 def current_configuration():
-    return parse_configuration(store.read_configuration())
+    return parse_configuration(store.read_configuration())[0]
 
 
 def sync_configuration():
@@ -97,22 +151,41 @@ def sync_configuration():
     from operations.models import AlertThreshold
 
     rows = {row.rule: row for row in AlertThreshold.objects.all()}
-    configs = [rows[name].as_config() if name in rows else default_config(name) for name in RULES]
+    configs = []
+    for name in RULES:
+        config = rows[name].as_config() if name in rows else default_config(name)
+        errors = validate_config(config)
+        if errors:  # a row saved before its bounds existed, or edited around the admin
+            logger.warning("alert threshold %s is out of bounds (%s): defaults", name,
+                           " ".join(errors.values()))  # fmt: skip
+            config = default_config(name)
+        configs.append(config)
     stamps = [row.updated_at for row in rows.values()]
     store.write_configuration(configuration_fields(configs, _stamp(max(stamps, default=None))))
     return configs
 
 
-def configuration_is_stale():
-    """True when the database holds a newer edit than the hash (say Redis was down when
-    the admin saved it); the collector then syncs again."""
+# The routine reasons to rewrite the hash; any other problem is a hand edit or damage.
+CONFIGURATION_EMPTY = "operations:configuration is empty"
+CONFIGURATION_STALE = "older than the last admin edit"
+
+
+def configuration_problems():
+    """Why the hash must be rewritten from the database, [] when it is current: an admin
+    edit it lacks (Redis was down when the admin saved it), a missing or invalid rule, an
+    unknown field, the legacy layout."""
     from django.db.models import Max
 
     from operations.models import AlertThreshold
 
-    newest = AlertThreshold.objects.aggregate(newest=Max("updated_at"))["newest"]
     fields = store.read_configuration()
-    return not fields or fields.get("updated_at", "") != _stamp(newest)
+    if not fields:
+        return [CONFIGURATION_EMPTY]
+    newest = AlertThreshold.objects.aggregate(newest=Max("updated_at"))["newest"]
+    problems = parse_configuration(fields)[1]
+    if fields.get(UPDATED_AT_FIELD, "") != _stamp(newest):
+        problems.insert(0, CONFIGURATION_STALE)
+    return problems
 
 
 def _stamp(moment):

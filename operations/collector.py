@@ -5,12 +5,21 @@ the series and t-digests the request-metrics middleware writes. Every source is
 injectable so tests can drive values and time.
 """
 
+import logging
 import time
 
 import psutil
 
 from operations import store
-from operations.alerts import Evaluator, configuration_is_stale, sync_configuration
+from operations.alerts import (
+    CONFIGURATION_EMPTY,
+    CONFIGURATION_STALE,
+    Evaluator,
+    configuration_problems,
+    sync_configuration,
+)
+
+logger = logging.getLogger("operations.collector")
 
 ERROR_RATE_WINDOW_MS = 60_000
 LATENCY_MINUTES = 3  # the current minute and the two before it are (re)written each pass
@@ -44,8 +53,13 @@ class Collector:
             self.prepare()
         else:
             store.ensure_series()  # one EXISTS round trip; recreates a flushed series
-        if configuration_is_stale():  # an admin edit saved while Redis was unreachable
+        problems = configuration_problems()
+        if problems:  # e.g. an admin edit saved while Redis was down, a hand-edited hash
             sync_configuration()
+            routine = set(problems) <= {CONFIGURATION_EMPTY, CONFIGURATION_STALE}
+            logger.log(logging.INFO if routine else logging.WARNING,
+                       "operations:configuration rewritten from the admin's thresholds: %s",
+                       "; ".join(problems))  # fmt: skip
         now_ms = int(self.clock() * 1000)
         system = self.sample_system()
         system.update(self.sample_redis())

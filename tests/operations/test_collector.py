@@ -177,4 +177,4 @@ def test_the_collector_survives_a_redis_restart_and_logs_once(stoppable_server, 
     assert any("recovered" in r.getMessage() for r in caplog.records)
     # The series were created again, with their labels, before writing.
     assert store.series_info("system_metrics:cpu_usage")["labels"]["metric"] == "cpu_usage"
-    assert store.read_configuration()["cpu_usage:threshold"] == "80.0"
+    assert store.read_configuration()["cpu_threshold"] == "80"
