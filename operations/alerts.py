@@ -9,7 +9,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.mail import mail_admins
@@ -266,7 +265,7 @@ class Evaluator:
                 f"{RULES[rule].label} is {_format(value, rule)}, at or above "
                 f"{_format(config.threshold, rule)} for {config.duration_seconds} s"
             ),
-            "timestamp": _iso(now_ms),
+            "timestamp": store.iso_utc(now_ms),
             "timestamp_ms": now_ms,
             "severity": config.severity,
             "value": round(value, 3),
@@ -277,17 +276,18 @@ class Evaluator:
             "resolved_at": None,
         }
         state = {**state, "alert_id": alert["id"]}
-        store.open_alert(alert, state)
+        store.open_alert(alert, state, now_ms)
         self.announce("alert.fired", alert, logging.WARNING)
         return alert
 
     def resolve(self, rule, value, config, old_state, new_state, now_ms):
         alert = store.get_active_alert(old_state.get("alert_id") or "")
         if alert is None:  # the active entry is gone (store flushed): keep the state sane
+            fired_ms = int(old_state.get("since_ms") or now_ms)  # a firing state's start
             alert = {"id": old_state.get("alert_id") or "", "type": rule,
                      "severity": config.severity, "threshold": config.threshold,
-                     "timestamp_ms": now_ms, "acknowledged_by": None,
-                     "acknowledged_at": None}  # fmt: skip
+                     "timestamp": store.iso_utc(fired_ms), "timestamp_ms": fired_ms,
+                     "acknowledged_by": None, "acknowledged_at": None}  # fmt: skip
         reason = (
             "rule disabled" if not config.enabled
             else f"back to {_format(value, rule)}, below {_format(config.resolve_below, rule)}"
@@ -295,11 +295,11 @@ class Evaluator:
         alert = {
             **alert,
             "state": "resolved",
-            "resolved_at": _iso(now_ms),
+            "resolved_at": store.iso_utc(now_ms),
             "message": f"{RULES[rule].label} resolved: {reason}",
             "value": round(value, 3) if value is not None else None,
         }
-        store.close_alert(alert, new_state)
+        store.close_alert(alert, new_state, now_ms)
         self.announce("alert.resolved", alert, logging.INFO)
         return alert
 
@@ -322,16 +322,12 @@ def acknowledge(alert_id, username, clock=time.time):
         if alert.get("acknowledged_by"):
             return None  # already acknowledged: keep who and when
         return {**alert, "state": "acknowledged", "acknowledged_by": username,
-                "acknowledged_at": _iso(now_ms)}  # fmt: skip
+                "acknowledged_at": store.iso_utc(now_ms)}  # fmt: skip
 
-    updated = store.acknowledge_alert(alert_id, update)
+    updated = store.acknowledge_alert(alert_id, update, now_ms)
     if updated is not None:
         append_event("alert.acknowledged", alert_id=alert_id, rule=updated["type"],
                      user=username)  # fmt: skip
         logger.info("alert %s (%s) acknowledged by %s", alert_id, updated["type"], username)
         return updated
     return store.get_active_alert(alert_id)
-
-
-def _iso(ms):
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="seconds")

@@ -81,6 +81,7 @@ class Collector:
             "response_time": self.completed_minute_p95(now_ms, latency),
         }
         transitions = self.evaluator.evaluate(values)
+        store.trim_alert_history(now_ms)  # the 90-day retention, also when no alert comes
         duration_ms = (time.perf_counter() - started) * 1000
         store.record_collector_pass(now_ms, duration_ms, {"transitions": len(transitions)})
         return {"values": values, "system": system, "transitions": transitions,

@@ -1,7 +1,9 @@
 """Alert rules: hold time, no repeats, hysteresis, acknowledgement, admin-edited thresholds."""
 
 import importlib
+import json
 import logging
+from datetime import datetime, timedelta
 
 import pytest
 from django.apps import apps as django_apps
@@ -103,11 +105,77 @@ def test_a_fresh_breach_after_resolution_fires_a_new_alert(clock):
 
 def test_the_history_list_is_capped_and_expires():
     alert = {"id": "a" * 16, "type": "cpu_usage", "timestamp_ms": 1}
+    now_ms = 1_800_000_000_000
     for _ in range(store.ALERTS_MAX + 5):
-        store.open_alert(alert, {"status": FIRING})
+        store.open_alert(alert, {"status": FIRING}, now_ms)
     ops = store._ops()
     assert ops.llen(store.alerts_key()) == store.ALERTS_MAX
-    assert 0 < ops.ttl(store.alerts_key()) <= store.ALERTS_TTL_SECONDS
+    assert 0 < ops.pttl(store.alerts_key()) <= store.ALERTS_RETENTION_MS
+
+
+def raw_history():
+    """operations:alerts as Redis holds it, newest first, read without the app's helpers."""
+    return [json.loads(raw) for raw in get_redis("operations").lrange("operations:alerts", 0, -1)]
+
+
+def assert_plan_entry(entry):
+    for name in ("type", "message", "timestamp", "severity"):
+        assert entry.get(name), (name, entry)
+    for name in ("timestamp", "recorded_at"):
+        moment = datetime.fromisoformat(entry[name])
+        assert moment.utcoffset() == timedelta(0), entry[name]  # ISO-8601, in UTC
+
+
+def test_every_history_entry_is_json_with_type_message_timestamp_and_severity(clock):
+    evaluator = Evaluator(clock=clock)
+    for _ in range(8):
+        evaluator.evaluate(quiet(99.0))
+        clock.advance(10)
+    fired_at = store.active_alerts()[0]["timestamp"]
+    alerts.acknowledge(store.active_alerts()[0]["id"], "alice", clock=clock)
+    clock.advance(10)
+    evaluator.evaluate(quiet(10.0))
+    entries = raw_history()
+    assert [e["state"] for e in entries] == ["resolved", "acknowledged", "active"]
+    for entry in entries:
+        assert_plan_entry(entry)
+        assert entry["type"] == "cpu_usage" and entry["severity"] == "warning"
+        assert entry["timestamp"] == fired_at  # the alert's time; recorded_at, the entry's
+    assert entries[0]["recorded_at"] == store.iso_utc(int(clock() * 1000))
+    # An alert resolved after its active entry was lost still gets a full entry.
+    for _ in range(8):
+        evaluator.evaluate(quiet(99.0))
+        clock.advance(10)
+    get_redis("operations").delete("operations:alerts:active")
+    evaluator.evaluate(quiet(10.0))
+    assert_plan_entry(raw_history()[0])
+    assert raw_history()[0]["timestamp"] == raw_history()[1]["timestamp"]
+
+
+def test_history_entries_older_than_90_days_are_trimmed(clock):
+    evaluator = Evaluator(clock=clock)
+    day = 24 * 3600
+    for _ in range(8):  # fires: an entry on day 0
+        evaluator.evaluate(quiet(99.0))
+        clock.advance(10)
+    clock.advance(60 * day)
+    evaluator.evaluate(quiet(10.0))  # resolves: an entry on day 60
+    assert [e["state"] for e in raw_history()] == ["resolved", "active"]
+    clock.advance(31 * day)  # day 91, and no alert since day 60
+    Collector(**fixed_system(), clock=clock).run_pass()
+    assert [e["state"] for e in raw_history()] == ["resolved"]  # day 0 went
+    ops = get_redis("operations")
+    ops.rpush("operations:alerts", "not json")  # written around the app
+    assert [e["state"] for e in store.alert_history()] == ["resolved"]  # skipped, no 500
+    clock.advance(60 * day)  # day 151: a new alert pushes out the day-60 entry
+    for _ in range(8):
+        evaluator.evaluate(quiet(99.0))
+        clock.advance(10)
+    assert [e["state"] for e in raw_history()] == ["active"]
+    assert 0 < ops.pttl("operations:alerts") <= store.ALERTS_RETENTION_MS
+    clock.advance(91 * day)
+    assert store.trim_alert_history(int(clock() * 1000)) == 1
+    assert not ops.exists("operations:alerts")
 
 
 def test_acknowledge_keeps_who_and_when_and_only_the_first(clock):

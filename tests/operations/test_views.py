@@ -60,7 +60,7 @@ def test_alert_text_is_escaped(staff_client, clock):
     alert = {"id": "b" * 16, "type": "cpu_usage", "message": "<script>alert(1)</script>",
              "timestamp": "t", "timestamp_ms": 1, "severity": "warning", "value": 1,
              "threshold": 2, "state": "active", "acknowledged_by": None}  # fmt: skip
-    store.open_alert(alert, {"status": "firing"})
+    store.open_alert(alert, {"status": "firing"}, now_ms=int(clock() * 1000))
     page = staff_client.get("/operations/").content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
