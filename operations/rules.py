@@ -53,7 +53,12 @@ RULE_CHOICES = [(rule.name, rule.label) for rule in RULES.values()]
 
 
 def _number(value):
-    return f"{value:,g}" if isinstance(value, float) else f"{value:,}"
+    """The value as given: 120, 9,223,372,036,854,775,807, 600000.5, 1e+300, nan."""
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return repr(value)
+    if isinstance(value, float) and abs(value) >= 1e15:
+        return repr(value)  # 1e+300, not 301 digits
+    return f"{int(value):,}"
 
 
 def validate_threshold(rule_name, threshold, duration_seconds, hysteresis, severity):
