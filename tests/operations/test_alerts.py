@@ -251,6 +251,7 @@ def test_the_admin_refuses_bad_thresholds(admin_client, rule, data, field, messa
     assert message in " ".join(errors[field])
     row.refresh_from_db()
     assert (row.threshold, row.duration_seconds, row.hysteresis) == before
+    assert response.context["subtitle"] == str(row)  # the saved row, not the refused values
 
 
 def test_the_admin_accepts_the_bounds_themselves(admin_client):
