@@ -130,13 +130,13 @@ def parse_configuration(fields):
         raw, legacy = _raw_settings(fields, name)
         config, problem = _rule_config(name, raw)
         if legacy:
-            problems.append(f"{name}: legacy layout")
+            problems.append(f"{name}: {LEGACY_LAYOUT}")
         if problem:
             problems.append(problem)
         configs[name] = config or default_config(name)
     known = set(configuration_fields(configs.values()))
     unknown = sorted(set(fields) - known)
-    if unknown and not any("legacy layout" in p for p in problems):
+    if unknown and not any(p.endswith(LEGACY_LAYOUT) for p in problems):
         problems.append(f"unknown fields: {', '.join(unknown)}")
     return configs, problems
 
@@ -167,6 +167,14 @@ def sync_configuration():
 # The routine reasons to rewrite the hash; any other problem is a hand edit or damage.
 CONFIGURATION_EMPTY = "operations:configuration is empty"
 CONFIGURATION_STALE = "older than the last admin edit"
+LEGACY_LAYOUT = "legacy layout"
+
+
+def routine_problems(problems):
+    """True when rewriting the hash is routine: a first start, an edit saved while Redis
+    was down, an upgrade from the legacy layout."""
+    return all(p in (CONFIGURATION_EMPTY, CONFIGURATION_STALE) or p.endswith(LEGACY_LAYOUT)
+               for p in problems)  # fmt: skip
 
 
 def configuration_problems():

@@ -12,10 +12,9 @@ import psutil
 
 from operations import store
 from operations.alerts import (
-    CONFIGURATION_EMPTY,
-    CONFIGURATION_STALE,
     Evaluator,
     configuration_problems,
+    routine_problems,
     sync_configuration,
 )
 
@@ -58,8 +57,7 @@ class Collector:
         problems = configuration_problems()
         if problems:  # e.g. an admin edit saved while Redis was down, a hand-edited hash
             sync_configuration()
-            routine = set(problems) <= {CONFIGURATION_EMPTY, CONFIGURATION_STALE}
-            logger.log(logging.INFO if routine else logging.WARNING,
+            logger.log(logging.INFO if routine_problems(problems) else logging.WARNING,
                        "operations:configuration rewritten from the admin's thresholds: %s",
                        "; ".join(problems))  # fmt: skip
         now_ms = int(self.clock() * 1000)
