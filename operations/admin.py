@@ -32,6 +32,16 @@ class AlertThresholdAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="",
+                           obj=None):  # fmt: skip
+        # A refused form has put the refused values on `obj`: name the row by what is saved,
+        # not as "Response time p95: 1e+300 ms" above the message refusing 1e+300.
+        if obj is not None and obj.pk and context["adminform"].form.errors:
+            saved = type(obj).objects.filter(pk=obj.pk).first()
+            if saved is not None:
+                context.update(original=saved, subtitle=str(saved))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if getattr(obj, "_synced", True):

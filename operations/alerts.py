@@ -9,7 +9,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.mail import mail_admins
@@ -44,52 +43,106 @@ def default_config(rule_name):
 
 
 # --- the configuration hash ---------------------------------------------------------
+#
+# The plain fields `cpu_threshold`, `memory_threshold`, `redis_threshold`,
+# `response_time_threshold` and `error_rate_threshold` hold the thresholds the evaluator
+# applies; each rule's other settings sit beside them as `rule:<rule>:<setting>`, which no
+# plain field can collide with; `updated_at` stamps the admin edit the hash was written from.
+
+UPDATED_AT_FIELD = "updated_at"
+RULE_SETTINGS = ("hold_seconds", "hysteresis", "severity", "enabled")
+# The layout before this one, `<rule>:<setting>`: still read, so an upgraded installation
+# keeps its thresholds until the collector's next pass rewrites the hash.
+LEGACY_SETTINGS = {
+    "threshold": "threshold",
+    "hold_seconds": "duration_seconds",
+    "hysteresis": "hysteresis",
+    "severity": "severity",
+    "enabled": "enabled",
+}
+
+
+def setting_field(rule_name, setting):
+    return f"rule:{rule_name}:{setting}"
+
+
+def _plain(number):
+    """80.0 -> "80", 2.5 -> "2.5": the hash reads as the thresholds were typed."""
+    number = float(number)
+    return str(int(number)) if number.is_integer() else repr(number)
 
 
 def configuration_fields(configs, updated_at=""):
-    """The hash's fields for a set of rule configurations: `<rule>:<setting>`."""
-    fields = {"updated_at": updated_at}
+    """The hash's fields for a set of rule configurations."""
+    fields = {UPDATED_AT_FIELD: updated_at}
     for config in configs:
-        fields[f"{config.rule}:threshold"] = repr(float(config.threshold))
-        fields[f"{config.rule}:duration_seconds"] = str(int(config.duration_seconds))
-        fields[f"{config.rule}:hysteresis"] = repr(float(config.hysteresis))
-        fields[f"{config.rule}:severity"] = config.severity
-        fields[f"{config.rule}:enabled"] = "1" if config.enabled else "0"
+        fields[RULES[config.rule].threshold_field] = _plain(config.threshold)
+        fields[setting_field(config.rule, "hold_seconds")] = str(int(config.duration_seconds))
+        fields[setting_field(config.rule, "hysteresis")] = _plain(config.hysteresis)
+        fields[setting_field(config.rule, "severity")] = config.severity
+        fields[setting_field(config.rule, "enabled")] = "1" if config.enabled else "0"
     return fields
 
 
+def _raw_settings(fields, name):
+    """One rule's raw values by setting, and whether they came from the legacy layout."""
+    current = {"threshold": fields.get(RULES[name].threshold_field)}
+    current.update({s: fields.get(setting_field(name, s)) for s in RULE_SETTINGS})
+    if all(value is None for value in current.values()):
+        legacy = {s: fields.get(f"{name}:{old}") for s, old in LEGACY_SETTINGS.items()}
+        if any(value is not None for value in legacy.values()):
+            return legacy, True
+    return current, False
+
+
+def _rule_config(name, raw):
+    """A RuleConfig from raw hash values, or the reason they are unusable."""
+    missing = [setting for setting, value in raw.items() if value is None]
+    if missing:
+        return None, f"{name}: missing {', '.join(missing)}"
+    if raw["enabled"] not in ("0", "1"):
+        return None, f"{name}: enabled must be 0 or 1, got {raw['enabled']!r}"
+    try:
+        threshold, hysteresis = float(raw["threshold"]), float(raw["hysteresis"])
+        hold_seconds = int(raw["hold_seconds"])
+    except ValueError as exc:
+        return None, f"{name}: {exc}"
+    config = RuleConfig(name, threshold, hold_seconds, hysteresis, raw["severity"],
+                        enabled=raw["enabled"] == "1")  # fmt: skip
+    errors = validate_config(config)
+    if errors:
+        return None, f"{name}: {' '.join(errors.values())}"
+    return config, None
+
+
+def validate_config(config):
+    return validate_threshold(config.rule, config.threshold, config.duration_seconds,
+                              config.hysteresis, config.severity)  # fmt: skip
+
+
 def parse_configuration(fields):
-    """{rule: RuleConfig} from the hash; a missing or invalid rule falls back to its
-    defaults (and is logged), so a hand-edited hash cannot break evaluation."""
-    configs = {}
+    """({rule: RuleConfig}, [problem, …]) from the hash. A rule that is missing or invalid
+    (the hash is writable by anyone with Redis access) gets its defaults, so evaluation
+    never runs on a value the admin would refuse; every such rule, an unknown field and
+    the legacy layout are problems, which the collector repairs from the database."""
+    configs, problems = {}, []
     for name in RULES:
-        if f"{name}:threshold" not in fields:
-            configs[name] = default_config(name)
-            continue
-        try:
-            config = RuleConfig(
-                rule=name,
-                threshold=float(fields[f"{name}:threshold"]),
-                duration_seconds=int(fields[f"{name}:duration_seconds"]),
-                hysteresis=float(fields[f"{name}:hysteresis"]),
-                severity=fields[f"{name}:severity"],
-                enabled=fields.get(f"{name}:enabled", "1") == "1",
-            )
-        except (KeyError, ValueError) as exc:
-            logger.warning("operations:configuration %s is unreadable (%s): defaults", name, exc)
-            configs[name] = default_config(name)
-            continue
-        errors = validate_threshold(name, config.threshold, config.duration_seconds,
-                                    config.hysteresis, config.severity)  # fmt: skip
-        if errors:
-            logger.warning("operations:configuration %s is invalid (%s): defaults", name, errors)
-            config = default_config(name)
-        configs[name] = config
-    return configs
+        raw, legacy = _raw_settings(fields, name)
+        config, problem = _rule_config(name, raw)
+        if legacy:
+            problems.append(f"{name}: {LEGACY_LAYOUT}")
+        if problem:
+            problems.append(problem)
+        configs[name] = config or default_config(name)
+    known = set(configuration_fields(configs.values()))
+    unknown = sorted(set(fields) - known)
+    if unknown and not any(p.endswith(LEGACY_LAYOUT) for p in problems):
+        problems.append(f"unknown fields: {', '.join(unknown)}")
+    return configs, problems
 
 
 def current_configuration():
-    return parse_configuration(store.read_configuration())
+    return parse_configuration(store.read_configuration())[0]
 
 
 def sync_configuration():
@@ -97,22 +150,49 @@ def sync_configuration():
     from operations.models import AlertThreshold
 
     rows = {row.rule: row for row in AlertThreshold.objects.all()}
-    configs = [rows[name].as_config() if name in rows else default_config(name) for name in RULES]
+    configs = []
+    for name in RULES:
+        config = rows[name].as_config() if name in rows else default_config(name)
+        errors = validate_config(config)
+        if errors:  # a row saved before its bounds existed, or edited around the admin
+            logger.warning("alert threshold %s is out of bounds (%s): defaults", name,
+                           " ".join(errors.values()))  # fmt: skip
+            config = default_config(name)
+        configs.append(config)
     stamps = [row.updated_at for row in rows.values()]
     store.write_configuration(configuration_fields(configs, _stamp(max(stamps, default=None))))
     return configs
 
 
-def configuration_is_stale():
-    """True when the database holds a newer edit than the hash (say Redis was down when
-    the admin saved it); the collector then syncs again."""
+# The routine reasons to rewrite the hash; any other problem is a hand edit or damage.
+CONFIGURATION_EMPTY = "operations:configuration is empty"
+CONFIGURATION_STALE = "older than the last admin edit"
+LEGACY_LAYOUT = "legacy layout"
+
+
+def routine_problems(problems):
+    """True when rewriting the hash is routine: a first start, an edit saved while Redis
+    was down, an upgrade from the legacy layout."""
+    return all(p in (CONFIGURATION_EMPTY, CONFIGURATION_STALE) or p.endswith(LEGACY_LAYOUT)
+               for p in problems)  # fmt: skip
+
+
+def configuration_problems():
+    """Why the hash must be rewritten from the database, [] when it is current: an admin
+    edit it lacks (Redis was down when the admin saved it), a missing or invalid rule, an
+    unknown field, the legacy layout."""
     from django.db.models import Max
 
     from operations.models import AlertThreshold
 
-    newest = AlertThreshold.objects.aggregate(newest=Max("updated_at"))["newest"]
     fields = store.read_configuration()
-    return not fields or fields.get("updated_at", "") != _stamp(newest)
+    if not fields:
+        return [CONFIGURATION_EMPTY]
+    newest = AlertThreshold.objects.aggregate(newest=Max("updated_at"))["newest"]
+    problems = parse_configuration(fields)[1]
+    if fields.get(UPDATED_AT_FIELD, "") != _stamp(newest):
+        problems.insert(0, CONFIGURATION_STALE)
+    return problems
 
 
 def _stamp(moment):
@@ -193,7 +273,7 @@ class Evaluator:
                 f"{RULES[rule].label} is {_format(value, rule)}, at or above "
                 f"{_format(config.threshold, rule)} for {config.duration_seconds} s"
             ),
-            "timestamp": _iso(now_ms),
+            "timestamp": store.iso_utc(now_ms),
             "timestamp_ms": now_ms,
             "severity": config.severity,
             "value": round(value, 3),
@@ -204,17 +284,18 @@ class Evaluator:
             "resolved_at": None,
         }
         state = {**state, "alert_id": alert["id"]}
-        store.open_alert(alert, state)
+        store.open_alert(alert, state, now_ms)
         self.announce("alert.fired", alert, logging.WARNING)
         return alert
 
     def resolve(self, rule, value, config, old_state, new_state, now_ms):
         alert = store.get_active_alert(old_state.get("alert_id") or "")
         if alert is None:  # the active entry is gone (store flushed): keep the state sane
+            fired_ms = int(old_state.get("since_ms") or now_ms)  # a firing state's start
             alert = {"id": old_state.get("alert_id") or "", "type": rule,
                      "severity": config.severity, "threshold": config.threshold,
-                     "timestamp_ms": now_ms, "acknowledged_by": None,
-                     "acknowledged_at": None}  # fmt: skip
+                     "timestamp": store.iso_utc(fired_ms), "timestamp_ms": fired_ms,
+                     "acknowledged_by": None, "acknowledged_at": None}  # fmt: skip
         reason = (
             "rule disabled" if not config.enabled
             else f"back to {_format(value, rule)}, below {_format(config.resolve_below, rule)}"
@@ -222,11 +303,11 @@ class Evaluator:
         alert = {
             **alert,
             "state": "resolved",
-            "resolved_at": _iso(now_ms),
+            "resolved_at": store.iso_utc(now_ms),
             "message": f"{RULES[rule].label} resolved: {reason}",
             "value": round(value, 3) if value is not None else None,
         }
-        store.close_alert(alert, new_state)
+        store.close_alert(alert, new_state, now_ms)
         self.announce("alert.resolved", alert, logging.INFO)
         return alert
 
@@ -249,16 +330,12 @@ def acknowledge(alert_id, username, clock=time.time):
         if alert.get("acknowledged_by"):
             return None  # already acknowledged: keep who and when
         return {**alert, "state": "acknowledged", "acknowledged_by": username,
-                "acknowledged_at": _iso(now_ms)}  # fmt: skip
+                "acknowledged_at": store.iso_utc(now_ms)}  # fmt: skip
 
-    updated = store.acknowledge_alert(alert_id, update)
+    updated = store.acknowledge_alert(alert_id, update, now_ms)
     if updated is not None:
         append_event("alert.acknowledged", alert_id=alert_id, rule=updated["type"],
                      user=username)  # fmt: skip
         logger.info("alert %s (%s) acknowledged by %s", alert_id, updated["type"], username)
         return updated
     return store.get_active_alert(alert_id)
-
-
-def _iso(ms):
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="seconds")

@@ -5,12 +5,20 @@ the series and t-digests the request-metrics middleware writes. Every source is
 injectable so tests can drive values and time.
 """
 
+import logging
 import time
 
 import psutil
 
 from operations import store
-from operations.alerts import Evaluator, configuration_is_stale, sync_configuration
+from operations.alerts import (
+    Evaluator,
+    configuration_problems,
+    routine_problems,
+    sync_configuration,
+)
+
+logger = logging.getLogger("operations.collector")
 
 ERROR_RATE_WINDOW_MS = 60_000
 LATENCY_MINUTES = 3  # the current minute and the two before it are (re)written each pass
@@ -24,6 +32,7 @@ class Collector:
         self.evaluator = evaluator or Evaluator(clock=clock)
         self.ready = False
         self.previous_keyspace = None
+        self.previous_commands = None  # (ms, total_commands_processed) of the last pass
         self.last_written_ms = None  # the timestamp of the last system sample written
         self.cpu_percent(interval=None)  # psutil's first reading is meaningless: prime it
 
@@ -32,6 +41,7 @@ class Collector:
         (a restarted server may have come back empty)."""
         self.ready = False
         self.previous_keyspace = None
+        self.previous_commands = None
 
     def prepare(self):
         store.ensure_series(check_rules=True)  # restores lost rules, drops obsolete ones
@@ -44,11 +54,15 @@ class Collector:
             self.prepare()
         else:
             store.ensure_series()  # one EXISTS round trip; recreates a flushed series
-        if configuration_is_stale():  # an admin edit saved while Redis was unreachable
+        problems = configuration_problems()
+        if problems:  # e.g. an admin edit saved while Redis was down, a hand-edited hash
             sync_configuration()
+            logger.log(logging.INFO if routine_problems(problems) else logging.WARNING,
+                       "operations:configuration rewritten from the admin's thresholds: %s",
+                       "; ".join(problems))  # fmt: skip
         now_ms = int(self.clock() * 1000)
         system = self.sample_system()
-        system.update(self.sample_redis())
+        system.update(self.sample_redis(now_ms))
         error_rate = self.error_rate(now_ms)
         latency = self.latency(now_ms)
         if self.last_written_ms is not None and now_ms <= self.last_written_ms:
@@ -67,6 +81,7 @@ class Collector:
             "response_time": self.completed_minute_p95(now_ms, latency),
         }
         transitions = self.evaluator.evaluate(values)
+        store.trim_alert_history(now_ms)  # the 90-day retention, also when no alert comes
         duration_ms = (time.perf_counter() - started) * 1000
         store.record_collector_pass(now_ms, duration_ms, {"transitions": len(transitions)})
         return {"values": values, "system": system, "transitions": transitions,
@@ -78,7 +93,7 @@ class Collector:
             "memory_usage": float(self.virtual_memory().percent),
         }
 
-    def sample_redis(self):
+    def sample_redis(self, now_ms):
         figures = store.redis_figures()
         # With no maxmemory the server may grow to the machine's RAM: measure against it.
         limit = figures["maxmemory"] or self.virtual_memory().total
@@ -91,10 +106,19 @@ class Collector:
         lookups = hits + misses
         return {
             "redis_memory": figures["used_memory"] / limit * 100 if limit else None,
-            "redis_ops_per_sec": figures["ops_per_sec"],
+            "redis_ops_per_sec": self.ops_per_sec(now_ms, figures["total_commands_processed"]),
             "redis_clients": float(figures["connected_clients"]),
             "cache_hit_ratio": hits / lookups * 100 if lookups > 0 else None,
         }
+
+    def ops_per_sec(self, now_ms, total_commands):
+        """Commands per second since the previous pass: the one figure of Redis ops/s the
+        dashboard shows. None on the first pass, and when the counter went back (the
+        server restarted) or the clock did not move."""
+        previous, self.previous_commands = self.previous_commands, (now_ms, total_commands)
+        if previous is None or now_ms <= previous[0] or total_commands < previous[1]:
+            return None
+        return (total_commands - previous[1]) / ((now_ms - previous[0]) / 1000)
 
     def error_rate(self, now_ms):
         """5xx responses as a percentage of requests over the last minute (0 when idle)."""

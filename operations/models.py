@@ -9,17 +9,19 @@ from operations.rules import RULE_CHOICES, RULES, SEVERITIES, validate_threshold
 class AlertThreshold(models.Model):
     rule = models.CharField(max_length=32, choices=RULE_CHOICES, unique=True)
     threshold = models.FloatField(
-        help_text="Fires at or above this value: a percentage (0-100), or milliseconds "
-        "for the response time (p95)."
+        help_text="Fires at or above this value: a percentage (above 0, at most 100), or "
+        "milliseconds (1 to 600,000) for the response time (p95)."
     )
     duration_seconds = models.PositiveIntegerField(
         "hold for (seconds)",
         default=60,
-        help_text="The condition must hold this long before the alert fires.",
+        help_text="The condition must hold this long before the alert fires: 1 to 86,400 "
+        "seconds (one day).",
     )
     hysteresis = models.FloatField(
         default=5.0,
-        help_text="An active alert resolves once the value is below threshold minus this.",
+        help_text="An active alert resolves once the value is below threshold minus this: "
+        "at least 0 and smaller than the threshold.",
     )
     severity = models.CharField(
         max_length=16, choices=[(s, s.title()) for s in SEVERITIES], default="warning"
@@ -46,7 +48,6 @@ class AlertThreshold(models.Model):
         errors = validate_threshold(
             self.rule, self.threshold, self.duration_seconds, self.hysteresis, self.severity
         )
-        # Field errors for fields the form already rejected would hide the real message.
         if errors:
             raise ValidationError(errors)
 

@@ -39,11 +39,7 @@ def system_metrics(range_name="1h", now_ms=None):
     now_ms = _now_ms(now_ms)
     grid, found = store.read_windows(store.SYSTEM_SERIES, win, now_ms, lambda _: "avg")
     series = {name: [_round(found[name].get(t)) for t in grid] for name in store.SYSTEM_SERIES}
-    latest = {
-        name: (None if value is None else value[1])
-        for name, value in store.latest_values().items()
-        if name in store.SYSTEM_SERIES
-    }
+    latest = latest_system()
     return {
         "range": win.name,
         "bucket_seconds": win.bucket_ms // 1000,
@@ -53,6 +49,26 @@ def system_metrics(range_name="1h", now_ms=None):
         "latest": latest,
         "units": {name: s.labels["unit"] for name, s in store.SYSTEM_SERIES.items()},
     }
+
+
+def latest_system():
+    """The newest sample of every system series, {name: value or None}: what the tiles show,
+    and the Redis table's ops/s and clients with them."""
+    return {
+        name: (None if value is None else value[1])
+        for name, value in store.latest_values().items()
+        if name in store.SYSTEM_SERIES
+    }
+
+
+def redis_overview():
+    """The Redis server's figures, with commands per second as the collector measured them
+    (the same sample as the system series' latest): one figure of ops/s, wherever shown."""
+    info = store.redis_info()
+    sample = store.latest_values()["redis_ops_per_sec"]
+    info["stats"]["ops_per_sec"] = None if sample is None else sample[1]
+    info["stats"]["ops_per_sec_measured_at"] = None if sample is None else store.iso_utc(sample[0])
+    return info
 
 
 def performance_metrics(range_name="1h", now_ms=None):

@@ -18,6 +18,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import redis
 
@@ -35,7 +36,7 @@ ALERT_STATE_KEY = "operations:alerts:state"
 COLLECTOR_KEY = "operations:collector"
 
 ALERTS_MAX = 1000  # history entries kept (LTRIM)
-ALERTS_TTL_SECONDS = 90 * 24 * 3600  # the history disappears 90 days after the last entry
+ALERTS_RETENTION_MS = 90 * DAY_MS  # older entries are dropped; so is the list 90 days idle
 
 
 def configuration_key():
@@ -683,25 +684,69 @@ def save_alert_state(rule, state, pipeline=None):
     target.hset(ALERT_STATE_KEY, rule, json.dumps(state))
 
 
-def _push_history(pipe, entry):
-    pipe.lpush(ALERTS_KEY, json.dumps(entry))
-    pipe.ltrim(ALERTS_KEY, 0, ALERTS_MAX - 1)
-    pipe.expire(ALERTS_KEY, ALERTS_TTL_SECONDS)
+# The history list is newest first, so the entries past the retention are its tail: pop
+# them while the oldest is older than the cutoff (an entry that does not parse goes too).
+# One script, so a push, the cap and the trim are one step even inside MULTI.
+_PUSH_AND_TRIM = """
+if ARGV[1] ~= '' then redis.call('LPUSH', KEYS[1], ARGV[1]) end
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+local cutoff = tonumber(ARGV[3])
+local dropped = 0
+while true do
+  local oldest = redis.call('LINDEX', KEYS[1], -1)
+  if not oldest then break end
+  local ok, entry = pcall(cjson.decode, oldest)
+  local at = ok and type(entry) == 'table'
+    and tonumber(entry['recorded_ms'] or entry['timestamp_ms'])
+  if at and at >= cutoff then break end
+  redis.call('RPOP', KEYS[1])
+  dropped = dropped + 1
+end
+if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+return dropped
+"""
+_scripts = {}
 
 
-def open_alert(alert, state):
+def _push_and_trim(target, entry_json, now_ms):
+    script = _scripts.get("push")
+    if script is None:
+        script = _scripts["push"] = _ops().register_script(_PUSH_AND_TRIM)
+    args = [entry_json, ALERTS_MAX, int(now_ms) - ALERTS_RETENTION_MS, ALERTS_RETENTION_MS]
+    return script(keys=[ALERTS_KEY], args=args, client=target)
+
+
+def iso_utc(ms):
+    """ISO-8601 in UTC, to the second: 2026-12-01T08:00:00+00:00."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="seconds")
+
+
+def _push_history(pipe, entry, now_ms):
+    """An alert's transition as an entry of the history, stamped with when it was
+    recorded (the retention counts from that); the oldest entries beyond 1000 or 90 days go."""
+    entry = {**entry, "recorded_at": iso_utc(now_ms), "recorded_ms": int(now_ms)}
+    _push_and_trim(pipe, json.dumps(entry), now_ms)
+
+
+def trim_alert_history(now_ms):
+    """Drop the entries older than the retention without pushing one (each collector pass:
+    a quiet installation must not keep a year-old history); returns how many went."""
+    return _push_and_trim(_ops(), "", now_ms)
+
+
+def open_alert(alert, state, now_ms):
     """A new active alert, its history entry and the rule's state, atomically."""
     pipe = _ops().pipeline(transaction=True)
     pipe.hset(ACTIVE_ALERTS_KEY, alert["id"], json.dumps(alert))
-    _push_history(pipe, alert)
+    _push_history(pipe, alert, now_ms)
     save_alert_state(alert["type"], state, pipeline=pipe)
     pipe.execute()
 
 
-def close_alert(alert, state):
+def close_alert(alert, state, now_ms):
     pipe = _ops().pipeline(transaction=True)
     pipe.hdel(ACTIVE_ALERTS_KEY, alert["id"])
-    _push_history(pipe, alert)
+    _push_history(pipe, alert, now_ms)
     save_alert_state(alert["type"], state, pipeline=pipe)
     pipe.execute()
 
@@ -717,10 +762,16 @@ def get_active_alert(alert_id):
 
 
 def alert_history(count=50):
-    return [json.loads(raw) for raw in _ops().lrange(ALERTS_KEY, 0, count - 1)]
+    entries = []
+    for raw in _ops().lrange(ALERTS_KEY, 0, count - 1):
+        try:
+            entries.append(json.loads(raw))
+        except ValueError:  # written around the app: skipped, never a 500
+            continue
+    return [entry for entry in entries if isinstance(entry, dict)]
 
 
-def acknowledge_alert(alert_id, update):
+def acknowledge_alert(alert_id, update, now_ms):
     """Apply `update(alert) -> alert | None` to one active alert under WATCH, so an
     acknowledgement never resurrects an alert the collector resolved meanwhile."""
     result = {}
@@ -736,7 +787,7 @@ def acknowledge_alert(alert_id, update):
             return
         pipe.multi()
         pipe.hset(ACTIVE_ALERTS_KEY, alert_id, json.dumps(alert))
-        _push_history(pipe, alert)
+        _push_history(pipe, alert, now_ms)
 
     _ops().transaction(apply, ACTIVE_ALERTS_KEY)
     return result["alert"]
@@ -747,7 +798,9 @@ def acknowledge_alert(alert_id, update):
 
 def redis_info():
     """The server's figures the dashboard shows (the server of the search store, which
-    holds the catalogue; by default every store lives there)."""
+    holds the catalogue; by default every store lives there). Its commands per second are
+    the collector's measure (reports.redis_overview), not INFO's instantaneous figure: that
+    is a sample of the last 1.6 s, mostly the dashboard's own polling."""
     client = get_redis("search")
     pipe = client.pipeline(transaction=False)
     for section in ("server", "memory", "clients", "stats", "persistence"):
@@ -786,7 +839,6 @@ def redis_info():
             "blocked": clients.get("blocked_clients"),
         },
         "stats": {
-            "ops_per_sec": stats.get("instantaneous_ops_per_sec"),
             "keyspace_hits": hits,
             "keyspace_misses": misses,
             "hit_ratio_percent": round(hits / (hits + misses) * 100, 2) if hits + misses else None,
@@ -807,7 +859,7 @@ def redis_info():
 
 
 def redis_figures():
-    """The collector's cheap subset of INFO: memory, clients and keyspace counters."""
+    """The collector's cheap subset of INFO: memory, clients, commands and keyspace counters."""
     pipe = get_redis("search").pipeline(transaction=False)
     pipe.info("memory")
     pipe.info("clients")
@@ -817,7 +869,7 @@ def redis_figures():
         "used_memory": int(memory.get("used_memory", 0)),
         "maxmemory": int(memory.get("maxmemory", 0)),
         "connected_clients": int(clients.get("connected_clients", 0)),
-        "ops_per_sec": float(stats.get("instantaneous_ops_per_sec", 0)),
+        "total_commands_processed": int(stats.get("total_commands_processed", 0)),
         "keyspace_hits": int(stats.get("keyspace_hits", 0)),
         "keyspace_misses": int(stats.get("keyspace_misses", 0)),
     }

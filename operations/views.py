@@ -17,6 +17,16 @@ from operations import prometheus, reports
 from operations.rules import RULES
 
 ALERT_ID = re.compile(r"^[0-9a-f]{16}$")
+# The tiles: (system series, label, unit), each showing the series' newest sample.
+TILES = [
+    ("cpu_usage", "CPU", "%"),
+    ("memory_usage", "Memory", "%"),
+    ("redis_memory", "Redis memory", "%"),
+    ("redis_ops_per_sec", "Redis ops/s", ""),
+    ("redis_clients", "Redis clients", ""),
+    ("cache_hit_ratio", "Cache hit ratio", "%"),
+]
+
 LOOPBACK = {"127.0.0.1", "::1"}
 
 
@@ -26,17 +36,22 @@ LOOPBACK = {"127.0.0.1", "::1"}
 def dashboard(request):
     context = {"outage": None, "rules": RULES, "ranges": ["1h", "24h", "7d"],
                "refresh_seconds": settings.OPERATIONS_COLLECT_INTERVAL}  # fmt: skip
+    status = 200
     try:
         context.update(
-            redis=reports.store.redis_info(),
+            latest=reports.latest_system(),
+            redis=reports.redis_overview(),
             alerts=reports.alerts(limit=30),
             configuration=reports.configuration(),
         )
     except redis.RedisError as exc:
         # Degrade inside the dashboard's own layout; the page polls and recovers.
         context["outage"] = f"{type(exc).__name__}: {exc}"
-        return render(request, "operations/dashboard.html", context, status=503)
-    return render(request, "operations/dashboard.html", context)
+        status = 503
+    latest = context.get("latest", {})
+    context["tiles"] = [{"name": name, "label": label, "unit": unit, "value": latest.get(name)}
+                        for name, label, unit in TILES]  # fmt: skip
+    return render(request, "operations/dashboard.html", context, status=status)
 
 
 @require_POST
@@ -94,7 +109,7 @@ def api_alerts(request):
 @require_GET
 @staff_required_api
 def api_redis_info(request):
-    return JsonResponse(reports.store.redis_info())
+    return JsonResponse(reports.redis_overview())
 
 
 @never_cache

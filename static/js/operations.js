@@ -142,9 +142,10 @@
     }
   }
 
+  // The tiles and the Redis table's ops/s and clients: one sample each, from one response.
   function renderTiles(latest) {
-    document.querySelectorAll("[data-latest]").forEach((el) => {
-      const value = latest[el.dataset.latest];
+    document.querySelectorAll("[data-latest], [data-latest-of]").forEach((el) => {
+      const value = latest[el.dataset.latest || el.dataset.latestOf];
       el.textContent = value == null ? "–" : (Math.round(value * 10) / 10) + (el.dataset.unit ? " " + el.dataset.unit : "");
     });
   }
@@ -159,8 +160,6 @@
     set("modules", info.modules.join(", "));
     set("memory", m.used_human + " of " + (m.maxmemory_bytes ? m.maxmemory_human + " (" + m.used_percent + " %)" : "no maxmemory"));
     set("policy", m.policy);
-    set("clients", info.clients.connected);
-    set("ops", info.stats.ops_per_sec);
     set("keys", Object.entries(info.keys_per_store).map(([s, n]) => s + ": " + (n == null ? "?" : n)).join(", "));
     const p = info.persistence;
     const saved = p.rdb_last_save_time ? new Date(p.rdb_last_save_time * 1000).toISOString().replace("T", " ").slice(0, 19) + " UTC" : "never";

@@ -177,4 +177,23 @@ def test_the_collector_survives_a_redis_restart_and_logs_once(stoppable_server, 
     assert any("recovered" in r.getMessage() for r in caplog.records)
     # The series were created again, with their labels, before writing.
     assert store.series_info("system_metrics:cpu_usage")["labels"]["metric"] == "cpu_usage"
-    assert store.read_configuration()["cpu_usage:threshold"] == "80.0"
+    assert store.read_configuration()["cpu_threshold"] == "80"
+
+
+def test_redis_ops_per_sec_is_the_commands_counted_between_two_passes(clock, monkeypatch):
+    totals = iter([1_000, 1_500, 1_600, 40])
+    real = store.redis_figures
+
+    def figures():
+        return {**real(), "total_commands_processed": next(totals)}
+
+    monkeypatch.setattr(store, "redis_figures", figures)
+    collector = Collector(clock=clock, **fixed_system())
+    assert collector.run_pass()["system"]["redis_ops_per_sec"] is None  # nothing to compare
+    clock.advance(10)
+    assert collector.run_pass()["system"]["redis_ops_per_sec"] == 50.0  # 500 in 10 s
+    clock.advance(20)
+    assert collector.run_pass()["system"]["redis_ops_per_sec"] == 5.0
+    assert store.latest_values()["redis_ops_per_sec"][1] == 5.0
+    clock.advance(10)  # the server restarted: its counter began again
+    assert collector.run_pass()["system"]["redis_ops_per_sec"] is None

@@ -1,5 +1,7 @@
 """Dashboard, APIs, acknowledge, /metrics and the middleware through the real stack."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -60,7 +62,7 @@ def test_alert_text_is_escaped(staff_client, clock):
     alert = {"id": "b" * 16, "type": "cpu_usage", "message": "<script>alert(1)</script>",
              "timestamp": "t", "timestamp_ms": 1, "severity": "warning", "value": 1,
              "threshold": 2, "state": "active", "acknowledged_by": None}  # fmt: skip
-    store.open_alert(alert, {"status": "firing"})
+    store.open_alert(alert, {"status": "firing"}, now_ms=int(clock() * 1000))
     page = staff_client.get("/operations/").content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -115,6 +117,30 @@ def test_system_metrics_api(staff_client):
     body = staff_client.get("/api/operations/system-metrics").json()
     assert body["series"]["cpu_usage"][-1] is not None  # the pass landed in the last bucket
     assert body["latest"]["memory_usage"] > 0
+
+
+def test_the_ops_per_sec_tile_table_and_apis_show_one_figure(staff_client, clock):
+    """One known state: the collector's newest samples. INFO's instantaneous figure (the
+    dashboard's own polling, at another moment) appears nowhere."""
+    now_ms = int(clock() * 1000)
+    store.ensure_series()
+    store.write_samples(now_ms, {"redis_ops_per_sec": 1234.5, "redis_clients": 17.0}, None, {})
+    page = staff_client.get("/operations/").content.decode()
+    shown = re.findall(r'data-latest(?:-of)?="redis_ops_per_sec" data-unit="">([^<]*)<', page)
+    assert shown == ["1234.5", "1234.5"]  # the tile, then the Redis table
+    clients = re.findall(r'data-latest(?:-of)?="redis_clients" data-unit="">([^<]*)<', page)
+    assert clients == ["17", "17"]
+    system = staff_client.get("/api/operations/system-metrics").json()
+    info = staff_client.get("/api/operations/redis-info").json()
+    assert system["latest"]["redis_ops_per_sec"] == info["stats"]["ops_per_sec"] == 1234.5
+    assert info["stats"]["ops_per_sec_measured_at"] == store.iso_utc(now_ms)
+
+
+def test_before_the_first_measure_ops_per_sec_is_unknown_everywhere(staff_client):
+    page = staff_client.get("/operations/").content.decode()
+    shown = re.findall(r'data-latest(?:-of)?="redis_ops_per_sec" data-unit="">([^<]*)<', page)
+    assert shown == ["–", "–"]
+    assert staff_client.get("/api/operations/redis-info").json()["stats"]["ops_per_sec"] is None
 
 
 @pytest.mark.parametrize("api", ["system-metrics", "performance-metrics"])
