@@ -27,6 +27,7 @@ PAGES = {
     "movie": ("/movies/{id}/", []),
     "api-search": ("/api/search", SEARCH_PARAMS),
     "api-suggest": ("/api/search/suggest", ["q"]),
+    "api-openapi": ("/api/openapi.json", []),
     "health-redis": ("/health/redis", []),
     "metrics": ("/metrics", []),
     "favicon": ("/favicon.ico", []),
