@@ -512,13 +512,20 @@ def _operations_components():
                     "acknowledged_by": string_or_null,
                     "acknowledged_at": _nullable(DATE_TIME),
                     "resolved_at": _nullable(DATE_TIME),
+                    "recorded_at": {
+                        **DATE_TIME,
+                        "description": "When this history entry was written (`timestamp` "
+                        "is when the alert fired).",
+                    },
+                    "recorded_ms": INTEGER,
                 }
             ),
-            # An alert resolved after its active entry was lost has no `timestamp`.
+            # Only history entries say when they were written.
             "required": [
                 "id",
                 "type",
                 "message",
+                "timestamp",
                 "timestamp_ms",
                 "severity",
                 "value",
@@ -555,7 +562,12 @@ def _operations_components():
                 "clients": _object({"connected": count_or_null, "blocked": count_or_null}),
                 "stats": _object(
                     {
-                        "ops_per_sec": number_or_null,
+                        "ops_per_sec": {
+                            **number_or_null,
+                            "description": "Commands per second between the collector's "
+                            "last two passes; null before it has measured.",
+                        },
+                        "ops_per_sec_measured_at": _nullable(DATE_TIME),
                         "keyspace_hits": COUNT,
                         "keyspace_misses": COUNT,
                         "hit_ratio_percent": number_or_null,
