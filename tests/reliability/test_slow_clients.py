@@ -1,0 +1,79 @@
+"""Slow clients cannot stop the site, and are dropped.
+
+The app runs as `manage.py serve` runs it (the `live` fixture of test_outage_live: serve's
+own gunicorn command line, with serve's defaults). 200 connections each send the start
+of a request's headers and then nothing more, as a slowloris client does between its
+lines. While they are open, `/health/redis` and `/` must still answer 200, and the server
+must eventually close every one of them.
+
+No figure is asserted: the hang guards (15 s per request, 60 s for the drops) are far
+above the second the site may be delayed (docs/BENCHMARKS.md, "Slow clients"), so only
+a server that waits for the slow clients, as gthread workers do with a thread each,
+fails here.
+"""
+
+import contextlib
+import selectors
+import socket
+import time
+
+import pytest
+
+from tests.reliability.test_outage_live import live  # noqa: F401 - the served app
+
+pytestmark = pytest.mark.slow
+
+SLOW_CONNECTIONS = 200
+HANG_GUARD_S = 15
+DROP_GUARD_S = 60
+
+
+def open_slow_connections(port, count):
+    """`count` connections, each having sent a request line and one header, no more."""
+    connections = []
+    for number in range(count):
+        connection = socket.create_connection(("127.0.0.1", port), timeout=HANG_GUARD_S)
+        connection.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: {number}\r\n".encode())
+        connections.append(connection)
+    return connections
+
+
+def wait_until_closed_by_server(connections, timeout):
+    """The connections still open after `timeout` (the server closed the others: EOF or
+    reset)."""
+    selector = selectors.DefaultSelector()
+    for connection in connections:
+        connection.setblocking(False)
+        selector.register(connection, selectors.EVENT_READ)
+    still_open = set(connections)
+    deadline = time.monotonic() + timeout
+    while still_open and (left := deadline - time.monotonic()) > 0:
+        for key, _ in selector.select(timeout=left):
+            try:
+                data = key.fileobj.recv(4096)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""
+            if not data:  # closed (an error page first would also do, read on to EOF)
+                selector.unregister(key.fileobj)
+                still_open.discard(key.fileobj)
+    selector.close()
+    return still_open
+
+
+def test_slow_clients_neither_block_other_requests_nor_stay_forever(live):  # noqa: F811
+    slow = open_slow_connections(live.port, SLOW_CONNECTIONS)
+    try:
+        # Each GET has its own 15 s timeout (Live.get); a blocked server fails here.
+        for path in ("/health/redis", "/", "/health/redis"):
+            status, body = live.get(path)
+            assert status == 200, f"{path} while {SLOW_CONNECTIONS} slow clients: {body[:300]}"
+
+        still_open = wait_until_closed_by_server(slow, DROP_GUARD_S)
+        assert not still_open, f"{len(still_open)} slow connections still open"
+        assert live.get("/health/redis")[0] == 200
+    finally:
+        for connection in slow:
+            with contextlib.suppress(OSError):
+                connection.close()
