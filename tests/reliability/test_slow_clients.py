@@ -1,10 +1,12 @@
-"""Slow clients cannot stop the site, and are dropped.
+"""Slow clients cannot stop the site, and are dropped; many fast ones are all served.
 
 The app runs as `manage.py serve` runs it (the `live` fixture of test_outage_live: serve's
-own gunicorn command line, with serve's defaults). 200 connections each send the start
-of a request's headers and then nothing more, as a slowloris client does between its
-lines. While they are open, `/health/redis` and `/` must still answer 200, and the server
-must eventually close every one of them.
+own gunicorn command line, with serve's defaults, one worker). 200 connections each send
+the start of a request's headers and then nothing more, as a slowloris client does
+between its lines. While they are open, `/health/redis` and `/` must still answer 200,
+and the server must eventually close every one of them. And 100 requests arriving at
+once must all answer 200: an event-loop worker that ran them all at once would ask for
+more Redis connections than a store's pool holds.
 
 No figure is asserted: the hang guards (15 s per request, 60 s for the drops) are far
 above the second the site may be delayed (docs/BENCHMARKS.md, "Slow clients"), so only
@@ -15,6 +17,7 @@ fails here.
 import contextlib
 import selectors
 import socket
+import threading
 import time
 
 import pytest
@@ -24,6 +27,7 @@ from tests.reliability.test_outage_live import live  # noqa: F401 - the served a
 pytestmark = pytest.mark.slow
 
 SLOW_CONNECTIONS = 200
+SIMULTANEOUS_REQUESTS = 100
 HANG_GUARD_S = 15
 DROP_GUARD_S = 60
 
@@ -77,3 +81,19 @@ def test_slow_clients_neither_block_other_requests_nor_stay_forever(live):  # no
         for connection in slow:
             with contextlib.suppress(OSError):
                 connection.close()
+
+
+def test_requests_arriving_at_once_are_all_served(live):  # noqa: F811
+    start = threading.Barrier(SIMULTANEOUS_REQUESTS)
+    statuses = []
+
+    def one():
+        start.wait(timeout=HANG_GUARD_S)
+        statuses.append(live.get("/health/redis")[0])
+
+    clients = [threading.Thread(target=one) for _ in range(SIMULTANEOUS_REQUESTS)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(timeout=DROP_GUARD_S)
+    assert statuses == [200] * SIMULTANEOUS_REQUESTS, f"not 200: {sorted(set(statuses))}"

@@ -130,10 +130,13 @@ class Command(BaseCommand):
             "--access-logfile", "-",
             "--graceful-timeout", "10",
             "--keep-alive", str(options["keep_alive"]),
+            "--config", "python:config.gunicorn",
         ]  # fmt: skip
-        if options["worker_class"] == "gthread":
+        if options["worker_class"] != "asgi":
+            # gthread: threads per worker; gevent: requests in the app at once per worker
+            # (config/gunicorn.py), the others waiting in the event loop.
             command += ["--threads", str(options["threads"])]
-        else:
+        if options["worker_class"] != "gthread":
             command += ["--worker-connections", str(options["worker_connections"])]
         return command
 
