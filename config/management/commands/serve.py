@@ -17,6 +17,16 @@ from django.core.management.base import BaseCommand, CommandError
 from config import embedded_redis
 
 BUNDLED_MOVIES = settings.BASE_DIR / "data" / "movies.jsonl.gz"
+# gunicorn worker classes serve can run, and the entry point each needs. gevent is the
+# default: a slow client costs it a greenlet, where gthread gives it a thread until its
+# headers are complete (README "How `make run` serves"; figures in docs/BENCHMARKS.md).
+APPLICATIONS = {
+    "gevent": "config.wsgi:application",
+    "gthread": "config.wsgi:application",
+    "asgi": "config.asgi:application",
+}
+WORKER_CLASSES = tuple(APPLICATIONS)
+DEFAULT_WORKER_CLASS = "gevent"
 
 
 def _interrupt(signum, frame):
@@ -31,6 +41,23 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", 2)))
         parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", 8)))
+        parser.add_argument(
+            "--worker-class",
+            choices=WORKER_CLASSES,
+            default=os.environ.get("WEB_WORKER_CLASS", DEFAULT_WORKER_CLASS),
+        )
+        parser.add_argument(
+            "--keep-alive",
+            type=int,
+            default=int(os.environ.get("WEB_KEEPALIVE", 5)),
+            help="seconds a client has to send its request headers (gevent), and that an "
+            "idle kept-alive connection stays open",
+        )
+        parser.add_argument(
+            "--worker-connections",
+            type=int,
+            default=int(os.environ.get("WEB_WORKER_CONNECTIONS", 1000)),
+        )
 
     def handle(self, *args, **options):
         # SIGTERM (kill, docker stop, systemd) stops everything as Ctrl-C does: Python's
@@ -92,16 +119,26 @@ class Command(BaseCommand):
         return [subprocess.Popen(collector, cwd=settings.BASE_DIR)]
 
     def start_gunicorn(self, options):
+        return subprocess.Popen(self.gunicorn_command(options), cwd=settings.BASE_DIR)
+
+    def gunicorn_command(self, options):
         command = [
-            sys.executable, "-m", "gunicorn", "config.wsgi:application",
+            sys.executable, "-m", "gunicorn", APPLICATIONS[options["worker_class"]],
             "--bind", f"{options['host']}:{options['port']}",
-            "--worker-class", "gthread",
+            "--worker-class", options["worker_class"],
             "--workers", str(options["workers"]),
-            "--threads", str(options["threads"]),
             "--access-logfile", "-",
             "--graceful-timeout", "10",
+            "--keep-alive", str(options["keep_alive"]),
+            "--config", "python:config.gunicorn",
         ]  # fmt: skip
-        return subprocess.Popen(command, cwd=settings.BASE_DIR)
+        if options["worker_class"] != "asgi":
+            # gthread: threads per worker; gevent: requests in the app at once per worker
+            # (config/gunicorn.py), the others waiting in the event loop.
+            command += ["--threads", str(options["threads"])]
+        if options["worker_class"] != "gthread":
+            command += ["--worker-connections", str(options["worker_connections"])]
+        return command
 
     def wait(self, gunicorn):
         try:

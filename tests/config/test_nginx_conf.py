@@ -1,0 +1,177 @@
+"""The reverse proxy of docker-compose.yml: its configuration passes `nginx -t`, and a
+running nginx with it drops slow clients, refuses big bodies and sets the forwarded
+headers itself.
+
+The template is rendered as the official image renders it, with a loopback upstream
+(compose's `web` resolves only inside compose), into a prefix of its own
+(bench/slow_clients.py `render_nginx`). Without nginx these tests skip with the reason,
+unless CI is set, where they fail: CI installs nginx (.ci/run).
+"""
+
+import contextlib
+import http.client
+import http.server
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bench.slow_clients import NGINX, NGINX_TEMPLATE, nginx_command, render_nginx
+from config.embedded_redis import free_port
+from config.settings import BASE_DIR
+from tests.browser.chromium import ci_is_set
+
+HANG_GUARD_S = 60
+
+
+def require_nginx(path=NGINX, environ=None):
+    if Path(path).is_file() and os.access(path, os.X_OK):
+        return path
+    reason = f"nginx at {path} is not installed (apt-get install nginx)"
+    if ci_is_set(environ if environ is not None else os.environ):
+        pytest.fail(f"{reason}, and CI is set: the proxy's configuration must be checked")
+    pytest.skip(reason)
+
+
+def nginx_test(conf):
+    return subprocess.run(nginx_command(conf, "-t"), capture_output=True, text=True, timeout=60)
+
+
+def compose():
+    return yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+
+
+def test_missing_nginx_skips_without_ci_and_fails_with_it(tmp_path):
+    absent = tmp_path / "nginx"
+    with pytest.raises(pytest.skip.Exception, match="not installed"):
+        require_nginx(absent, environ={})
+    with pytest.raises(pytest.fail.Exception, match="CI is set"):
+        require_nginx(absent, environ={"CI": "true"})
+
+
+def test_the_rendered_configuration_passes_nginx_t(tmp_path):
+    require_nginx()
+    conf = render_nginx(tmp_path, f"127.0.0.1:{free_port()}", free_port())
+    site = (tmp_path / "conf.d" / "default.conf").read_text()
+    assert "${" not in site  # every template variable was given
+    assert "$remote_addr" in site and "$host" in site  # nginx's own are left alone
+    result = nginx_test(conf)
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+
+
+def test_nginx_t_really_reads_the_file(tmp_path):
+    """A mistake in the server block fails the check (so the passing check above is
+    about this file, not an empty configuration)."""
+    require_nginx()
+    conf = render_nginx(tmp_path, f"127.0.0.1:{free_port()}", free_port())
+    site = tmp_path / "conf.d" / "default.conf"
+    site.write_text(site.read_text().replace("client_header_timeout", "client_header_timeuot"))
+    result = nginx_test(conf)
+    assert result.returncode != 0
+    assert "client_header_timeuot" in result.stderr
+
+
+def test_compose_gives_every_template_variable_and_puts_nginx_in_front():
+    services = compose()["services"]
+    proxy = services["nginx"]
+    assert proxy["image"].startswith("nginx:")
+    assert "./deploy/nginx:/etc/nginx/templates:ro" in proxy["volumes"]
+    wanted = set(re.findall(r"\$\{(\w+)\}", NGINX_TEMPLATE.read_text()))
+    assert wanted == set(proxy["environment"]), "template variables vs compose environment"
+    host, _, port = proxy["environment"]["WEB_UPSTREAM"].partition(":")
+    assert host == "web" and port == "8000"
+    assert proxy["ports"] == [f"127.0.0.1:8000:{proxy['environment']['NGINX_PORT']}"]
+    web = services["web"]
+    assert "ports" not in web  # reached only through the proxy
+    assert "--bind 0.0.0.0:8000" in web["command"]
+    # Behind the proxy every request comes from it: the token guards /metrics, and the
+    # client's address is the header the proxy overwrites.
+    assert web["environment"]["METRICS_ALLOW_LOOPBACK"] == "false"
+    assert web["environment"]["INSIGHTS_CLIENT_IP_HEADER"] == "X-Forwarded-For"
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in NGINX_TEMPLATE.read_text()
+
+
+class Echo(http.server.BaseHTTPRequestHandler):
+    """The upstream: answers every request with the headers it received, as JSON."""
+
+    def do_GET(self):
+        body = json.dumps(dict(self.headers.items())).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def proxy(tmp_path):
+    """nginx with the rendered configuration in front of the echo server; its port."""
+    require_nginx()
+    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    port = free_port()
+    conf = render_nginx(tmp_path, f"127.0.0.1:{upstream.server_port}", port)
+    process = subprocess.Popen(nginx_command(conf, "-g", "daemon off;"), stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + HANG_GUARD_S
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"nginx did not start: {process.stderr.read().decode()[-2000:]}")
+            time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=HANG_GUARD_S)
+        upstream.shutdown()
+        upstream.server_close()
+
+
+def request(port, method="GET", body=None, headers=None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=HANG_GUARD_S)
+    try:
+        connection.request(method, "/", body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_the_proxy_sets_the_forwarded_headers_itself(proxy):
+    status, body = request(proxy, headers={"X-Forwarded-For": "203.0.113.9"})
+    assert status == 200
+    seen = json.loads(body)
+    assert seen["X-Forwarded-For"] == "127.0.0.1"  # the client's claim is replaced
+    assert seen["X-Forwarded-Proto"] == "http"
+
+
+def test_a_body_over_the_limit_is_refused_before_the_app(proxy):
+    with socket.create_connection(("127.0.0.1", proxy), timeout=HANG_GUARD_S) as client:
+        # Announced only: nginx answers from the header, without reading 3 MB.
+        client.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3145728\r\n\r\n")
+        assert client.recv(4096).startswith(b"HTTP/1.1 413")
+    assert request(proxy, "POST", body=b"x" * 1024)[0] == 200
+
+
+def test_a_client_that_sends_its_headers_slowly_is_dropped(proxy):
+    with socket.create_connection(("127.0.0.1", proxy), timeout=HANG_GUARD_S) as slow:
+        slow.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the rest
+        try:
+            received = slow.recv(4096)  # nginx closes it after client_header_timeout
+        except ConnectionResetError:
+            received = b""
+    assert received == b"" or received.startswith(b"HTTP/1.1 408")
