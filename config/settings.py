@@ -177,7 +177,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_ENABLE_ADMIN = False  # its admin pages list database records; the cache handler keeps none
 
 # --- Redis ------------------------------------------------------------------
-# One logical store per concern (DESIGN.md "Stores"); each has its own URL so it can
+# One logical store per concern (README "Stores"); each has its own URL so it can
 # move to its own server. By default all live on one server, one DB number each.
 REDIS_HOST = env.str("REDIS_HOST", default="127.0.0.1")
 REDIS_PORT = _read("REDIS_PORT", env.int, 6379)

@@ -1,4 +1,4 @@
-"""Every search key and every FT.* call (DESIGN.md: the search store, DB 0).
+"""Every search key and every FT.* call (the search store, DB 0).
 
 Keys owned here:
 - `movie:<id>` hashes (prefix REDISEARCH_PREFIX), indexed by `movies_index`, an alias of
