@@ -3,6 +3,8 @@ Django set up against it (the embedded build and the project's redis.conf, on a 
 port in the given directory)."""
 
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -90,3 +92,15 @@ def write_section(path, name, text, at_top=False):
     else:
         current = current.rstrip("\n") + "\n\n" + block + "\n"
     path.write_text(current, encoding="utf-8")
+
+
+def stop(process, timeout=30):
+    """SIGTERM a project process (gunicorn, the collector), and kill it if it does not end
+    within `timeout` seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

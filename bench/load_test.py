@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import kept_password, process_env, write_section  # noqa: E402
+from common import kept_password, process_env, stop, write_section  # noqa: E402
 from run_all import header_lines  # noqa: E402
 
 PYTHON = sys.executable
@@ -206,16 +206,6 @@ def start_web(args, env, rundir):
     )  # fmt: skip
     wait_for_http(f"http://127.0.0.1:{args.web_port}/health/redis")
     return gunicorn, collector
-
-
-def stop(process, timeout=30):
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def recorded_page_views(start_ms):

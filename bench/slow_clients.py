@@ -34,7 +34,6 @@ import os
 import platform
 import secrets
 import shutil
-import signal
 import string
 import subprocess
 import sys
@@ -45,7 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, percentile, process_env, write_section
+from common import ROOT, percentile, process_env, stop, write_section
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "default.conf.template"
@@ -235,16 +234,6 @@ def wait_for_health(port, timeout=120):
             return
         time.sleep(0.3)
     raise SystemExit(f"port {port}: /health/redis did not answer 200 within {timeout} s")
-
-
-def stop(process, timeout=20):
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 class Site:

@@ -12,13 +12,6 @@ from config import embedded_redis
 from config.embedded_redis import EmbeddedRedis, EmbeddedRedisError, free_port
 
 
-@pytest.fixture
-def server(tmp_path):
-    instance = EmbeddedRedis(port=free_port(), data_dir=tmp_path / "redis")
-    yield instance
-    instance.stop(save=False)
-
-
 def test_start_status_stop_and_data_survives(server):
     assert server.status() == "stopped"
     assert server.start() == "started"

@@ -13,13 +13,6 @@ from config.embedded_redis import EmbeddedRedis, EmbeddedRedisError, free_port
 NOT_AUTHENTICATED = "NOAUTH|already authenticated"
 
 
-@pytest.fixture
-def server(tmp_path):
-    instance = EmbeddedRedis(port=free_port(), data_dir=tmp_path / "redis")
-    yield instance
-    instance.stop(save=False)
-
-
 def test_the_launcher_refuses_clients_without_the_password(server):
     assert server.password  # a random one when none is given
     server.start()
