@@ -48,7 +48,10 @@ def test_compose_matches_conf_and_settings():
     assert web["depends_on"]["redis"]["condition"] == "service_healthy"
     assert web["environment"]["REDIS_PORT"] == str(settings.REDIS_STORE_DBS and 6379)
     assert web["environment"]["REDIS_EMBEDDED"] == "false"
-    assert "gunicorn config.wsgi:application" in web["command"]
+    # serve prepares what make run prepares (indexes, catalogue, admin) and runs the
+    # collector beside gunicorn; behind nginx, which buffers, gthread is safe.
+    assert "manage.py serve --host 0.0.0.0 --port 8000 --worker-class gthread" in web["command"]
+    assert "collector" not in compose["services"]
     assert "redis_data" in compose["volumes"]
 
 

@@ -91,7 +91,7 @@ def test_compose_gives_every_template_variable_and_puts_nginx_in_front():
     assert proxy["ports"] == [f"127.0.0.1:8000:{proxy['environment']['NGINX_PORT']}"]
     web = services["web"]
     assert "ports" not in web  # reached only through the proxy
-    assert "--bind 0.0.0.0:8000" in web["command"]
+    assert "--host 0.0.0.0 --port 8000" in web["command"]
     # Behind the proxy every request comes from it: the token guards /metrics, and the
     # client's address is the header the proxy overwrites.
     assert web["environment"]["METRICS_ALLOW_LOOPBACK"] == "false"
