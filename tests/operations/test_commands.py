@@ -56,10 +56,13 @@ def test_serve_starts_the_collector_beside_gunicorn(monkeypatch):
 
 
 def test_compose_runs_the_collector_against_the_compose_redis():
+    """Under compose the web service runs `manage.py serve`, which starts the collector
+    beside gunicorn (the test above); no second collector service runs."""
     compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
-    collector = compose["services"]["collector"]
-    assert "manage.py collect_metrics" in collector["command"]
-    assert collector["environment"]["REDIS_HOST"] == "redis"
-    assert collector["environment"]["REDIS_EMBEDDED"] == "false"
-    assert collector["depends_on"]["redis"]["condition"] == "service_healthy"
-    assert collector["restart"] == "unless-stopped"
+    assert "collector" not in compose["services"]
+    web = compose["services"]["web"]
+    assert "manage.py serve" in web["command"]
+    assert web["environment"]["REDIS_HOST"] == "redis"
+    assert web["environment"]["REDIS_EMBEDDED"] == "false"
+    assert web["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert web["restart"] == "unless-stopped"
