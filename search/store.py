@@ -482,11 +482,11 @@ def ft_sorted(query, params, sort_keys, *, offset, limit, return_fields):
     args += params_args(params)
     args += ["TIMEOUT", QUERY_TIMEOUT_MS, "DIALECT", 2]
     raw = client().execute_command("FT.AGGREGATE", *args)
-    docs = []
-    for row in raw[1:]:
-        values = dict(zip(row[::2], row[1::2], strict=True))
-        doc = {name: values[name] for name in return_fields if values.get(name) is not None}
-        docs.append(doc | {"key": values["__key"]})
+    docs = [
+        {name: row[name] for name in return_fields if row.get(name) is not None}
+        | {"key": row["key"]}
+        for row in _loaded_rows(raw)
+    ]
     return int(raw[0]), docs
 
 
@@ -516,13 +516,17 @@ def first_matches(query, params, *, limit, fields):
             "LOAD", len(fields) + 1, "@__key", *(f"@{name}" for name in fields)]  # fmt: skip
     args += params_args(params)
     args += ["TIMEOUT", QUERY_TIMEOUT_MS, "DIALECT", 2]
-    raw = client().execute_command("FT.AGGREGATE", *args)
-    docs = []
+    return _loaded_rows(client().execute_command("FT.AGGREGATE", *args))
+
+
+def _loaded_rows(raw):
+    """The rows of an FT.AGGREGATE reply that LOADed `@__key`, as dicts with "key"."""
+    rows = []
     for row in raw[1:]:
-        doc = dict(zip(row[::2], row[1::2], strict=True))
-        doc["key"] = doc.pop("__key")
-        docs.append(doc)
-    return docs
+        values = dict(zip(row[::2], row[1::2], strict=True))
+        values["key"] = values.pop("__key")
+        rows.append(values)
+    return rows
 
 
 def docs_by_keys(keys, fields):
