@@ -99,11 +99,14 @@ def _page(request, **kwargs):
 
 
 def _search(request):
-    request.search_analytics = {
-        "query": request.GET.get("q", ""),
-        "result_count": int(request.GET.get("n", "5")),
-        "response_ms": 3.2,
-    }
+    from insights.searches import record_search
+
+    record_search(
+        request,
+        query=request.GET.get("q", ""),
+        result_count=int(request.GET.get("n", "5")),
+        server_ms=3.2,
+    )
     return _page(request)
 
 

@@ -57,6 +57,7 @@ from datetime import UTC, datetime
 import redis
 
 from config.redis_stores import get_redis
+from insights.searches import SearchHit
 
 logger = logging.getLogger(__name__)
 
@@ -328,13 +329,6 @@ def forget_salts():
 
 
 # --- recording ------------------------------------------------------------------------
-
-
-@dataclass
-class SearchHit:
-    query: str
-    result_count: int
-    response_ms: float
 
 
 @dataclass

@@ -11,9 +11,9 @@ from django.conf import settings
 
 from insights import store
 from insights.countries import COUNTRY_NAMES, UNKNOWN
+from insights.searches import recorded_search
 
 UNKNOWN_CODE = "ZZ"  # ISO's user-assigned code, used for "Unknown"
-MAX_QUERY_LENGTH = 200
 
 # Crawlers, monitors, link previews, HTTP libraries and headless browsers. An empty
 # User-Agent is a script too. Matched case-insensitively anywhere in the header.
@@ -142,26 +142,6 @@ def visitor_hash(salt, ip, user_agent):
     return digest.hexdigest()
 
 
-def search_hit(annotation):
-    """The search view's `request.search_analytics`, checked; None when absent or bad."""
-    if not isinstance(annotation, dict):
-        return None
-    query = annotation.get("query")
-    if not isinstance(query, str):
-        return None
-    query = " ".join(query.lower().split())[:MAX_QUERY_LENGTH]
-    if not query:
-        return None  # browsing without a query is not a search
-    try:
-        result_count = int(annotation.get("result_count"))
-        response_ms = float(annotation.get("response_ms"))
-    except (TypeError, ValueError):
-        return None
-    if result_count < 0 or not 0 <= response_ms < 3_600_000:
-        return None
-    return store.SearchHit(query=query, result_count=result_count, response_ms=response_ms)
-
-
 def hit_for(request, response, timestamp_ms, salt_for=store.visitor_salt):
     """The Hit to record for this request/response, or None when nothing is recorded."""
     user_agent = request.META.get("HTTP_USER_AGENT", "")
@@ -169,7 +149,7 @@ def hit_for(request, response, timestamp_ms, salt_for=store.visitor_salt):
         return None
     search = None
     if response.status_code < 400:
-        search = search_hit(getattr(request, "search_analytics", None))
+        search = recorded_search(request)
     if not is_page_view(request, response):
         return store.Hit(timestamp_ms=timestamp_ms, search=search) if search else None
     code = country_code(request)

@@ -27,7 +27,6 @@ from search.query import (
     build_query,
     clean_text,
     longest_names,
-    normalise_query,
     parse_text,
     person_keys,
     person_query,
@@ -623,15 +622,6 @@ def highlight_movies(movies, q, typos=True):
         movie["title_html"] = highlighter.mark(movie["title"])
         movie["snippet_html"] = highlighter.snippet(movie["plot"])
     return movies
-
-
-def analytics_annotation(params, result):
-    """What the insights middleware records for one search."""
-    return {
-        "query": normalise_query(params.q),
-        "result_count": result["totalCount"],
-        "response_ms": result["took_ms"],
-    }
 
 
 # --- autocomplete ----------------------------------------------------------------------

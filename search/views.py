@@ -8,8 +8,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from config.middleware import is_redis_outage
+from insights.searches import record_search
 from search import service
-from search.query import MAX_QUERY_CHARS, InvalidSearch
+from search.query import MAX_QUERY_CHARS, InvalidSearch, normalise_query
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +18,12 @@ logger = logging.getLogger(__name__)
 def _annotate(request, params, result):
     """Hand the search to the insights middleware, which records it."""
     if params.q.strip():
-        request.search_analytics = service.analytics_annotation(params, result)
+        record_search(
+            request,
+            query=normalise_query(params.q),
+            result_count=result["totalCount"],
+            server_ms=result["took_ms"],
+        )
 
 
 def _page_links(params, result, request):

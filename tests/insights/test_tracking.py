@@ -5,7 +5,7 @@ from django.http import HttpResponse, JsonResponse
 from django.test import RequestFactory
 from django.urls import resolve
 
-from insights import tracking
+from insights import searches, tracking
 
 from .conftest import BROWSER_UA
 
@@ -120,22 +120,22 @@ def test_visitor_hash_is_salted_and_hides_the_ip():
     assert "203" not in one and len(one) == 24
 
 
-def test_search_annotation_is_checked_and_normalised():
-    hit = tracking.search_hit({"query": "  Star   WARS ", "result_count": 4, "response_ms": 2})
+def test_a_recorded_search_is_normalised():
+    hit = searches.search_hit("  Star   WARS ", 4, 2)
     assert (hit.query, hit.result_count, hit.response_ms) == ("star wars", 4, 2.0)
-    assert tracking.search_hit({"query": "x" * 500, "result_count": 0, "response_ms": 1}).query == (
-        "x" * tracking.MAX_QUERY_LENGTH
-    )
-    for bad in (
-        None,
-        "star wars",
-        {"query": "", "result_count": 1, "response_ms": 1},
-        {"query": 5, "result_count": 1, "response_ms": 1},
-        {"query": "a", "result_count": "many", "response_ms": 1},
-        {"query": "a", "result_count": -1, "response_ms": 1},
-        {"query": "a", "result_count": 1},
-    ):
-        assert tracking.search_hit(bad) is None, bad
+
+
+def test_a_recorded_query_is_cut_to_the_longest_kept():
+    hit = searches.search_hit("x" * 500, 0, 1)
+    assert hit.query == "x" * searches.MAX_QUERY_LENGTH
+
+
+@pytest.mark.parametrize(
+    ("query", "result_count", "server_ms"),
+    [("", 1, 1), (5, 1, 1), ("a", "many", 1), ("a", -1, 1), ("a", 1, None), ("a", 1, 4e6)],
+)
+def test_values_that_are_not_a_search_are_not_recorded(query, result_count, server_ms):
+    assert searches.search_hit(query, result_count, server_ms) is None
 
 
 def test_hit_for_a_bot_or_a_static_file_is_none():

@@ -1,10 +1,12 @@
 """A test-only URLconf: the insights URLs plus tiny pages and a search view that sets
-`request.search_analytics` the way the search app does, so these tests never depend on
+`insights.searches.record_search` the way the search app does, so these tests never depend on
 the search app's internals."""
 
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponse, JsonResponse
 from django.urls import include, path
+
+from insights.searches import record_search
 
 
 def page(request, **kwargs):
@@ -20,11 +22,12 @@ def redirect(request):
 
 
 def _annotate(request):
-    request.search_analytics = {
-        "query": request.GET.get("q", ""),
-        "result_count": int(request.GET.get("n", "3")),
-        "response_ms": float(request.GET.get("ms", "4.5")),
-    }
+    record_search(
+        request,
+        query=request.GET.get("q", ""),
+        result_count=int(request.GET.get("n", "3")),
+        server_ms=float(request.GET.get("ms", "4.5")),
+    )
 
 
 def search(request):
