@@ -80,7 +80,7 @@ def _apt_mirrors():
     if main is None:
         raise EmbeddedRedisError(
             "libssl 1.1 is missing and no Debian mirror was found in /etc/apt/sources*; "
-            "run Redis Stack with docker compose instead (see README)"
+            "run Redis Stack with docker compose instead (see docs/DEPLOYMENT.md)"
         )
     if security is None:
         security = main.rstrip("/").rsplit("/", 1)[0] + "/debian-security"
@@ -93,7 +93,7 @@ def _fetch_libssl(target):
         raise EmbeddedRedisError(
             "the embedded Redis needs libssl 1.1, which this system lacks, and it is not "
             "Debian-based so it cannot be fetched; run Redis Stack with docker compose "
-            "(see README) and set REDIS_HOST/REDIS_PORT"
+            "(see docs/DEPLOYMENT.md) and set REDIS_HOST/REDIS_PORT"
         )
     main, security = _apt_mirrors()
     keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
@@ -127,7 +127,7 @@ def _fetch_libssl(target):
                 raise EmbeddedRedisError(
                     f"fetching libssl 1.1 failed (apt-get {args[0]}): "
                     f"{done.stderr.strip()[-500:]}\nRun Redis Stack with docker compose "
-                    "instead (see README)."
+                    "instead (see docs/DEPLOYMENT.md)."
                 )
         debs = list(tmp.glob("libssl1.1_*.deb"))
         if not debs:
@@ -157,7 +157,8 @@ def ensure_libssl(lib_dir=LIBSSL_DIR):
     missing = _missing_libraries(binary, lib_dir)
     if missing:
         raise EmbeddedRedisError(
-            f"redis-server still misses {', '.join(missing)}; use docker compose (see README)"
+            f"redis-server still misses {', '.join(missing)}; "
+            "use docker compose (docs/DEPLOYMENT.md)"
         )
     return lib_dir
 

@@ -13,6 +13,7 @@ from django.http import JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from config.openapi_examples import EXAMPLES
 from config.redis_stores import STORES
 from insights import api as insights_api
 from insights.ranges import DEFAULT_RANGE, RANGES
@@ -70,8 +71,11 @@ BOOLEAN = {"type": "boolean"}
 DATE_TIME = {"type": "string", "format": "date-time"}
 
 
-def _json(schema, description):
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _json(schema, description, example=None):
+    media_type = {"schema": schema}
+    if example is not None:
+        media_type["example"] = example
+    return {"description": description, "content": {"application/json": media_type}}
 
 
 def _error(description, headers=None):
@@ -90,7 +94,8 @@ RETRY_AFTER = {
 
 
 def _responses(ok_schema, ok_description, *, bad_request, staff, outage):
-    responses = {"200": _json(ok_schema, ok_description)}
+    example = EXAMPLES.get(ok_schema["$ref"].rsplit("/", 1)[-1])
+    responses = {"200": _json(ok_schema, ok_description, example)}
     if bad_request:
         responses["400"] = _error(bad_request)
     if staff:
@@ -139,24 +144,27 @@ def _search_components():
     return {
         "Movie": _object(
             {
-                "id": STRING,
+                "id": {**STRING, "description": "The movie's id; its page is /movies/<id>/."},
                 "title": STRING,
-                "year": _nullable(INTEGER),
-                "genre": _nullable(STRING),
+                "year": _nullable({**INTEGER, "description": "Release year; null if unknown."}),
+                "genre": _nullable({**STRING, "description": "The main genre, lower-case."}),
                 "subgenres": _array(STRING),
-                "rating": _nullable({"type": "number", "minimum": 0, "maximum": 10}),
+                "rating": _nullable(
+                    {"type": "number", "minimum": 0, "maximum": 10, "description": "0 to 10."}
+                ),
                 "language": _nullable(STRING),
                 "country": _nullable(STRING),
                 "director": _nullable(STRING),
                 "cast": _array(STRING, "The leading names only."),
                 "plot": STRING,
-            }
+            },
+            "A movie as the result list shows it; null where the catalogue has no value.",
         ),
         "FacetValue": _object({"value": STRING, "count": COUNT}),
         "SearchResult": _object(
             {
-                "movies": _array(_ref("Movie")),
-                "totalCount": COUNT,
+                "movies": _array(_ref("Movie"), "The page's movies, in the order applied."),
+                "totalCount": {**COUNT, "description": "Movies matching the query and filters."},
                 "facets": _object(
                     {facet: _array(_ref("FacetValue")) for facet in facets},
                     "Per filter, its values with the number of matches under the current "
@@ -164,12 +172,22 @@ def _search_components():
                 ),
                 "facetsExact": {
                     "type": "boolean",
-                    "description": "false when the counts are estimated from a sample of "
-                    "the matches (broad searches).",
+                    "description": "true when the filter counts are exact, as they are up to "
+                    "500 matches; false when they are estimated from the first 500 matches, "
+                    "scaled to the total (as Algolia's exhaustiveFacetsCount). The estimate "
+                    "leans towards the films imported first.",
                 },
-                "took_ms": {"type": "number", "minimum": 0},
-                "page": {"type": "integer", "minimum": 1},
-                "pages": {"type": "integer", "minimum": 1},
+                "took_ms": {
+                    "type": "number",
+                    "minimum": 0,
+                    "description": "The server's time for the search, in milliseconds.",
+                },
+                "page": {"type": "integer", "minimum": 1, "description": "The page shown."},
+                "pages": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "Pages of results that can be browsed (1 when none match).",
+                },
                 "size": {"type": "integer", "enum": list(service.PAGE_SIZES)},
                 "capped": {
                     "type": "boolean",
@@ -177,15 +195,27 @@ def _search_components():
                     "movies match: only that many can be paged through.",
                 },
                 "didYouMean": _nullable(
-                    {"type": "string", "description": "A corrected query that finds movies."}
+                    {
+                        "type": "string",
+                        "description": "When nothing is found: the closest spelling of the "
+                        "query that finds movies (FT.SPELLCHECK); otherwise null.",
+                    }
                 ),
                 "typosIncluded": {
                     "type": "boolean",
-                    "description": "Whether words one or two typos away were searched too.",
+                    "description": "Whether words one or two typos away were searched too "
+                    "(one typo from 5 letters, two from 9; a swap of two adjacent letters is "
+                    "one). They are searched only when the words as typed, with the filters, "
+                    "find fewer than 50 movies; exact words rank above corrected ones.",
                 },
             }
         ),
-        "Suggestion": _object({"id": STRING, "label": STRING}),
+        "Suggestion": _object(
+            {
+                "id": {**STRING, "description": "The movie's id; its page is /movies/<id>/."},
+                "label": {**STRING, "description": "The title and year, as shown."},
+            }
+        ),
         "Suggestions": _object({"suggestions": _array(_ref("Suggestion"))}),
     }
 
@@ -199,7 +229,11 @@ def _search_paths():
         _query(
             "q",
             STRING,
-            'Free text over titles, directors, cast and plots; "quoted phrases" match exactly.',
+            'Free text over titles, directors, cast and plots; "quoted phrases" match exactly. '
+            "Words are split at punctuation as RediSearch's tokenizer does, and nothing typed "
+            "is query syntax. The last word matches as a prefix while it is typed, from 4 "
+            "letters; a shorter one completes only the start of a title. Stop words (the, "
+            "of, it, …) match by title only.",
         )
     ]
     for facet, label in service.FACET_LABELS.items():
@@ -222,7 +256,11 @@ def _search_paths():
         _query(
             "sort",
             {"type": "string", "enum": list(service.SORTS), "default": "relevance"},
-            "Result order.",
+            "Result order. Without it, a search is ranked by relevance, and with no words "
+            "the newest come first (`year_desc`), or the highest rated (`rating_desc`) when "
+            "some movie is rated; with no words `relevance` means that default too. Ties are "
+            "broken by further fields (year: then title; rating: then year and title; title: "
+            "then year), so a page holds the same movies every time.",
         ),
         _query(
             "page",
@@ -245,14 +283,26 @@ def _search_paths():
         "searchMovies",
         "search",
         "Search the movies",
-        "Full-text search with filters, filter counts, sorting and pagination. Public.",
+        "Full-text search with filters, filter counts, sorting and pagination. Public.\n\n"
+        "Ranking: movies whose whole title is the query come first (as typed before with a "
+        "leading article); while the last word is typed, titles starting with the text "
+        "next (when at most 50 do); then the films of a person the query names in full "
+        "(two to five words: directed, then acted in, at most 50); then TFIDF relevance "
+        "with field weights title 5, director 2, cast 2, plot 1. Every page ranks with the "
+        "same query, so totals and pages agree. English stemming, synonym groups "
+        "(film/movie, cartoon/animated, cop/police, …) and sci-fi = science fiction.\n\n"
+        "Results are cached for an hour per parsed query, filters, sort, page and size; an "
+        "import makes cached results unreachable. A search that RediSearch answers with an "
+        "error is a 400 with the engine's reason; a missing index (after a FLUSHDB) is a "
+        "503.",
         parameters,
         _responses(
             _ref("SearchResult"),
             "One page of results.",
             bad_request="A bad parameter (unknown sort or filter value, a reversed or "
-            "out-of-range year or rating range, a bad page or size, a page past the last "
-            "one or beyond the browsable results); the reason is in `error`.",
+            "out-of-range year or rating range, a page that is not a positive number, a "
+            "size not offered, a page past the last one or beyond the browsable results), "
+            "or a query RediSearch refused; the reason is in `error`.",
             staff=False,
             outage=outage,
         ),
@@ -262,8 +312,14 @@ def _search_paths():
         "suggestTitles",
         "search",
         "Suggest titles for the search box",
-        "Up to 5 titles by prefix, then close fuzzy matches, then titles that sound "
-        "alike. Fewer than 2 letters suggest nothing. Public.",
+        "Up to 5 titles by prefix (FT.SUGGET), then close fuzzy matches, and when neither "
+        "finds anything, titles that sound alike (a phonetic index: `tarminator` finds The "
+        "Terminator). Fewer than 2 letters suggest nothing. Among titles that match equally "
+        "well, better-rated films come first (an unrated film counts as a 5). A text longer "
+        "than FT.SUGGET takes (100 characters or 200 UTF-8 bytes) is looked up by its first "
+        "99 characters, and only titles starting with all of it are suggested. Should "
+        "RediSearch answer a lookup with an error, the suggestions found before it are "
+        "returned. Public.",
         [_query("q", {"type": "string", "maxLength": MAX_QUERY_CHARS}, "What was typed.")],
         _responses(
             _ref("Suggestions"),
@@ -298,16 +354,23 @@ def _analytics_components():
             "period; null when there is nothing to compare.",
         }
     )
+    previous = (
+        "The same figure over the period of the same length before; null when that period "
+        "lies beyond the retention or holds nothing."
+    )
     return {
         "PageViews": _object(
             {
                 **window,
                 **bucket,
-                "total": COUNT,
-                "previous_total": _nullable(COUNT),
+                "total": {**COUNT, "description": "Page views in the range."},
+                "previous_total": _nullable({**COUNT, "description": previous}),
                 "change_pct": change,
-                "unique_visitors": COUNT,
-                "previous_unique_visitors": _nullable(COUNT),
+                "unique_visitors": {
+                    **COUNT,
+                    "description": "Distinct visitors (one seen on two days counts twice).",
+                },
+                "previous_unique_visitors": _nullable({**COUNT, "description": previous}),
                 "unique_visitors_change_pct": change,
                 "series": _array(_object({"t": DATE_TIME, "label": STRING, "views": COUNT})),
                 "top_pages": _array(_object({"page": STRING, "views": COUNT})),
@@ -317,12 +380,24 @@ def _analytics_components():
             {
                 **window,
                 **bucket,
-                "retention_days": {"type": "integer", "minimum": 1},
+                "retention_days": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "How many days searches are kept: longer ranges cover "
+                    "only these.",
+                },
                 "total_searches": COUNT,
-                "previous_total_searches": _nullable(COUNT),
+                "previous_total_searches": _nullable({**COUNT, "description": previous}),
                 "change_pct": change,
                 "zero_result_searches": COUNT,
-                "zero_result_rate": _nullable({"type": "number", "minimum": 0, "maximum": 100}),
+                "zero_result_rate": _nullable(
+                    {
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": 100,
+                        "description": "Percent of the searches that found nothing.",
+                    }
+                ),
                 "previous_zero_result_rate": _nullable(
                     {"type": "number", "minimum": 0, "maximum": 100}
                 ),
@@ -330,7 +405,14 @@ def _analytics_components():
                     {"type": "number", "description": "In percentage points."}
                 ),
                 "average_result_count": _nullable({"type": "number", "minimum": 0}),
-                "average_response_ms": _nullable({"type": "number", "minimum": 0}),
+                "average_response_ms": _nullable(
+                    {
+                        "type": "number",
+                        "minimum": 0,
+                        "description": "The server's mean search time over the range, at "
+                        "most its last 7 days (the response-time series' retention).",
+                    }
+                ),
                 "distinct_queries": COUNT,
                 "series": _array(_object({"t": DATE_TIME, "label": STRING, "searches": COUNT})),
                 "top_queries": _array(_ref("QueryCount")),
@@ -356,7 +438,8 @@ def _analytics_components():
                     {
                         "month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
                         "countries": _array(_object({"country": STRING, "views": COUNT})),
-                    }
+                    },
+                    "The calendar month so far (UTC), whatever the range.",
                 ),
             }
         ),
@@ -375,7 +458,7 @@ def _analytics_components():
                         }
                     ),
                     "Newest first; `search` and `results` are null for pages that were "
-                    "not searches.",
+                    "not searches. `id` is the events stream's entry id.",
                 ),
             }
         ),
@@ -419,6 +502,29 @@ ANALYTICS = (
 )
 
 
+# What each analytics operation's description adds to its summary.
+ANALYTICS_NOTES = {
+    "analyticsPageViews": "Page views are successful GETs of HTML pages by URL name, never "
+    "by raw path; bots, prefetches, redirects, errors, non-HTML answers, /api/, /admin/, "
+    "/health/ and the staff dashboards are not counted. Unique visitors are a keyed hash "
+    "of address and User-Agent with a daily salt: no cookie, no stored address.",
+    "analyticsSearchActivities": "Every search on the search page or the search API, "
+    "except bots' and empty ones. Queries are lower-cased with whitespace collapsed, at "
+    "most 200 characters. Searches are kept 30 days, so `30d` and `90d` both cover the "
+    "last 30 days.",
+    "analyticsUserCountries": "The country comes from the proxy's country header when one "
+    "is configured, else from the region of the most preferred Accept-Language tag, "
+    "else it is Unknown. Kept 180 days.",
+    "analyticsPageActivities": "The newest page views of the range from the events "
+    "stream, newest first. The stream is capped at about 100,000 events, so a long range "
+    "shows only its most recent part.",
+}
+ANALYTICS_RANGE_NOTE = (
+    "Times are UTC ISO 8601: `from` is the first bucket's start, `to` the end of the "
+    "current bucket."
+)
+
+
 def _analytics_paths():
     paths = {}
     for name, view, operation_id, schema, summary, limited in ANALYTICS:
@@ -445,7 +551,8 @@ def _analytics_paths():
             operation_id,
             "analytics",
             summary,
-            f"{summary} over a range. Staff only.",
+            f"{summary} over a range. Staff only. {ANALYTICS_NOTES[operation_id]} "
+            + ANALYTICS_RANGE_NOTE,
             parameters,
             _responses(
                 _ref(schema),
@@ -500,15 +607,24 @@ def _operations_components():
         "Alert": {
             **_object(
                 {
-                    "id": STRING,
-                    "type": {"type": "string", "enum": list(RULES)},
+                    "id": {
+                        **STRING,
+                        "description": "Acknowledge with POST "
+                        "/operations/alerts/<id>/acknowledge (staff, CSRF).",
+                    },
+                    "type": {"type": "string", "enum": list(RULES), "description": "The rule."},
                     "message": STRING,
-                    "timestamp": DATE_TIME,
+                    "timestamp": {**DATE_TIME, "description": "When the alert fired."},
                     "timestamp_ms": INTEGER,
                     "severity": {"type": "string", "enum": list(SEVERITIES)},
-                    "value": number_or_null,
+                    "value": {**number_or_null, "description": "The value that moved the alert."},
                     "threshold": NUMBER,
-                    "state": {"type": "string", "enum": ["active", "acknowledged", "resolved"]},
+                    "state": {
+                        "type": "string",
+                        "enum": ["active", "acknowledged", "resolved"],
+                        "description": "An acknowledged alert is still active; it resolves "
+                        "once the value is below the threshold minus the hysteresis.",
+                    },
                     "acknowledged_by": string_or_null,
                     "acknowledged_at": _nullable(DATE_TIME),
                     "resolved_at": _nullable(DATE_TIME),
@@ -538,7 +654,10 @@ def _operations_components():
         "Alerts": _object(
             {
                 "active": _array(_ref("Alert"), "Active and acknowledged alerts, newest first."),
-                "history": _array(_ref("Alert"), "Every transition, newest first."),
+                "history": _array(
+                    _ref("Alert"),
+                    "Every transition, newest first; entries are kept 90 days, at most 1000.",
+                ),
             }
         ),
         "RedisInfo": _object(
@@ -604,23 +723,54 @@ def _operations_components():
                                 "enum": sorted({r.unit for r in RULES.values()}),
                             },
                             "threshold": NUMBER,
-                            "duration_seconds": {"type": "integer", "minimum": 1},
+                            "duration_seconds": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "description": "How long the value must hold at or above "
+                                "the threshold before the alert fires.",
+                            },
                             "hysteresis": {"type": "number", "minimum": 0},
-                            "resolves_below": NUMBER,
+                            "resolves_below": {
+                                **NUMBER,
+                                "description": "The threshold minus the hysteresis.",
+                            },
                             "severity": {"type": "string", "enum": list(SEVERITIES)},
                             "enabled": BOOLEAN,
                         }
                     )
                 ),
                 "updated_at": _nullable(STRING),
-                "source": {"type": "string", "enum": ["operations:configuration", "defaults"]},
-                "admin_url": STRING,
+                "source": {
+                    "type": "string",
+                    "enum": ["operations:configuration", "defaults"],
+                    "description": "Where the rules in force were read: the Redis hash the "
+                    "admin writes, or the built-in defaults.",
+                },
+                "admin_url": {**STRING, "description": "Where staff edit the thresholds."},
                 "collector": _object(
                     {"last_pass": _nullable(DATE_TIME), "last_duration_ms": number_or_null}
                 ),
             }
         ),
     }
+
+
+# What each operations operation's description adds to its summary.
+OPERATIONS_NOTES = {
+    "operationsSystemMetrics": "Written by the collector at every pass; `1h` is per minute, "
+    "`24h` per 5 minutes and `7d` per hour. Redis memory is used_memory against maxmemory "
+    "(the machine's RAM without one); ops/s is the commands processed between two passes.",
+    "operationsPerformanceMetrics": "From the request-metrics middleware (every request "
+    "but /static/): the request rate and 5xx share per bucket, and the p50/p95/p99 "
+    "latency of each minute's t-digest.",
+    "operationsAlerts": "An alert fires when its value has held at or above the threshold "
+    "for the hold time, is not repeated while active, and resolves below the threshold "
+    "minus the hysteresis; the first acknowledgement wins.",
+    "operationsRedisInfo": "The search store's server, from INFO; `keys_per_store` "
+    "counts every store.",
+    "operationsConfiguration": "The thresholds are edited in the admin; a change applies "
+    "from the collector's next pass.",
+}
 
 
 def _operations_paths():
@@ -687,7 +837,7 @@ def _operations_paths():
             operation_id,
             "operations",
             summary,
-            f"{summary}. Staff only.",
+            f"{summary}. Staff only. {OPERATIONS_NOTES[operation_id]}",
             parameters,
             _responses(
                 _ref(schema),
@@ -712,7 +862,11 @@ def openapi_document():
             "title": "Movie Library Explorer API",
             "version": "1.0.0",
             "description": "Movie search (public), web analytics and operations (staff "
-            'only). Every API answers JSON, errors included: `{"error": "<reason>"}`.',
+            'only). Every API answers JSON, errors included: `{"error": "<reason>"}`. '
+            "A bad parameter is a 400, a staff API without a staff session a 401 (not logged "
+            "in) or 403 (not staff), and Redis being down a 503. Outside this document: "
+            "`GET /health/redis` (200 or 503, every store's status) and `GET /metrics` "
+            "(Prometheus text; loopback, a bearer token or a staff session).",
         },
         "tags": [
             {"name": "search", "description": "Public: the movie search and autocomplete."},

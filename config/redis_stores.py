@@ -1,6 +1,6 @@
 """The one place that builds Redis clients.
 
-One connection pool per store per process (README "Stores"); app code asks for a
+One connection pool per store per process (docs/CONFIGURATION.md, stores); app code asks for a
 store by name and never builds its own client. Pools are rebuilt after a fork and when
 tests change the store URLs.
 """

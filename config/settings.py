@@ -177,7 +177,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_ENABLE_ADMIN = False  # its admin pages list database records; the cache handler keeps none
 
 # --- Redis ------------------------------------------------------------------
-# One logical store per concern (README "Stores"); each has its own URL so it can
+# One logical store per concern (docs/CONFIGURATION.md); each has its own URL so it can
 # move to its own server. By default all live on one server, one DB number each.
 REDIS_HOST = env.str("REDIS_HOST", default="127.0.0.1")
 REDIS_PORT = _read("REDIS_PORT", env.int, 6379)
@@ -281,7 +281,7 @@ X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = _read("CSRF_TRUSTED_ORIGINS", env.list, [])
 
 # --- Insights -----------------------------------------------------------------------
-# The tracking middleware (insights/middleware.py; README "Insights").
+# The tracking middleware (insights/middleware.py; docs/INSIGHTS.md).
 INSIGHTS_TRACKING_ENABLED = _bool("INSIGHTS_TRACKING_ENABLED", True)
 # Write hits from a background thread in batches (false: in the request, one at a time).
 INSIGHTS_RECORD_IN_BACKGROUND = _bool("INSIGHTS_RECORD_IN_BACKGROUND", True)
@@ -299,7 +299,7 @@ for _name in ("INSIGHTS_COUNTRY_HEADER", "INSIGHTS_CLIENT_IP_HEADER"):
 
 # --- Operations -------------------------------------------------------------------
 # The metrics collector (manage.py collect_metrics), the request-metrics middleware and
-# the Prometheus endpoint /metrics (README "Operations").
+# the Prometheus endpoint /metrics (docs/OPERATIONS.md).
 OPERATIONS_COLLECT_INTERVAL = _read("OPERATIONS_COLLECT_INTERVAL", env.float, 10.0)
 if not 0.5 <= OPERATIONS_COLLECT_INTERVAL <= 3600:
     raise ImproperlyConfigured("OPERATIONS_COLLECT_INTERVAL: seconds between 0.5 and 3600")

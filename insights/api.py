@@ -1,4 +1,4 @@
-"""The staff-only JSON APIs under `/api/analytics/`, each with `?range=` (README "Insights")."""
+"""The staff-only JSON APIs under `/api/analytics/`, each with `?range=` (docs/INSIGHTS.md)."""
 
 import logging
 

@@ -1,6 +1,6 @@
 """Every Redis key of the operations app, and every command on them.
 
-Two stores (README "Stores"):
+Two stores (docs/CONFIGURATION.md, "The Redis stores"):
 - `operations` (db 2): the alert configuration hash, the alert history list, the active
   alerts and each rule's evaluation state, the collector's bookkeeping;
 - `metrics` (db 4): the `system_metrics:*` and `app_metrics:*` time series, their

@@ -128,6 +128,21 @@ def test_the_staff_apis_are_marked_and_the_scheme_is_the_session_cookie():
         assert ({"401", "403"} <= set(operation["responses"])) == staff, path
 
 
+def test_every_answer_has_an_example_that_matches_its_schema():
+    for path, _, operation in operations():
+        answer = operation["responses"]["200"]["content"]["application/json"]
+        assert "example" in answer, path
+        errors = [e.message for e in response_validator(path, 200).iter_errors(answer["example"])]
+        assert not errors, (path, errors[:5])
+
+
+def test_every_operation_and_parameter_is_described():
+    for path, _, operation in operations():
+        assert operation["summary"] and operation["description"], path
+        for parameter in operation["parameters"]:
+            assert parameter["description"], (path, parameter["name"])
+
+
 # --- the document against the app ---------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from config import embedded_redis
 BUNDLED_MOVIES = settings.BASE_DIR / "data" / "movies.jsonl.gz"
 # gunicorn worker classes serve can run, and the entry point each needs. gevent is the
 # default: a slow client costs it a greenlet, where gthread gives it a thread until its
-# headers are complete (README "How `make run` serves"; figures in docs/BENCHMARKS.md).
+# headers are complete (docs/DEPLOYMENT.md, "How `make run` serves slow clients").
 APPLICATIONS = {
     "gevent": "config.wsgi:application",
     "gthread": "config.wsgi:application",
