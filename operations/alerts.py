@@ -164,35 +164,23 @@ def sync_configuration():
     return configs
 
 
-# The routine reasons to rewrite the hash; any other problem is a hand edit or damage.
+# The routine reason to republish the copy; any other problem is a hand edit or damage.
 CONFIGURATION_EMPTY = "operations:configuration is empty"
-CONFIGURATION_STALE = "older than the last admin edit"
 LEGACY_LAYOUT = "legacy layout"
 
 
 def routine_problems(problems):
-    """True when rewriting the hash is routine: a first start, an edit saved while Redis
-    was down, an upgrade from the legacy layout."""
-    return all(p in (CONFIGURATION_EMPTY, CONFIGURATION_STALE) or p.endswith(LEGACY_LAYOUT)
-               for p in problems)  # fmt: skip
+    """True when republishing is routine: a flushed store, an upgrade from the legacy layout."""
+    return all(p == CONFIGURATION_EMPTY or p.endswith(LEGACY_LAYOUT) for p in problems)
 
 
 def configuration_problems():
-    """Why the hash must be rewritten from the database, [] when it is current: an admin
-    edit it lacks (Redis was down when the admin saved it), a missing or invalid rule, an
-    unknown field, the legacy layout."""
-    from django.db.models import Max
-
-    from operations.models import AlertThreshold
-
+    """Why the published copy must be republished from the database, [] when it is usable:
+    empty, a missing or invalid rule, an unknown field, the legacy layout."""
     fields = store.read_configuration()
     if not fields:
         return [CONFIGURATION_EMPTY]
-    newest = AlertThreshold.objects.aggregate(newest=Max("updated_at"))["newest"]
-    problems = parse_configuration(fields)[1]
-    if fields.get(UPDATED_AT_FIELD, "") != _stamp(newest):
-        problems.insert(0, CONFIGURATION_STALE)
-    return problems
+    return parse_configuration(fields)[1]
 
 
 def _stamp(moment):

@@ -45,7 +45,20 @@ class Collector:
 
     def prepare(self):
         store.ensure_series(check_rules=True)  # restores lost rules, drops obsolete ones
+        # The model is the source: publish it at start, so a flushed store, or an edit
+        # saved while Redis was down, gets its copy before the first evaluation.
+        self.repair_configuration(publish=True)
         self.ready = True
+
+    def repair_configuration(self, publish=False):
+        """Republish the thresholds when the copy is unusable (or always, with `publish`)."""
+        problems = configuration_problems()
+        if problems or publish:
+            sync_configuration()
+        if problems:  # e.g. a hand-edited hash, an upgrade from the legacy layout
+            logger.log(logging.INFO if routine_problems(problems) else logging.WARNING,
+                       "operations:configuration rewritten from the admin's thresholds: %s",
+                       "; ".join(problems))  # fmt: skip
 
     def run_pass(self):
         """One pass; returns {"values": …, "transitions": …, "duration_ms": …}."""
@@ -54,12 +67,7 @@ class Collector:
             self.prepare()
         else:
             store.ensure_series()  # one EXISTS round trip; recreates a flushed series
-        problems = configuration_problems()
-        if problems:  # e.g. an admin edit saved while Redis was down, a hand-edited hash
-            sync_configuration()
-            logger.log(logging.INFO if routine_problems(problems) else logging.WARNING,
-                       "operations:configuration rewritten from the admin's thresholds: %s",
-                       "; ".join(problems))  # fmt: skip
+            self.repair_configuration()
         now_ms = int(self.clock() * 1000)
         system = self.sample_system()
         system.update(self.sample_redis(now_ms))

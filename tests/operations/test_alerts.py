@@ -405,16 +405,27 @@ def test_an_unknown_field_is_a_problem_and_goes_at_the_next_sync():
     assert "cpu_usage:threshold" not in raw_configuration()
 
 
-def test_a_stale_hash_is_detected_and_resynced():
-    assert alerts.configuration_problems() == [alerts.CONFIGURATION_EMPTY]  # nothing synced
+def test_an_empty_copy_is_a_problem_until_published():
+    assert alerts.configuration_problems() == [alerts.CONFIGURATION_EMPTY]  # nothing published
     alerts.sync_configuration()
     assert alerts.configuration_problems() == []
-    AlertThreshold.objects.filter(rule="memory_usage").update(threshold=70.0)
+
+
+def test_every_save_of_a_threshold_publishes_the_copy():
     row = AlertThreshold.objects.get(rule="memory_usage")
-    row.save(update_fields=["updated_at"])  # a save whose sync happened: stays fresh
-    assert alerts.configuration_problems() == []
-    store._ops().hset(store.configuration_key(), "updated_at", "2000-01-01T00:00:00+00:00")
-    assert alerts.configuration_problems() == [alerts.CONFIGURATION_STALE]
+    row.threshold = 70.0
+    row.save()
+    assert raw_configuration()["memory_threshold"] == "70"
+    assert raw_configuration()["updated_at"] == row.updated_at.isoformat()
+
+
+def test_the_collector_publishes_the_model_at_its_start(clock):
+    alerts.sync_configuration()
+    # Changed without the save signal, as an edit saved while Redis was down.
+    AlertThreshold.objects.filter(rule="memory_usage").update(threshold=70.0)
+    assert raw_configuration()["memory_threshold"] == "85"
+    Collector(**fixed_system(), clock=clock).run_pass()
+    assert raw_configuration()["memory_threshold"] == "70"
 
 
 def test_a_row_out_of_bounds_in_the_database_is_never_synced():
