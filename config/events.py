@@ -1,7 +1,7 @@
 """The events stream (store `events`): one capped Redis Stream shared by every app.
 
-Each app appends its own events (page activity, imports, alert transitions,
-configuration changes) through `append_event`; this module owns the key.
+This module owns the key and every event kind: insights appends page views, operations its
+alert transitions and threshold changes, each through `append_event` with a kind below.
 """
 
 import json
@@ -14,6 +14,13 @@ from config.redis_stores import get_redis
 EVENTS_STREAM = "events:stream"
 # Approximate trimming (~) keeps XADD O(1); the stream holds about this many entries.
 EVENTS_MAXLEN = 100_000
+
+# The event kinds, as stored in each entry's `kind` field.
+PAGE_VIEW = "page_view"
+ALERT_FIRED = "alert.fired"
+ALERT_RESOLVED = "alert.resolved"
+ALERT_ACKNOWLEDGED = "alert.acknowledged"
+CONFIGURATION_CHANGED = "operations.configuration_changed"
 
 
 def events_key():

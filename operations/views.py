@@ -65,7 +65,7 @@ def acknowledge(request, alert_id):
     else:
         messages.success(
             request,
-            f"Alert acknowledged by {alert['acknowledged_by']} at {alert['acknowledged_at']}.",
+            f"Alert acknowledged by {alert.acknowledged_by} at {alert.acknowledged_at}.",
         )
     return redirect("operations:dashboard")
 

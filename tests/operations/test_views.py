@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 
 from config.redis_stores import get_redis, reset_pools
-from operations import store
+from operations import alert_store, store
+from operations.alert_types import Alert, AlertState, AlertStatus, RuleState, iso_utc
 from operations.alerts import Evaluator
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ def fire_cpu_alert(clock, message_value=99.0):
     for _ in range(8):
         evaluator.evaluate({"cpu_usage": message_value})
         clock.advance(10)
-    return store.active_alerts()[0]
+    return alert_store.active_alerts()[0]
 
 
 # --- access ---------------------------------------------------------------------------
@@ -59,10 +60,9 @@ def test_the_dashboard_shows_every_panel(staff_client, clock):
 
 
 def test_alert_text_is_escaped(staff_client, clock):
-    alert = {"id": "b" * 16, "type": "cpu_usage", "message": "<script>alert(1)</script>",
-             "timestamp": "t", "timestamp_ms": 1, "severity": "warning", "value": 1,
-             "threshold": 2, "state": "active", "acknowledged_by": None}  # fmt: skip
-    store.open_alert(alert, {"status": "firing"}, now_ms=int(clock() * 1000))
+    alert = Alert("b" * 16, "cpu_usage", "<script>alert(1)</script>", "t", 1, "warning", 1, 2,
+                  AlertStatus.ACTIVE)  # fmt: skip
+    alert_store.open_alert(alert, RuleState(AlertState.FIRING), now_ms=int(clock() * 1000))
     page = staff_client.get("/operations/").content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -72,26 +72,26 @@ def test_acknowledge_needs_post_and_csrf(staff_user, clock):
     alert = fire_cpu_alert(clock)
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff_user)
-    url = f"/operations/alerts/{alert['id']}/acknowledge"
+    url = f"/operations/alerts/{alert.id}/acknowledge"
     assert client.get(url).status_code == 405
     assert client.post(url).status_code == 403  # no CSRF token
-    assert store.get_active_alert(alert["id"])["acknowledged_by"] is None
+    assert alert_store.get_active_alert(alert.id).acknowledged_by is None
     page = client.get("/operations/")
     token = page.cookies["csrftoken"].value
     response = client.post(url, {"csrfmiddlewaretoken": token})
     assert response.status_code == 302 and response["Location"] == "/operations/"
-    acked = store.get_active_alert(alert["id"])
-    assert acked["acknowledged_by"] == "staff" and acked["acknowledged_at"]
+    acked = alert_store.get_active_alert(alert.id)
+    assert acked.acknowledged_by == "staff" and acked.acknowledged_at
     page = client.get("/operations/").content.decode()
     assert "acknowledged" in page and "by staff" in page
 
 
 def test_acknowledge_refuses_non_staff(user_client, clock):
     alert = fire_cpu_alert(clock)
-    url = f"/operations/alerts/{alert['id']}/acknowledge"
+    url = f"/operations/alerts/{alert.id}/acknowledge"
     assert user_client.post(url).status_code == 403
     assert Client().post(url).status_code == 302  # anonymous: to the login page
-    assert store.get_active_alert(alert["id"])["acknowledged_by"] is None
+    assert alert_store.get_active_alert(alert.id).acknowledged_by is None
 
 
 def test_acknowledge_refuses_bad_ids(staff_client):
@@ -133,7 +133,7 @@ def test_the_ops_per_sec_tile_table_and_apis_show_one_figure(staff_client, clock
     system = staff_client.get("/api/operations/system-metrics").json()
     info = staff_client.get("/api/operations/redis-info").json()
     assert system["latest"]["redis_ops_per_sec"] == info["stats"]["ops_per_sec"] == 1234.5
-    assert info["stats"]["ops_per_sec_measured_at"] == store.iso_utc(now_ms)
+    assert info["stats"]["ops_per_sec_measured_at"] == iso_utc(now_ms)
 
 
 def test_before_the_first_measure_ops_per_sec_is_unknown_everywhere(staff_client):
@@ -167,7 +167,7 @@ def test_performance_metrics_api_counts_requests(staff_client):
 def test_alerts_api(staff_client, clock):
     alert = fire_cpu_alert(clock)
     body = staff_client.get("/api/operations/alerts").json()
-    assert [a["id"] for a in body["active"]] == [alert["id"]]
+    assert [a["id"] for a in body["active"]] == [alert.id]
     assert body["history"][0]["type"] == "cpu_usage"
     for bad in ("0", "-1", "x", "1001"):
         response = staff_client.get("/api/operations/alerts", {"limit": bad})
