@@ -25,6 +25,9 @@ from operations.rules import RuleConfig
 logger = logging.getLogger("operations.collector")
 
 ERROR_RATE_WINDOW_MS = 60_000
+# The thresholds are republished this often even when the copy looks right: a save whose
+# publish failed (Redis unreachable from the web process only) still applies.
+REPUBLISH_INTERVAL_MS = 10 * 60_000
 LATENCY_MINUTES = 3  # the current minute and the two before it are (re)written each pass
 
 
@@ -52,6 +55,7 @@ class Collector:
         self.previous_keyspace = None
         self.previous_commands = None  # (ms, total_commands_processed) of the last pass
         self.last_written_ms = None  # the timestamp of the last system sample written
+        self.published_ms = None  # when this collector last published the thresholds
         self.cpu_percent(interval=None)  # psutil's first reading is meaningless: prime it
 
     def reset(self) -> None:
@@ -61,42 +65,43 @@ class Collector:
         self.previous_keyspace = None
         self.previous_commands = None
 
-    def prepare(self) -> dict[str, RuleConfig]:
+    def prepare(self) -> None:
         store.ensure_series(check_rules=True)  # restores lost rules, drops obsolete ones
-        # The model is the source: publish it at start, so a flushed store, or an edit
-        # saved while Redis was down, gets its copy before the first evaluation.
-        configs = self.thresholds(publish=True)
+        # The model is the source: publish it before the first evaluation, so a flushed
+        # store, or an edit saved while Redis was down, gets its copy.
+        self.published_ms = None
         self.ready = True
-        return configs
 
-    def thresholds(self, publish: bool = False) -> dict[str, RuleConfig]:
-        """The thresholds to evaluate, republished when the copy is unusable (always, with
-        `publish`)."""
+    def thresholds(self, now_ms: int) -> dict[str, RuleConfig]:
+        """The thresholds to evaluate: the published copy, republished from the model at
+        start, every REPUBLISH_INTERVAL_MS, and whenever the copy is unusable."""
+        since = None if self.published_ms is None else now_ms - self.published_ms
+        due = since is None or not 0 <= since < REPUBLISH_INTERVAL_MS  # the clock may go back
         problems = (configuration := read_configuration()).problems
         if problems:  # e.g. a hand-edited hash, the legacy layout
             logger.log(logging.INFO if routine_problems(problems) else logging.WARNING,
                        "operations:configuration rewritten from the admin's thresholds: %s",
                        "; ".join(problems))  # fmt: skip
-        if problems or publish:
-            return {config.rule: config for config in publish_thresholds()}
-        return configuration.rules
+        if not (problems or due):
+            return configuration.rules
+        self.published_ms = now_ms
+        return {config.rule: config for config in publish_thresholds()}
 
     def run_pass(self) -> PassResult:
         started = time.perf_counter()
         if not self.ready:
-            configs = self.prepare()
+            self.prepare()
         else:
             store.ensure_series()  # one EXISTS round trip; recreates a flushed series
-            configs = self.thresholds()
         now_ms = int(self.clock() * 1000)
+        configs = self.thresholds(now_ms)
         system = self.sample_system()
         system.update(self.sample_redis(now_ms))
         error_rate = self.error_rate(now_ms)
         latency = self.latency(now_ms)
         if self.last_written_ms is not None and now_ms <= self.last_written_ms:
-            # The clock went back (or stood still): a sample at or before the newest one
-            # would delete the series' compaction rules (RedisTimeSeries 1.12 outside DB 0,
-            # see store.py), so this pass writes only the app-compacted latency series.
+            # The clock went back or stood still: an out-of-order sample would delete the
+            # series' compaction rules (store.py), so only the app-compacted latency is written.
             store.write_samples(now_ms, {}, None, latency)
         else:
             store.write_samples(now_ms, system, error_rate, latency)

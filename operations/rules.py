@@ -11,9 +11,8 @@ from operations.alert_types import AlertState, RuleState, Transition
 
 SEVERITIES = ("warning", "critical")
 
-# What an operator could mean. A percentage above 0 (at 0 the rule would always fire and
-# could never resolve); a response time up to 10 minutes, far beyond any request gunicorn
-# lets run; a hold time up to a day: a breach must show within a day to be worth an alert.
+# What an operator could mean: above 0 % (at 0 a rule could never resolve), up to 10 minutes
+# of response time (beyond any request gunicorn lets run), a hold time of at most a day.
 PERCENT_RANGE = (0.0, 100.0)  # above the first, up to the second
 RESPONSE_TIME_MS_RANGE = (1.0, 600_000.0)
 HOLD_SECONDS_RANGE = (1, 86_400)

@@ -44,7 +44,7 @@ def test_a_pass_writes_every_series_with_labels_retention_and_compactions(clock)
     assert len(found) == len(store.SYSTEM_SERIES)
 
 
-def test_retention_follows_the_plan():
+def test_each_series_keeps_its_retention():
     store.ensure_series()
     day = 24 * 3600 * 1000
     assert store.series_info("system_metrics:cpu_usage")["retention_msecs"] == 7 * day

@@ -27,7 +27,7 @@ def test_the_history_list_is_capped_and_expires():
     assert 0 < ops.pttl("operations:alerts") <= ALERTS_RETENTION_MS
 
 
-def assert_plan_entry(entry):
+def assert_complete_entry(entry):
     for name in ("type", "message", "timestamp", "severity"):
         assert entry.get(name), (name, entry)
     for name in ("timestamp", "recorded_at"):
@@ -45,7 +45,7 @@ def test_every_transition_leaves_an_entry_with_type_message_timestamp_and_severi
     entries = raw_history()
     assert [e["state"] for e in entries] == ["resolved", "acknowledged", "active"]
     for entry in entries:
-        assert_plan_entry(entry)
+        assert_complete_entry(entry)
         assert entry["type"] == "cpu_usage" and entry["severity"] == "warning"
         assert entry["timestamp"] == fired_at  # the alert's time; recorded_at, the entry's
     assert entries[0]["recorded_at"] == iso_utc(int(clock() * 1000))
@@ -56,7 +56,7 @@ def test_an_alert_resolved_after_its_active_entry_was_lost_gets_a_full_entry(clo
     hold(evaluator, clock, quiet(99.0))
     get_redis("operations").delete("operations:alerts:active")
     evaluator.evaluate(quiet(10.0))
-    assert_plan_entry(raw_history()[0])
+    assert_complete_entry(raw_history()[0])
     assert raw_history()[0]["timestamp"] == raw_history()[1]["timestamp"]
 
 

@@ -12,7 +12,7 @@ from config.events import CONFIGURATION_CHANGED, recent_events
 from config.redis_stores import get_redis
 from operations import alert_store
 from operations.alerts import Evaluator
-from operations.collector import Collector
+from operations.collector import REPUBLISH_INTERVAL_MS, Collector
 from operations.configuration import (
     CONFIGURATION_EMPTY,
     RULE_SETTINGS,
@@ -266,13 +266,22 @@ def test_the_collector_publishes_the_model_at_its_start(clock):
     assert raw_configuration()["memory_threshold"] == "70"
 
 
-def test_a_running_collector_evaluates_the_copy_not_the_database(clock):
+def test_between_republications_a_running_collector_reads_only_the_copy(clock):
     collector = Collector(**fixed_system(), clock=clock)
     collector.run_pass()
     AlertThreshold.objects.filter(rule="memory_usage").update(threshold=70.0)
-    clock.advance(10)
+    clock.advance(REPUBLISH_INTERVAL_MS / 1000 - 10)
     collector.run_pass()
     assert raw_configuration()["memory_threshold"] == "85"  # a valid copy stays as published
+
+
+def test_a_running_collector_republishes_the_model_every_interval(clock):
+    collector = Collector(**fixed_system(), clock=clock)
+    collector.run_pass()
+    AlertThreshold.objects.filter(rule="memory_usage").update(threshold=70.0)
+    clock.advance(REPUBLISH_INTERVAL_MS / 1000)
+    collector.run_pass()
+    assert raw_configuration()["memory_threshold"] == "70"
 
 
 def test_a_row_out_of_bounds_in_the_database_is_never_published():
