@@ -55,7 +55,9 @@ def alert_states() -> dict[str, RuleState]:
     return {rule: state for rule, state in states.items() if state is not None}
 
 
-def save_alert_state(rule: str, state: RuleState, pipeline=None) -> None:
+def save_alert_state(
+    rule: str, state: RuleState, pipeline: redis.client.Pipeline | None = None
+) -> None:
     target = pipeline if pipeline is not None else client()
     target.hset(ALERT_STATE_KEY, rule, state.to_json())
 

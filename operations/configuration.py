@@ -8,6 +8,7 @@ with; `updated_at` stamps the newest admin edit the copy was published from.
 """
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from operations import alert_store
@@ -53,7 +54,7 @@ def _plain(number):
     return str(int(number)) if number.is_integer() else repr(number)
 
 
-def configuration_fields(configs, updated_at: str = "") -> dict[str, str]:
+def configuration_fields(configs: Iterable[RuleConfig], updated_at: str = "") -> dict[str, str]:
     """The hash's fields for a set of rule configurations."""
     fields = {UPDATED_AT_FIELD: updated_at}
     for config in configs:
