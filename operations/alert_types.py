@@ -89,8 +89,8 @@ class Alert:
     def from_dict(cls, data: dict) -> "Alert":
         known = {f.name for f in fields(cls)}
         values = {name: value for name, value in data.items() if name in known}
-        if values.get("state") is not None:
-            values["state"] = AlertStatus(values["state"])
+        if values.get("state") is not None:  # one written around the app reads as None
+            values["state"] = next((s for s in AlertStatus if s.value == values["state"]), None)
         return cls(**{"id": "", "type": "", **values})
 
     @classmethod

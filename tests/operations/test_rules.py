@@ -94,6 +94,10 @@ def test_an_alert_keeps_its_fields_in_the_order_they_were_always_written():
     assert Alert.from_json(alert.to_json()) == alert
 
 
+def test_an_alert_state_written_around_the_app_reads_as_none():
+    assert Alert.from_dict({"id": "a" * 16, "type": "cpu_usage", "state": "exploded"}).state is None
+
+
 def test_a_history_entry_is_the_alert_then_when_it_was_recorded():
     alert = Alert("a" * 16, "cpu_usage", state=AlertStatus.RESOLVED)
     entry = HistoryEntry.recorded(alert, 1_800_000_000_000)
