@@ -1,8 +1,9 @@
-"""One collector pass: sample, write, evaluate.
+"""One collector pass: sample, write, evaluate (the `collect_metrics` command only loops).
 
-System figures come from psutil; Redis figures from INFO; application figures from
-the series and t-digests the request-metrics middleware writes. Every source is
-injectable so tests can drive values and time.
+System figures come from psutil; Redis figures from INFO; application figures from the
+series and t-digests the request-metrics middleware writes; the thresholds from their
+published copy, which the collector republishes from the model at start and every 10
+minutes. Every source is injectable so tests can drive values and time.
 """
 
 import logging
