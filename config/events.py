@@ -1,11 +1,12 @@
 """The events stream (store `events`): one capped Redis Stream shared by every app.
 
-Each app appends its own events (page activity, imports, alert transitions,
-configuration changes) through `append_event`; this module owns the key.
+This module owns the key and every event kind: insights appends page views, operations its
+alert transitions and threshold changes, each through `append_event` with a kind below.
 """
 
 import json
 import time
+from collections.abc import Iterable
 
 import redis
 
@@ -15,17 +16,24 @@ EVENTS_STREAM = "events:stream"
 # Approximate trimming (~) keeps XADD O(1); the stream holds about this many entries.
 EVENTS_MAXLEN = 100_000
 
+# The event kinds, as stored in each entry's `kind` field.
+PAGE_VIEW = "page_view"
+ALERT_FIRED = "alert.fired"
+ALERT_RESOLVED = "alert.resolved"
+ALERT_ACKNOWLEDGED = "alert.acknowledged"
+CONFIGURATION_CHANGED = "operations.configuration_changed"
 
-def events_key():
+
+def events_key() -> str:
     return EVENTS_STREAM
 
 
-def event_fields(kind, **data):
+def event_fields(kind: str, **data) -> dict[str, str]:
     """The stream entry for one event: its kind, a millisecond timestamp and JSON data."""
     return {"kind": kind, "ts": str(int(time.time() * 1000)), "data": json.dumps(data)}
 
 
-def append_event(kind, pipeline=None, **data):
+def append_event(kind: str, pipeline: redis.client.Pipeline | None = None, **data) -> str:
     """Append one event; with `pipeline`, queue it there (the caller executes)."""
     target = pipeline if pipeline is not None else get_redis("events")
     return target.xadd(
@@ -46,7 +54,9 @@ def _decode(entry_id, fields):
     }
 
 
-def recent_events(count=50, kinds=None, since_ms=None):
+def recent_events(
+    count: int = 50, kinds: Iterable[str] | None = None, since_ms: int | None = None
+) -> list[dict]:
     """Newest first; `kinds` filters by kind, `since_ms` keeps events at or after it."""
     client = get_redis("events")
     end = "+"
@@ -69,7 +79,7 @@ def recent_events(count=50, kinds=None, since_ms=None):
     return found
 
 
-def stream_length():
+def stream_length() -> int | None:
     try:
         return get_redis("events").xlen(EVENTS_STREAM)
     except redis.RedisError:

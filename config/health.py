@@ -1,20 +1,27 @@
-"""`GET /health/redis`: every store's reachability and latency, and the loaded modules."""
+"""`GET /health/redis`: every store's reachability and latency, the loaded modules, and
+the details each app registers for its store (`register`, called from `AppConfig.ready`)."""
 
 import time
+from collections.abc import Callable
 
 import redis
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from config.redis_stores import STORES, get_redis
-from operations.health import operations_details
 
 REQUIRED_MODULES = ("search", "timeseries")
+_details: dict[str, Callable[[], dict]] = {}
 
 
-def _check_store(store):
+def register(store: str, details: Callable[[], dict]) -> None:
+    """Merge `details()` into `store`'s entry of the report whenever that store answers."""
+    _details[store] = details
+
+
+def _check_store(store: str) -> dict:
     started = time.perf_counter()
     try:
         get_redis(store).ping()
@@ -30,12 +37,13 @@ def _modules():
         return []
 
 
-def redis_health():
+def redis_health() -> dict:
     """The health report as a dict; `healthy` only when every store answers and the
     search and timeseries modules are loaded."""
     services = {store: _check_store(store) for store in STORES}
-    if services["operations"]["status"] == "up":  # the collector's freshness, active alerts
-        services["operations"].update(operations_details())
+    for store, details in _details.items():
+        if services[store]["status"] == "up":
+            services[store].update(details())
     modules = _modules() if services["search"]["status"] == "up" else []
     healthy = all(s["status"] == "up" for s in services.values()) and all(
         m in modules for m in REQUIRED_MODULES
@@ -54,6 +62,6 @@ def redis_health():
 
 @never_cache
 @require_GET
-def redis_health_view(request):
+def redis_health_view(request: HttpRequest) -> JsonResponse:
     report = redis_health()
     return JsonResponse(report, status=200 if report["status"] == "healthy" else 503)

@@ -1,4 +1,4 @@
-"""The thresholds in the Django admin: validated, synced to Redis on save."""
+"""The thresholds in the Django admin: validated, published to Redis on save."""
 
 from django.contrib import admin, messages
 

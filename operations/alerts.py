@@ -1,341 +1,128 @@
-"""Alert evaluation: thresholds held for a time, no repeats, hysteresis, acknowledgement.
+"""Where an alert fires, resolves and is acknowledged.
 
-The evaluator reads the `operations:configuration` hash (written from the admin's
-thresholds) at every evaluation, so an edit takes effect at the next pass. The clock is
-injectable: tests drive time without sleeping.
+The evaluator asks each configured rule (`RuleConfig.decide`) for its next state, and for
+every transition writes the alert, its history entry and the rule's state, then announces
+it. Thresholds come from the published copy at every evaluation, so an edit applies at
+the next pass; the clock is injectable so tests drive time without sleeping.
 """
 
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import replace
 
 from django.conf import settings
 from django.core.mail import mail_admins
 
-from config.events import append_event
-from operations import store
-from operations.rules import RULES, validate_threshold
+from config.events import ALERT_ACKNOWLEDGED, ALERT_FIRED, ALERT_RESOLVED, append_event
+from operations import alert_store
+from operations.alert_types import Action, Alert, AlertStatus, RuleState, Transition, iso_utc
+from operations.configuration import current_configuration
+from operations.rules import RULES, RuleConfig
 
 logger = logging.getLogger("operations.alerts")
 
-OK, PENDING, FIRING = "ok", "pending", "firing"
-
-
-@dataclass(frozen=True)
-class RuleConfig:
-    rule: str
-    threshold: float
-    duration_seconds: int
-    hysteresis: float
-    severity: str
-    enabled: bool = True
-
-    @property
-    def resolve_below(self):
-        return self.threshold - self.hysteresis
-
-
-def default_config(rule_name):
-    rule = RULES[rule_name]
-    return RuleConfig(rule.name, rule.threshold, rule.duration_seconds, rule.hysteresis,
-                      rule.severity)  # fmt: skip
-
-
-# --- the configuration hash ---------------------------------------------------------
-#
-# The plain fields `cpu_threshold`, `memory_threshold`, `redis_threshold`,
-# `response_time_threshold` and `error_rate_threshold` hold the thresholds the evaluator
-# applies; each rule's other settings sit beside them as `rule:<rule>:<setting>`, which no
-# plain field can collide with; `updated_at` stamps the admin edit the hash was written from.
-
-UPDATED_AT_FIELD = "updated_at"
-RULE_SETTINGS = ("hold_seconds", "hysteresis", "severity", "enabled")
-# The layout before this one, `<rule>:<setting>`: still read, so an upgraded installation
-# keeps its thresholds until the collector's next pass rewrites the hash.
-LEGACY_SETTINGS = {
-    "threshold": "threshold",
-    "hold_seconds": "duration_seconds",
-    "hysteresis": "hysteresis",
-    "severity": "severity",
-    "enabled": "enabled",
-}
-
-
-def setting_field(rule_name, setting):
-    return f"rule:{rule_name}:{setting}"
-
-
-def _plain(number):
-    """80.0 -> "80", 2.5 -> "2.5": the hash reads as the thresholds were typed."""
-    number = float(number)
-    return str(int(number)) if number.is_integer() else repr(number)
-
-
-def configuration_fields(configs, updated_at=""):
-    """The hash's fields for a set of rule configurations."""
-    fields = {UPDATED_AT_FIELD: updated_at}
-    for config in configs:
-        fields[RULES[config.rule].threshold_field] = _plain(config.threshold)
-        fields[setting_field(config.rule, "hold_seconds")] = str(int(config.duration_seconds))
-        fields[setting_field(config.rule, "hysteresis")] = _plain(config.hysteresis)
-        fields[setting_field(config.rule, "severity")] = config.severity
-        fields[setting_field(config.rule, "enabled")] = "1" if config.enabled else "0"
-    return fields
-
-
-def _raw_settings(fields, name):
-    """One rule's raw values by setting, and whether they came from the legacy layout."""
-    current = {"threshold": fields.get(RULES[name].threshold_field)}
-    current.update({s: fields.get(setting_field(name, s)) for s in RULE_SETTINGS})
-    if all(value is None for value in current.values()):
-        legacy = {s: fields.get(f"{name}:{old}") for s, old in LEGACY_SETTINGS.items()}
-        if any(value is not None for value in legacy.values()):
-            return legacy, True
-    return current, False
-
-
-def _rule_config(name, raw):
-    """A RuleConfig from raw hash values, or the reason they are unusable."""
-    missing = [setting for setting, value in raw.items() if value is None]
-    if missing:
-        return None, f"{name}: missing {', '.join(missing)}"
-    if raw["enabled"] not in ("0", "1"):
-        return None, f"{name}: enabled must be 0 or 1, got {raw['enabled']!r}"
-    try:
-        threshold, hysteresis = float(raw["threshold"]), float(raw["hysteresis"])
-        hold_seconds = int(raw["hold_seconds"])
-    except ValueError as exc:
-        return None, f"{name}: {exc}"
-    config = RuleConfig(name, threshold, hold_seconds, hysteresis, raw["severity"],
-                        enabled=raw["enabled"] == "1")  # fmt: skip
-    errors = validate_config(config)
-    if errors:
-        return None, f"{name}: {' '.join(errors.values())}"
-    return config, None
-
-
-def validate_config(config):
-    return validate_threshold(config.rule, config.threshold, config.duration_seconds,
-                              config.hysteresis, config.severity)  # fmt: skip
-
-
-def parse_configuration(fields):
-    """({rule: RuleConfig}, [problem, …]) from the hash. A rule that is missing or invalid
-    (the hash is writable by anyone with Redis access) gets its defaults, so evaluation
-    never runs on a value the admin would refuse; every such rule, an unknown field and
-    the legacy layout are problems, which the collector repairs from the database."""
-    configs, problems = {}, []
-    for name in RULES:
-        raw, legacy = _raw_settings(fields, name)
-        config, problem = _rule_config(name, raw)
-        if legacy:
-            problems.append(f"{name}: {LEGACY_LAYOUT}")
-        if problem:
-            problems.append(problem)
-        configs[name] = config or default_config(name)
-    known = set(configuration_fields(configs.values()))
-    unknown = sorted(set(fields) - known)
-    if unknown and not any(p.endswith(LEGACY_LAYOUT) for p in problems):
-        problems.append(f"unknown fields: {', '.join(unknown)}")
-    return configs, problems
-
-
-def current_configuration():
-    return parse_configuration(store.read_configuration())[0]
-
-
-def sync_configuration():
-    """Write the admin's thresholds (the database) into the hash the evaluator reads."""
-    from operations.models import AlertThreshold
-
-    rows = {row.rule: row for row in AlertThreshold.objects.all()}
-    configs = []
-    for name in RULES:
-        config = rows[name].as_config() if name in rows else default_config(name)
-        errors = validate_config(config)
-        if errors:  # a row saved before its bounds existed, or edited around the admin
-            logger.warning("alert threshold %s is out of bounds (%s): defaults", name,
-                           " ".join(errors.values()))  # fmt: skip
-            config = default_config(name)
-        configs.append(config)
-    stamps = [row.updated_at for row in rows.values()]
-    store.write_configuration(configuration_fields(configs, _stamp(max(stamps, default=None))))
-    return configs
-
-
-# The routine reasons to rewrite the hash; any other problem is a hand edit or damage.
-CONFIGURATION_EMPTY = "operations:configuration is empty"
-CONFIGURATION_STALE = "older than the last admin edit"
-LEGACY_LAYOUT = "legacy layout"
-
-
-def routine_problems(problems):
-    """True when rewriting the hash is routine: a first start, an edit saved while Redis
-    was down, an upgrade from the legacy layout."""
-    return all(p in (CONFIGURATION_EMPTY, CONFIGURATION_STALE) or p.endswith(LEGACY_LAYOUT)
-               for p in problems)  # fmt: skip
-
-
-def configuration_problems():
-    """Why the hash must be rewritten from the database, [] when it is current: an admin
-    edit it lacks (Redis was down when the admin saved it), a missing or invalid rule, an
-    unknown field, the legacy layout."""
-    from django.db.models import Max
-
-    from operations.models import AlertThreshold
-
-    fields = store.read_configuration()
-    if not fields:
-        return [CONFIGURATION_EMPTY]
-    newest = AlertThreshold.objects.aggregate(newest=Max("updated_at"))["newest"]
-    problems = parse_configuration(fields)[1]
-    if fields.get(UPDATED_AT_FIELD, "") != _stamp(newest):
-        problems.insert(0, CONFIGURATION_STALE)
-    return problems
-
-
-def _stamp(moment):
-    return moment.isoformat() if moment else ""
-
-
-# --- evaluation -----------------------------------------------------------------------
-
-
-def decide(state, value, config, now_ms):
-    """One rule's next state and the transition it makes (None, "fire" or "resolve").
-
-    Pure: `state` is {"status", "since_ms", "alert_id"}. A breach must hold for the
-    configured time before firing; a firing rule stays firing (no repeat) until the
-    value drops below threshold minus hysteresis. No data (None) cancels a pending
-    breach but cannot prove a firing alert resolved.
-    """
-    status = state.get("status", OK)
-    if not config.enabled:
-        if status == FIRING:
-            return {"status": OK, "since_ms": now_ms, "alert_id": None}, "resolve"
-        return {"status": OK, "since_ms": now_ms, "alert_id": None}, None
-    breaching = value is not None and value >= config.threshold
-    if status == FIRING:
-        if value is not None and value < config.resolve_below:
-            return {"status": OK, "since_ms": now_ms, "alert_id": None}, "resolve"
-        return state, None
-    if not breaching:
-        if status == OK:
-            return state or {"status": OK, "since_ms": now_ms, "alert_id": None}, None
-        return {"status": OK, "since_ms": now_ms, "alert_id": None}, None
-    if status == PENDING:
-        if now_ms - state["since_ms"] >= config.duration_seconds * 1000:
-            return {"status": FIRING, "since_ms": now_ms, "alert_id": None}, "fire"
-        return state, None
-    # A fresh breach: held for zero seconds so far.
-    return {"status": PENDING, "since_ms": now_ms, "alert_id": None}, None
-
-
-def _format(value, rule):
-    unit = RULES[rule].unit
-    return f"{value:.1f} ms" if unit == "ms" else f"{value:.1f} %"
-
 
 class Evaluator:
-    def __init__(self, clock=time.time):
+    def __init__(self, clock: Callable[[], float] = time.time):
         self.clock = clock
 
-    def now_ms(self):
+    def now_ms(self) -> int:
         return int(self.clock() * 1000)
 
-    def evaluate(self, values):
+    def evaluate(
+        self, values: dict[str, float | None], configs: dict[str, RuleConfig] | None = None
+    ) -> list[Transition]:
         """Evaluate every rule against `values` ({rule: number or None}); returns the
-        transitions made, as [(rule, "fire" | "resolve", alert)]."""
+        alerts fired or resolved, each with its alert."""
         now_ms = self.now_ms()
-        configs = current_configuration()
-        states = store.alert_states()
+        configs = configs if configs is not None else current_configuration()
+        states = alert_store.alert_states()
         transitions = []
         for name, config in configs.items():
-            state = states.get(name, {})
+            state = states.get(name)
             value = values.get(name)
-            new_state, action = decide(state, value, config, now_ms)
-            if action == "fire":
-                alert = self.fire(name, value, config, new_state, now_ms)
-                transitions.append((name, action, alert))
-            elif action == "resolve":
-                alert = self.resolve(name, value, config, state, new_state, now_ms)
-                transitions.append((name, action, alert))
-            elif new_state != state:
-                store.save_alert_state(name, new_state)
+            new_state, transition = config.decide(state, value, now_ms)
+            if transition is None:
+                if new_state != state:
+                    alert_store.save_alert_state(name, new_state)
+            elif transition.action is Action.FIRE:
+                transitions.append(self.fire(transition, config, new_state))
+            else:
+                transitions.append(self.resolve(transition, config, state, new_state))
         return transitions
 
-    def fire(self, rule, value, config, state, now_ms):
-        alert = {
-            "id": uuid.uuid4().hex[:16],
-            "type": rule,
-            "message": (
-                f"{RULES[rule].label} is {_format(value, rule)}, at or above "
-                f"{_format(config.threshold, rule)} for {config.duration_seconds} s"
+    def fire(self, transition: Transition, config: RuleConfig, state: RuleState) -> Transition:
+        rule, value, now_ms = RULES[transition.rule], transition.value, transition.at_ms
+        alert = Alert(
+            id=uuid.uuid4().hex[:16],
+            type=rule.name,
+            message=(
+                f"{rule.label} is {rule.format(value)}, at or above "
+                f"{rule.format(config.threshold)} for {config.duration_seconds} s"
             ),
-            "timestamp": store.iso_utc(now_ms),
-            "timestamp_ms": now_ms,
-            "severity": config.severity,
-            "value": round(value, 3),
-            "threshold": config.threshold,
-            "state": "active",
-            "acknowledged_by": None,
-            "acknowledged_at": None,
-            "resolved_at": None,
-        }
-        state = {**state, "alert_id": alert["id"]}
-        store.open_alert(alert, state, now_ms)
-        self.announce("alert.fired", alert, logging.WARNING)
-        return alert
+            timestamp=iso_utc(now_ms),
+            timestamp_ms=now_ms,
+            severity=config.severity,
+            value=round(value, 3),
+            threshold=config.threshold,
+            state=AlertStatus.ACTIVE,
+        )
+        alert_store.open_alert(alert, RuleState(state.status, state.since_ms, alert.id), now_ms)
+        self.announce(ALERT_FIRED, alert, logging.WARNING)
+        return replace(transition, alert=alert)
 
-    def resolve(self, rule, value, config, old_state, new_state, now_ms):
-        alert = store.get_active_alert(old_state.get("alert_id") or "")
+    def resolve(
+        self, transition: Transition, config: RuleConfig, old: RuleState, new: RuleState
+    ) -> Transition:
+        rule, value, now_ms = RULES[transition.rule], transition.value, transition.at_ms
+        alert = alert_store.get_active_alert(old.alert_id or "")
         if alert is None:  # the active entry is gone (store flushed): keep the state sane
-            fired_ms = int(old_state.get("since_ms") or now_ms)  # a firing state's start
-            alert = {"id": old_state.get("alert_id") or "", "type": rule,
-                     "severity": config.severity, "threshold": config.threshold,
-                     "timestamp": store.iso_utc(fired_ms), "timestamp_ms": fired_ms,
-                     "acknowledged_by": None, "acknowledged_at": None}  # fmt: skip
+            fired_ms = int(old.since_ms or now_ms)  # a firing state's start
+            alert = Alert(id=old.alert_id or "", type=rule.name, severity=config.severity,
+                          threshold=config.threshold, timestamp=iso_utc(fired_ms),
+                          timestamp_ms=fired_ms)  # fmt: skip
         reason = (
             "rule disabled" if not config.enabled
-            else f"back to {_format(value, rule)}, below {_format(config.resolve_below, rule)}"
+            else f"back to {rule.format(value)}, below {rule.format(config.resolve_below)}"
         )  # fmt: skip
-        alert = {
-            **alert,
-            "state": "resolved",
-            "resolved_at": store.iso_utc(now_ms),
-            "message": f"{RULES[rule].label} resolved: {reason}",
-            "value": round(value, 3) if value is not None else None,
-        }
-        store.close_alert(alert, new_state, now_ms)
-        self.announce("alert.resolved", alert, logging.INFO)
-        return alert
+        alert = alert.with_changes(
+            state=AlertStatus.RESOLVED,
+            resolved_at=iso_utc(now_ms),
+            message=f"{rule.label} resolved: {reason}",
+            value=round(value, 3) if value is not None else None,
+        )
+        alert_store.close_alert(alert, new, now_ms)
+        self.announce(ALERT_RESOLVED, alert, logging.INFO)
+        return replace(transition, alert=alert)
 
-    def announce(self, kind, alert, level):
+    def announce(self, kind: str, alert: Alert, level: int) -> None:
         """Every transition goes to the events stream and to logging (and mail)."""
-        append_event(kind, alert_id=alert["id"], rule=alert["type"], severity=alert["severity"],
-                     value=alert.get("value"), threshold=alert.get("threshold"),
-                     message=alert.get("message", ""))  # fmt: skip
-        logger.log(level, "%s [%s] %s", kind, alert["severity"], alert.get("message", ""))
-        if kind == "alert.fired" and settings.ADMINS:
-            mail_admins(f"Alert: {alert['message']}", alert["message"], fail_silently=True)
+        append_event(kind, alert_id=alert.id, rule=alert.type, severity=alert.severity,
+                     value=alert.value, threshold=alert.threshold,
+                     message=alert.message)  # fmt: skip
+        logger.log(level, "%s [%s] %s", kind, alert.severity, alert.message)
+        if kind == ALERT_FIRED and settings.ADMINS:
+            mail_admins(f"Alert: {alert.message}", alert.message, fail_silently=True)
 
 
-def acknowledge(alert_id, username, clock=time.time):
+def acknowledge(
+    alert_id: str, username: str, clock: Callable[[], float] = time.time
+) -> Alert | None:
     """Mark an active alert acknowledged by `username`; the first acknowledgement is kept.
     None when no such active alert exists."""
     now_ms = int(clock() * 1000)
 
     def update(alert):
-        if alert.get("acknowledged_by"):
+        if alert.acknowledged_by:
             return None  # already acknowledged: keep who and when
-        return {**alert, "state": "acknowledged", "acknowledged_by": username,
-                "acknowledged_at": store.iso_utc(now_ms)}  # fmt: skip
+        return alert.with_changes(state=AlertStatus.ACKNOWLEDGED, acknowledged_by=username,
+                                  acknowledged_at=iso_utc(now_ms))  # fmt: skip
 
-    updated = store.acknowledge_alert(alert_id, update, now_ms)
+    updated = alert_store.acknowledge_alert(alert_id, update, now_ms)
     if updated is not None:
-        append_event("alert.acknowledged", alert_id=alert_id, rule=updated["type"],
-                     user=username)  # fmt: skip
-        logger.info("alert %s (%s) acknowledged by %s", alert_id, updated["type"], username)
+        append_event(ALERT_ACKNOWLEDGED, alert_id=alert_id, rule=updated.type, user=username)
+        logger.info("alert %s (%s) acknowledged by %s", alert_id, updated.type, username)
         return updated
-    return store.get_active_alert(alert_id)
+    return alert_store.get_active_alert(alert_id)

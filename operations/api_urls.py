@@ -4,7 +4,7 @@ from operations import views
 
 app_name = "operations_api"
 
-# The plan's five APIs, staff only (401/403 JSON otherwise).
+# The five APIs, staff only (401/403 JSON otherwise).
 urlpatterns = [
     path("system-metrics", views.api_system_metrics, name="system-metrics"),
     path("performance-metrics", views.api_performance_metrics, name="performance-metrics"),

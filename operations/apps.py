@@ -6,4 +6,8 @@ class OperationsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self):
-        from operations import signals  # noqa: F401 - connects the threshold sync
+        from config import health
+        from operations import signals  # noqa: F401 - publishes every saved threshold
+        from operations.health import operations_details
+
+        health.register("operations", operations_details)

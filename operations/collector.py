@@ -1,31 +1,53 @@
-"""One collector pass: sample, write, evaluate.
+"""One collector pass: sample, write, evaluate (the `collect_metrics` command only loops).
 
-System figures come from psutil; Redis figures from INFO; application figures from
-the series and t-digests the request-metrics middleware writes. Every source is
-injectable so tests can drive values and time.
+System figures come from psutil; Redis figures from INFO; application figures from the
+series and t-digests the request-metrics middleware writes; the thresholds from their
+published copy, which the collector republishes from the model at start and every 10
+minutes. Every source is injectable so tests can drive values and time.
 """
 
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import psutil
 
-from operations import store
-from operations.alerts import (
-    Evaluator,
-    configuration_problems,
+from operations import alert_store, redis_server, store
+from operations.alert_types import Transition
+from operations.alerts import Evaluator
+from operations.configuration import (
+    publish_thresholds,
+    read_configuration,
     routine_problems,
-    sync_configuration,
 )
+from operations.rules import RuleConfig
 
 logger = logging.getLogger("operations.collector")
 
 ERROR_RATE_WINDOW_MS = 60_000
+# The thresholds are republished this often even when the copy looks right: a save whose
+# publish failed (Redis unreachable from the web process only) still applies.
+REPUBLISH_INTERVAL_MS = 10 * 60_000
 LATENCY_MINUTES = 3  # the current minute and the two before it are (re)written each pass
 
 
+@dataclass(frozen=True)
+class PassResult:
+    values: dict[str, float | None]  # what the rules were evaluated against
+    system: dict[str, float | None]  # the system and Redis figures written
+    transitions: list[Transition]
+    duration_ms: float
+
+
 class Collector:
-    def __init__(self, clock=time.time, cpu_percent=None, virtual_memory=None, evaluator=None):
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.time,
+        cpu_percent: Callable | None = None,
+        virtual_memory: Callable | None = None,
+        evaluator: Evaluator | None = None,
+    ):
         self.clock = clock
         self.cpu_percent = cpu_percent or psutil.cpu_percent
         self.virtual_memory = virtual_memory or psutil.virtual_memory
@@ -34,41 +56,53 @@ class Collector:
         self.previous_keyspace = None
         self.previous_commands = None  # (ms, total_commands_processed) of the last pass
         self.last_written_ms = None  # the timestamp of the last system sample written
+        self.published_ms = None  # when this collector last published the thresholds
         self.cpu_percent(interval=None)  # psutil's first reading is meaningless: prime it
 
-    def reset(self):
+    def reset(self) -> None:
         """After a Redis failure: check series and configuration again on the next pass
         (a restarted server may have come back empty)."""
         self.ready = False
         self.previous_keyspace = None
         self.previous_commands = None
 
-    def prepare(self):
+    def prepare(self) -> None:
         store.ensure_series(check_rules=True)  # restores lost rules, drops obsolete ones
+        # The model is the source: publish it before the first evaluation, so a flushed
+        # store, or an edit saved while Redis was down, gets its copy.
+        self.published_ms = None
         self.ready = True
 
-    def run_pass(self):
-        """One pass; returns {"values": …, "transitions": …, "duration_ms": …}."""
+    def thresholds(self, now_ms: int) -> dict[str, RuleConfig]:
+        """The thresholds to evaluate: the published copy, republished from the model at
+        start, every REPUBLISH_INTERVAL_MS, and whenever the copy is unusable."""
+        since = None if self.published_ms is None else now_ms - self.published_ms
+        due = since is None or not 0 <= since < REPUBLISH_INTERVAL_MS  # the clock may go back
+        problems = (configuration := read_configuration()).problems
+        if problems:  # e.g. a hand-edited hash, the legacy layout
+            logger.log(logging.INFO if routine_problems(problems) else logging.WARNING,
+                       "operations:configuration rewritten from the admin's thresholds: %s",
+                       "; ".join(problems))  # fmt: skip
+        if not (problems or due):
+            return configuration.rules
+        self.published_ms = now_ms
+        return {config.rule: config for config in publish_thresholds()}
+
+    def run_pass(self) -> PassResult:
         started = time.perf_counter()
         if not self.ready:
             self.prepare()
         else:
             store.ensure_series()  # one EXISTS round trip; recreates a flushed series
-        problems = configuration_problems()
-        if problems:  # e.g. an admin edit saved while Redis was down, a hand-edited hash
-            sync_configuration()
-            logger.log(logging.INFO if routine_problems(problems) else logging.WARNING,
-                       "operations:configuration rewritten from the admin's thresholds: %s",
-                       "; ".join(problems))  # fmt: skip
         now_ms = int(self.clock() * 1000)
+        configs = self.thresholds(now_ms)
         system = self.sample_system()
         system.update(self.sample_redis(now_ms))
         error_rate = self.error_rate(now_ms)
         latency = self.latency(now_ms)
         if self.last_written_ms is not None and now_ms <= self.last_written_ms:
-            # The clock went back (or stood still): a sample at or before the newest one
-            # would delete the series' compaction rules (RedisTimeSeries 1.12 outside DB 0,
-            # see store.py), so this pass writes only the app-compacted latency series.
+            # The clock went back or stood still: an out-of-order sample would delete the
+            # series' compaction rules (store.py), so only the app-compacted latency is written.
             store.write_samples(now_ms, {}, None, latency)
         else:
             store.write_samples(now_ms, system, error_rate, latency)
@@ -80,38 +114,37 @@ class Collector:
             "error_rate": error_rate,
             "response_time": self.completed_minute_p95(now_ms, latency),
         }
-        transitions = self.evaluator.evaluate(values)
-        store.trim_alert_history(now_ms)  # the 90-day retention, also when no alert comes
+        transitions = self.evaluator.evaluate(values, configs)
+        alert_store.trim_alert_history(now_ms)  # the retention, also when no alert comes
         duration_ms = (time.perf_counter() - started) * 1000
-        store.record_collector_pass(now_ms, duration_ms, {"transitions": len(transitions)})
-        return {"values": values, "system": system, "transitions": transitions,
-                "duration_ms": duration_ms}  # fmt: skip
+        alert_store.record_collector_pass(now_ms, duration_ms, len(transitions))
+        return PassResult(values, system, transitions, duration_ms)
 
-    def sample_system(self):
+    def sample_system(self) -> dict[str, float]:
         return {
             "cpu_usage": float(self.cpu_percent(interval=None)),
             "memory_usage": float(self.virtual_memory().percent),
         }
 
-    def sample_redis(self, now_ms):
-        figures = store.redis_figures()
+    def sample_redis(self, now_ms: int) -> dict[str, float | None]:
+        figures = redis_server.read_figures()
         # With no maxmemory the server may grow to the machine's RAM: measure against it.
-        limit = figures["maxmemory"] or self.virtual_memory().total
-        hits, misses = figures["keyspace_hits"], figures["keyspace_misses"]
+        limit = figures.maxmemory or self.virtual_memory().total
+        hits, misses = figures.keyspace_hits, figures.keyspace_misses
         if self.previous_keyspace is not None:
             # The ratio since the previous pass, not since the server started.
             hits -= self.previous_keyspace[0]
             misses -= self.previous_keyspace[1]
-        self.previous_keyspace = (figures["keyspace_hits"], figures["keyspace_misses"])
+        self.previous_keyspace = (figures.keyspace_hits, figures.keyspace_misses)
         lookups = hits + misses
         return {
-            "redis_memory": figures["used_memory"] / limit * 100 if limit else None,
-            "redis_ops_per_sec": self.ops_per_sec(now_ms, figures["total_commands_processed"]),
-            "redis_clients": float(figures["connected_clients"]),
+            "redis_memory": figures.used_memory / limit * 100 if limit else None,
+            "redis_ops_per_sec": self.ops_per_sec(now_ms, figures.total_commands_processed),
+            "redis_clients": float(figures.connected_clients),
             "cache_hit_ratio": hits / lookups * 100 if lookups > 0 else None,
         }
 
-    def ops_per_sec(self, now_ms, total_commands):
+    def ops_per_sec(self, now_ms: int, total_commands: int) -> float | None:
         """Commands per second since the previous pass: the one figure of Redis ops/s the
         dashboard shows. None on the first pass, and when the counter went back (the
         server restarted) or the clock did not move."""
@@ -120,20 +153,20 @@ class Collector:
             return None
         return (total_commands - previous[1]) / ((now_ms - previous[0]) / 1000)
 
-    def error_rate(self, now_ms):
+    def error_rate(self, now_ms: int) -> float:
         """5xx responses as a percentage of requests over the last minute (0 when idle)."""
         since = now_ms - ERROR_RATE_WINDOW_MS
         since -= since % store.REQUEST_BUCKET_MS
         requests, errors = store.request_counts_since(since)
         return errors / requests * 100 if requests else 0.0
 
-    def latency(self, now_ms):
+    def latency(self, now_ms: int) -> dict[int, dict]:
         current = store.minute_of(now_ms)
         minutes = [current - i * store.MINUTE_MS for i in range(LATENCY_MINUTES)]
         return store.digest_quantiles(minutes)
 
     @staticmethod
-    def completed_minute_p95(now_ms, latency):
+    def completed_minute_p95(now_ms: int, latency: dict[int, dict]) -> float | None:
         """The alert reads the last complete minute: a minute a few seconds old holds too
         few requests to judge."""
         previous = store.minute_of(now_ms) - store.MINUTE_MS

@@ -1,21 +1,22 @@
-"""The operations store's extra details for `/health/redis` (services.operations)."""
+"""The operations store's details for `/health/redis` (services.operations), registered
+with `config.health` by the app's `ready()`."""
 
 import time
+from collections.abc import Callable
 
 import redis
 
-from operations import store
+from operations import alert_store
 
 
-def operations_details(clock=time.time):
+def operations_details(clock: Callable[[], float] = time.time) -> dict:
     """The collector's freshness and the number of active alerts; informational only, so
     a stopped collector does not make Redis itself look unhealthy."""
     try:
-        state = store.collector_state()
-        active = len(store.active_alerts())
+        last_pass = alert_store.collector_state().last_pass_ms
+        active = len(alert_store.active_alerts())
     except redis.RedisError:
         return {}
-    last_pass = int(state["last_pass_ms"]) if state.get("last_pass_ms") else None
     return {
         "collector_last_pass_age_s": (
             round(clock() - last_pass / 1000, 1) if last_pass is not None else None

@@ -1,9 +1,10 @@
-"""Alert thresholds, edited in the Django admin and synced into `operations:configuration`."""
+"""Alert thresholds, edited in the Django admin: the source of truth, published to
+`operations:configuration` (operations/configuration.py) on every save."""
 
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from operations.rules import RULE_CHOICES, RULES, SEVERITIES, validate_threshold
+from operations.rules import RULE_CHOICES, RULES, SEVERITIES, RuleConfig, validate_threshold
 
 
 class AlertThreshold(models.Model):
@@ -51,8 +52,6 @@ class AlertThreshold(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def as_config(self):
-        from operations.alerts import RuleConfig
-
+    def as_config(self) -> RuleConfig:
         return RuleConfig(self.rule, self.threshold, self.duration_seconds, self.hysteresis,
                           self.severity, self.enabled)  # fmt: skip

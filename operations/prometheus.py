@@ -10,8 +10,8 @@ import redis
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 
-from operations import store
-from operations.alerts import current_configuration
+from operations import alert_store, redis_server, store
+from operations.configuration import current_configuration
 from operations.recorder import recorder
 from operations.rules import RULES
 
@@ -76,7 +76,7 @@ class StoreCollector:
                 latency.add_metric([str(quantile)], figures[name] / 1000)
         yield latency
 
-        active = {a["type"]: a for a in store.active_alerts()}
+        active = {a.type: a for a in alert_store.active_alerts()}
         firing = GaugeMetricFamily(f"{PREFIX}_alert_active", "1 while the rule's alert is active",
                                    labels=["rule", "severity"])  # fmt: skip
         acknowledged = GaugeMetricFamily(f"{PREFIX}_alert_acknowledged",
@@ -87,19 +87,19 @@ class StoreCollector:
         for name, config in current_configuration().items():
             alert = active.get(name)
             firing.add_metric([name, config.severity], 1 if alert else 0)
-            acknowledged.add_metric([name], 1 if alert and alert.get("acknowledged_by") else 0)
+            acknowledged.add_metric([name], 1 if alert and alert.acknowledged_by else 0)
             threshold.add_metric([name, RULES[name].unit], config.threshold)
         yield firing
         yield acknowledged
         yield threshold
 
-        figures = store.redis_figures()
+        figures = redis_server.read_figures()
         yield GaugeMetricFamily(f"{PREFIX}_redis_memory_used_bytes", "Redis used_memory",
-                                value=figures["used_memory"])  # fmt: skip
+                                value=figures.used_memory)  # fmt: skip
         yield GaugeMetricFamily(f"{PREFIX}_redis_memory_max_bytes", "Redis maxmemory (0: none)",
-                                value=figures["maxmemory"])  # fmt: skip
+                                value=figures.maxmemory)  # fmt: skip
         yield GaugeMetricFamily(f"{PREFIX}_redis_connected_clients", "Redis connected clients",
-                                value=figures["connected_clients"])  # fmt: skip
+                                value=figures.connected_clients)  # fmt: skip
 
         latest = store.latest_values()
         for name, help_text in (("cpu_usage", "CPU usage, percent (collector)"),

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 
 from django.urls import reverse
 
-from operations import store
-from operations.alerts import current_configuration
+from operations import alert_store, redis_server, store
+from operations.alert_types import iso_utc
+from operations.configuration import read_configuration
 from operations.rules import RULES
 
 
@@ -34,7 +35,7 @@ def _now_ms(now_ms):
     return int(now_ms if now_ms is not None else time.time() * 1000)
 
 
-def system_metrics(range_name="1h", now_ms=None):
+def system_metrics(range_name: str | None = "1h", now_ms: int | None = None) -> dict:
     win = window(range_name)
     now_ms = _now_ms(now_ms)
     grid, found = store.read_windows(store.SYSTEM_SERIES, win, now_ms, lambda _: "avg")
@@ -51,7 +52,7 @@ def system_metrics(range_name="1h", now_ms=None):
     }
 
 
-def latest_system():
+def latest_system() -> dict[str, float | None]:
     """The newest sample of every system series, {name: value or None}: what the tiles show,
     and the Redis table's ops/s and clients with them."""
     return {
@@ -61,17 +62,17 @@ def latest_system():
     }
 
 
-def redis_overview():
+def redis_overview() -> dict:
     """The Redis server's figures, with commands per second as the collector measured them
     (the same sample as the system series' latest): one figure of ops/s, wherever shown."""
-    info = store.redis_info()
+    info = redis_server.overview(redis_server.read_server_info())
     sample = store.latest_values()["redis_ops_per_sec"]
     info["stats"]["ops_per_sec"] = None if sample is None else sample[1]
-    info["stats"]["ops_per_sec_measured_at"] = None if sample is None else store.iso_utc(sample[0])
+    info["stats"]["ops_per_sec_measured_at"] = None if sample is None else iso_utc(sample[0])
     return info
 
 
-def performance_metrics(range_name="1h", now_ms=None):
+def performance_metrics(range_name: str | None = "1h", now_ms: int | None = None) -> dict:
     win = window(range_name)
     now_ms = _now_ms(now_ms)
     named = {
@@ -106,15 +107,17 @@ def _round(value):
     return None if value is None else round(value, 2)
 
 
-def alerts(limit=50):
-    return {"active": store.active_alerts(), "history": store.alert_history(limit)}
+def alerts(limit: int = 50) -> dict:
+    return {
+        "active": [alert.to_dict() for alert in alert_store.active_alerts()],
+        "history": [entry.to_dict() for entry in alert_store.alert_history(limit)],
+    }
 
 
-def configuration():
-    configs = current_configuration()
-    fields = store.read_configuration()
-    collector = store.collector_state()
-    last_pass = int(collector["last_pass_ms"]) if collector.get("last_pass_ms") else None
+def configuration() -> dict:
+    published = read_configuration()
+    collector = alert_store.collector_state()
+    last_pass = collector.last_pass_ms
     return {
         "rules": [
             {
@@ -128,17 +131,15 @@ def configuration():
                 "severity": config.severity,
                 "enabled": config.enabled,
             }
-            for name, config in configs.items()
+            for name, config in published.rules.items()
         ],
-        "updated_at": fields.get("updated_at") or None,
-        "source": "operations:configuration" if fields else "defaults",
+        "updated_at": published.updated_at,
+        "source": "operations:configuration" if published.published else "defaults",
         "admin_url": reverse("admin:operations_alertthreshold_changelist"),
         "collector": {
             "last_pass": (
                 datetime.fromtimestamp(last_pass / 1000, tz=UTC).isoformat() if last_pass else None
             ),
-            "last_duration_ms": float(collector["last_duration_ms"])
-            if collector.get("last_duration_ms")
-            else None,
+            "last_duration_ms": collector.last_duration_ms,
         },
     }

@@ -1,4 +1,5 @@
-"""The five alert rules: what each measures, its unit, its defaults and its bounds.
+"""The five alert rules: what each measures, its unit, its defaults and its bounds, and
+`RuleConfig`, a rule as configured, which decides its next state from a value.
 
 Plain data shared by the model (choices, validation), the evaluator and the dashboard.
 """
@@ -6,11 +7,12 @@ Plain data shared by the model (choices, validation), the evaluator and the dash
 import math
 from dataclasses import dataclass
 
+from operations.alert_types import AlertState, RuleState, Transition
+
 SEVERITIES = ("warning", "critical")
 
-# What an operator could mean. A percentage above 0 (at 0 the rule would always fire and
-# could never resolve); a response time up to 10 minutes, far beyond any request gunicorn
-# lets run; a hold time up to a day: a breach must show within a day to be worth an alert.
+# What an operator could mean: above 0 % (at 0 a rule could never resolve), up to 10 minutes
+# of response time (beyond any request gunicorn lets run), a hold time of at most a day.
 PERCENT_RANGE = (0.0, 100.0)  # above the first, up to the second
 RESPONSE_TIME_MS_RANGE = (1.0, 600_000.0)
 HOLD_SECONDS_RANGE = (1, 86_400)
@@ -29,8 +31,16 @@ class Rule:
     threshold_field: str
 
     @property
-    def is_percentage(self):
+    def is_percentage(self) -> bool:
         return self.unit == "%"
+
+    def format(self, value: float) -> str:
+        """A value in the rule's unit, as alert messages show it: "92.0 %", "2100.0 ms"."""
+        return f"{value:.1f} ms" if self.unit == "ms" else f"{value:.1f} %"
+
+    def default_config(self) -> "RuleConfig":
+        return RuleConfig(self.name, self.threshold, self.duration_seconds, self.hysteresis,
+                          self.severity)  # fmt: skip
 
 
 # fmt: off
@@ -61,12 +71,18 @@ def _number(value):
     return f"{int(value):,}"
 
 
-def validate_threshold(rule_name, threshold, duration_seconds, hysteresis, severity):
+def validate_threshold(
+    rule_name: str,
+    threshold: float | None,
+    duration_seconds: int | None,
+    hysteresis: float | None,
+    severity: str | None,
+) -> dict[str, str]:
     """Every problem with one rule's settings, as {field: message}; empty when valid.
 
-    Shared by the model (the admin form) and by the configuration reader, so a hand-edited
-    hash can never feed the evaluator a value the admin would refuse. Each message names
-    the setting, its allowed range and the value it got.
+    The one check of the bounds: the model (the admin form), the publisher and the reader of
+    the published copy call it, so a hand-edited hash can never feed the evaluator a value
+    the admin would refuse. Each message names the setting, its range and the value it got.
     """
     errors = {}
     rule = RULES.get(rule_name)
@@ -106,3 +122,56 @@ def validate_threshold(rule_name, threshold, duration_seconds, hysteresis, sever
     if severity not in SEVERITIES:
         errors["severity"] = f"The severity must be one of {', '.join(SEVERITIES)}."
     return errors
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """A rule as configured; `decide` is its state machine."""
+
+    rule: str
+    threshold: float
+    duration_seconds: int
+    hysteresis: float
+    severity: str
+    enabled: bool = True
+
+    @property
+    def resolve_below(self) -> float:
+        return self.threshold - self.hysteresis
+
+    def errors(self) -> dict[str, str]:
+        return validate_threshold(self.rule, self.threshold, self.duration_seconds,
+                                  self.hysteresis, self.severity)  # fmt: skip
+
+    def decide(
+        self, state: RuleState | None, value: float | None, now_ms: int
+    ) -> tuple[RuleState, Transition | None]:
+        """The next state from `value` (None: no data) and the transition, when it fires or
+        resolves. A breach must hold `duration_seconds` before firing; a firing rule stays
+        firing (no repeat) until the value drops below threshold minus hysteresis; no data
+        cancels a pending breach but cannot prove a firing alert resolved."""
+        new = self._next_state(state, value, now_ms)
+        old = state.status if state else AlertState.OK
+        if (old is AlertState.FIRING) == (new.status is AlertState.FIRING):
+            return new, None
+        return new, Transition(self.rule, old, new.status, now_ms, value)
+
+    def _next_state(self, state, value, now_ms):
+        status = state.status if state else AlertState.OK
+        settled = RuleState(AlertState.OK, now_ms)
+        if not self.enabled:
+            return settled
+        if status is AlertState.FIRING:
+            return settled if value is not None and value < self.resolve_below else state
+        if value is None or value < self.threshold:
+            return state if state and status is AlertState.OK else settled
+        if status is AlertState.PENDING:
+            held_ms = now_ms - (state.since_ms if state.since_ms is not None else now_ms)
+            if held_ms >= self.duration_seconds * 1000:
+                return RuleState(AlertState.FIRING, now_ms)
+            return state
+        return RuleState(AlertState.PENDING, now_ms)  # a fresh breach, held 0 s so far
+
+
+def default_config(rule_name: str) -> RuleConfig:
+    return RULES[rule_name].default_config()

@@ -1,4 +1,4 @@
-"""Every saved threshold goes straight into the hash the evaluator reads."""
+"""Every saved threshold is published at once to the copy the evaluator reads."""
 
 import logging
 
@@ -6,7 +6,8 @@ import redis
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from config.events import append_event
+from config.events import CONFIGURATION_CHANGED, append_event
+from operations.configuration import publish_thresholds
 from operations.models import AlertThreshold
 
 logger = logging.getLogger(__name__)
@@ -16,16 +17,14 @@ logger = logging.getLogger(__name__)
 def threshold_saved(sender, instance, raw=False, **kwargs):
     if raw:  # loading fixtures
         return
-    from operations.alerts import sync_configuration
-
     try:
-        sync_configuration()
-        append_event("operations.configuration_changed", rule=instance.rule,
+        publish_thresholds()
+        append_event(CONFIGURATION_CHANGED, rule=instance.rule,
                      threshold=instance.threshold, duration_seconds=instance.duration_seconds,
                      hysteresis=instance.hysteresis, severity=instance.severity,
                      enabled=instance.enabled)  # fmt: skip
         instance._synced = True
     except redis.RedisError as exc:
-        # Saved in the database all the same; the collector syncs a stale hash itself.
+        # Saved in the database all the same; the collector publishes it at its next start.
         logger.warning("threshold %s saved but not synced to Redis: %s", instance.rule, exc)
         instance._synced = False

@@ -6,7 +6,7 @@ import re
 import redis
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -33,7 +33,7 @@ LOOPBACK = {"127.0.0.1", "::1"}
 @never_cache
 @require_GET
 @staff_required
-def dashboard(request):
+def dashboard(request: HttpRequest) -> HttpResponse:
     context = {"outage": None, "rules": RULES, "ranges": ["1h", "24h", "7d"],
                "refresh_seconds": settings.OPERATIONS_COLLECT_INTERVAL}  # fmt: skip
     status = 200
@@ -56,7 +56,7 @@ def dashboard(request):
 
 @require_POST
 @staff_required
-def acknowledge(request, alert_id):
+def acknowledge(request: HttpRequest, alert_id: str) -> HttpResponse:
     if not ALERT_ID.match(alert_id):
         return HttpResponseBadRequest("Bad alert id: expected 16 hexadecimal characters.")
     alert = alert_rules.acknowledge(alert_id, request.user.get_username())
@@ -65,21 +65,19 @@ def acknowledge(request, alert_id):
     else:
         messages.success(
             request,
-            f"Alert acknowledged by {alert['acknowledged_by']} at {alert['acknowledged_at']}.",
+            f"Alert acknowledged by {alert.acknowledged_by} at {alert.acknowledged_at}.",
         )
     return redirect("operations:dashboard")
 
 
-def _bad_request(message):
+def _bad_request(message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=400)
 
 
-@never_cache
-@require_GET
-@staff_required_api
-def api_system_metrics(request):
+def _range_report(request, report):
+    """`report(range)` as JSON; a range that is not one of the windows is a 400."""
     try:
-        return JsonResponse(reports.system_metrics(request.GET.get("range")))
+        return JsonResponse(report(request.GET.get("range")))
     except reports.BadRange as exc:
         return _bad_request(str(exc))
 
@@ -87,17 +85,21 @@ def api_system_metrics(request):
 @never_cache
 @require_GET
 @staff_required_api
-def api_performance_metrics(request):
-    try:
-        return JsonResponse(reports.performance_metrics(request.GET.get("range")))
-    except reports.BadRange as exc:
-        return _bad_request(str(exc))
+def api_system_metrics(request: HttpRequest) -> HttpResponse:
+    return _range_report(request, reports.system_metrics)
 
 
 @never_cache
 @require_GET
 @staff_required_api
-def api_alerts(request):
+def api_performance_metrics(request: HttpRequest) -> HttpResponse:
+    return _range_report(request, reports.performance_metrics)
+
+
+@never_cache
+@require_GET
+@staff_required_api
+def api_alerts(request: HttpRequest) -> HttpResponse:
     raw = request.GET.get("limit", "50")
     # ASCII digits only: str.isdigit() accepts "²", which int() refuses (a 500).
     if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= 1000:
@@ -108,18 +110,18 @@ def api_alerts(request):
 @never_cache
 @require_GET
 @staff_required_api
-def api_redis_info(request):
+def api_redis_info(request: HttpRequest) -> HttpResponse:
     return JsonResponse(reports.redis_overview())
 
 
 @never_cache
 @require_GET
 @staff_required_api
-def api_configuration(request):
+def api_configuration(request: HttpRequest) -> HttpResponse:
     return JsonResponse(reports.configuration())
 
 
-def metrics_allowed(request):
+def metrics_allowed(request: HttpRequest) -> bool:
     """Scrapers cannot log in: loopback callers, a bearer token or a staff session."""
     token = settings.METRICS_TOKEN
     header = request.headers.get("Authorization", "")
@@ -132,7 +134,7 @@ def metrics_allowed(request):
 
 @never_cache
 @require_GET
-def metrics(request):
+def metrics(request: HttpRequest) -> HttpResponse:
     if not metrics_allowed(request):
         return HttpResponse("Forbidden: /metrics needs loopback access or a bearer token.\n",
                             status=403, content_type="text/plain")  # fmt: skip

@@ -1,4 +1,4 @@
-"""Seed the five rules with the plan's thresholds, so the admin lists them to edit."""
+"""Seed the five rules with their default thresholds, so the admin lists them to edit."""
 
 from django.db import migrations
 

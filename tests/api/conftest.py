@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from insights import store as insights_store
-from operations import alerts
+from operations import alert_store, alerts
 from operations import store as operations_store
 from tests.insights.conftest import BROWSER_UA
 from tests.operations.conftest import FakeClock
@@ -33,8 +33,8 @@ def seeded_stores(catalogue):  # noqa: F811  (the imported fixture)
         for _ in range(8):
             evaluator.evaluate({rule: 99.0})
             clock.advance(10)
-    cpu = next(a for a in operations_store.active_alerts() if a["type"] == "cpu_usage")
-    alerts.acknowledge(cpu["id"], "staff", clock=clock)
+    cpu = next(a for a in alert_store.active_alerts() if a.type == "cpu_usage")
+    alerts.acknowledge(cpu.id, "staff", clock=clock)
     evaluator.evaluate({"memory_usage": 1.0})  # resolves the memory alert
 
 

@@ -130,14 +130,14 @@ def test_operations_dashboard_metrics_and_acknowledging_an_alert(page, served_ap
     )
 
     # Redis agrees: read through the operations store, pointed at the served server.
-    from operations import store
+    from operations import alert_store
 
     served = served_app.served
     settings.REDIS_URLS = store_urls(served.redis_port, password=served.redis_password)
-    alert = store.get_active_alert(alert_id)
-    assert alert["state"] == "acknowledged"
-    assert alert["acknowledged_by"] == staff.username
-    assert alert["acknowledged_at"]
+    alert = alert_store.get_active_alert(alert_id)
+    assert alert.state == "acknowledged"
+    assert alert.acknowledged_by == staff.username
+    assert alert.acknowledged_at
 
 
 def test_dashboards_are_closed_to_anonymous_and_non_staff_users(page, served_app, watcher):

@@ -1,24 +1,18 @@
 """The collector and the request-metrics store against the real Redis Stack."""
 
+import dataclasses
 import logging
-from types import SimpleNamespace
 
 import pytest
 
 from config.redis_stores import get_redis
-from operations import store
+from operations import alert_store, redis_server, store
 from operations.collector import Collector
 from operations.management.commands.collect_metrics import Command
 from tests.conftest import empty_store
+from tests.operations.helpers import fixed_system
 
 pytestmark = pytest.mark.django_db
-
-
-def fixed_system(cpu=12.5, memory=40.0):
-    return {
-        "cpu_percent": lambda interval=None: cpu,
-        "virtual_memory": lambda: SimpleNamespace(percent=memory, total=16 * 2**30),
-    }
 
 
 def test_a_pass_writes_every_series_with_labels_retention_and_compactions(clock):
@@ -50,7 +44,7 @@ def test_a_pass_writes_every_series_with_labels_retention_and_compactions(clock)
     assert len(found) == len(store.SYSTEM_SERIES)
 
 
-def test_retention_follows_the_plan():
+def test_each_series_keeps_its_retention():
     store.ensure_series()
     day = 24 * 3600 * 1000
     assert store.series_info("system_metrics:cpu_usage")["retention_msecs"] == 7 * day
@@ -118,8 +112,8 @@ def test_the_collector_turns_digests_and_counts_into_percentiles_and_error_rate(
     for index in range(100):
         store.record_request(float(index + 1), index < 10, now_ms=previous_minute + 30_000 + index)
     result = Collector(clock=clock, **fixed_system()).run_pass()
-    assert result["values"]["error_rate"] == pytest.approx(10.0)
-    assert 94 <= result["values"]["response_time"] <= 97  # p95 of 1..100 ms
+    assert result.values["error_rate"] == pytest.approx(10.0)
+    assert 94 <= result.values["response_time"] <= 97  # p95 of 1..100 ms
     metrics = get_redis("metrics")
     assert metrics.ts().get("app_metrics:latency_p95")[0] == previous_minute
     assert metrics.ts().get("app_metrics:latency_p99")[1] >= 98
@@ -136,7 +130,7 @@ def test_cache_hit_ratio_is_measured_between_passes(clock):
     clock.advance(10)
     result = collector.run_pass()
     # 3 hits, 1 miss, plus the collector's own lookups in between: well above zero.
-    assert 0 < result["system"]["cache_hit_ratio"] < 100
+    assert 0 < result.system["cache_hit_ratio"] < 100
 
 
 def test_one_pass_of_the_command_writes_samples(capsys):
@@ -155,7 +149,7 @@ def test_the_loop_stops_after_max_passes(clock):
     command.loop(Collector(clock=clock, **fixed_system()), interval=0.01, max_passes=3)
     samples = get_redis("metrics").ts().range("system_metrics:cpu_usage", "-", "+")
     assert len(samples) == 1  # the fake clock stood still: three passes, one timestamp
-    assert store.collector_state()["last_pass_ms"] == str(int(clock() * 1000))
+    assert alert_store.collector_state().last_pass_ms == int(clock() * 1000)
 
 
 def test_the_collector_survives_a_redis_restart_and_logs_once(stoppable_server, caplog):
@@ -177,23 +171,23 @@ def test_the_collector_survives_a_redis_restart_and_logs_once(stoppable_server, 
     assert any("recovered" in r.getMessage() for r in caplog.records)
     # The series were created again, with their labels, before writing.
     assert store.series_info("system_metrics:cpu_usage")["labels"]["metric"] == "cpu_usage"
-    assert store.read_configuration()["cpu_threshold"] == "80"
+    assert alert_store.read_configuration()["cpu_threshold"] == "80"
 
 
 def test_redis_ops_per_sec_is_the_commands_counted_between_two_passes(clock, monkeypatch):
     totals = iter([1_000, 1_500, 1_600, 40])
-    real = store.redis_figures
+    real = redis_server.read_figures
 
     def figures():
-        return {**real(), "total_commands_processed": next(totals)}
+        return dataclasses.replace(real(), total_commands_processed=next(totals))
 
-    monkeypatch.setattr(store, "redis_figures", figures)
+    monkeypatch.setattr(redis_server, "read_figures", figures)
     collector = Collector(clock=clock, **fixed_system())
-    assert collector.run_pass()["system"]["redis_ops_per_sec"] is None  # nothing to compare
+    assert collector.run_pass().system["redis_ops_per_sec"] is None  # nothing to compare
     clock.advance(10)
-    assert collector.run_pass()["system"]["redis_ops_per_sec"] == 50.0  # 500 in 10 s
+    assert collector.run_pass().system["redis_ops_per_sec"] == 50.0  # 500 in 10 s
     clock.advance(20)
-    assert collector.run_pass()["system"]["redis_ops_per_sec"] == 5.0
+    assert collector.run_pass().system["redis_ops_per_sec"] == 5.0
     assert store.latest_values()["redis_ops_per_sec"][1] == 5.0
     clock.advance(10)  # the server restarted: its counter began again
-    assert collector.run_pass()["system"]["redis_ops_per_sec"] is None
+    assert collector.run_pass().system["redis_ops_per_sec"] is None

@@ -18,7 +18,7 @@ def test_collect_metrics_once_writes_every_system_series(capsys):
     metrics = get_redis("metrics")
     for name in ("cpu_usage", "memory_usage", "redis_memory"):
         assert metrics.ts().get(f"system_metrics:{name}") is not None
-    # The thresholds were synced from the database into the hash the evaluator reads.
+    # The thresholds were published from the database to the copy the evaluator reads.
     assert get_redis("operations").hget("operations:configuration", "cpu_threshold") == "80"
 
 

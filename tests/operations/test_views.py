@@ -1,12 +1,14 @@
 """Dashboard, APIs, acknowledge, /metrics and the middleware through the real stack."""
 
+import json
 import re
 
 import pytest
 from django.test import Client
 
 from config.redis_stores import get_redis, reset_pools
-from operations import store
+from operations import alert_store, store
+from operations.alert_types import Alert, AlertState, AlertStatus, RuleState, iso_utc
 from operations.alerts import Evaluator
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +21,7 @@ def fire_cpu_alert(clock, message_value=99.0):
     for _ in range(8):
         evaluator.evaluate({"cpu_usage": message_value})
         clock.advance(10)
-    return store.active_alerts()[0]
+    return alert_store.active_alerts()[0]
 
 
 # --- access ---------------------------------------------------------------------------
@@ -59,44 +61,60 @@ def test_the_dashboard_shows_every_panel(staff_client, clock):
 
 
 def test_alert_text_is_escaped(staff_client, clock):
-    alert = {"id": "b" * 16, "type": "cpu_usage", "message": "<script>alert(1)</script>",
-             "timestamp": "t", "timestamp_ms": 1, "severity": "warning", "value": 1,
-             "threshold": 2, "state": "active", "acknowledged_by": None}  # fmt: skip
-    store.open_alert(alert, {"status": "firing"}, now_ms=int(clock() * 1000))
+    alert = Alert("b" * 16, "cpu_usage", "<script>alert(1)</script>", "t", 1, "warning", 1, 2,
+                  AlertStatus.ACTIVE)  # fmt: skip
+    alert_store.open_alert(alert, RuleState(AlertState.FIRING), now_ms=int(clock() * 1000))
     page = staff_client.get("/operations/").content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-def test_acknowledge_needs_post_and_csrf(staff_user, clock):
-    alert = fire_cpu_alert(clock)
+@pytest.fixture
+def csrf_staff_client(staff_user):
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff_user)
-    url = f"/operations/alerts/{alert['id']}/acknowledge"
-    assert client.get(url).status_code == 405
-    assert client.post(url).status_code == 403  # no CSRF token
-    assert store.get_active_alert(alert["id"])["acknowledged_by"] is None
-    page = client.get("/operations/")
+    return client
+
+
+def test_acknowledge_refuses_get(csrf_staff_client, clock):
+    alert = fire_cpu_alert(clock)
+    assert csrf_staff_client.get(f"/operations/alerts/{alert.id}/acknowledge").status_code == 405
+
+
+def test_acknowledge_refuses_a_post_without_the_csrf_token(csrf_staff_client, clock):
+    alert = fire_cpu_alert(clock)
+    url = f"/operations/alerts/{alert.id}/acknowledge"
+    assert csrf_staff_client.post(url).status_code == 403  # no CSRF token
+    assert alert_store.get_active_alert(alert.id).acknowledged_by is None
+
+
+def test_acknowledge_with_the_token_marks_the_alert_and_the_page_shows_it(csrf_staff_client, clock):
+    alert = fire_cpu_alert(clock)
+    url = f"/operations/alerts/{alert.id}/acknowledge"
+    page = csrf_staff_client.get("/operations/")
     token = page.cookies["csrftoken"].value
-    response = client.post(url, {"csrfmiddlewaretoken": token})
+    response = csrf_staff_client.post(url, {"csrfmiddlewaretoken": token})
     assert response.status_code == 302 and response["Location"] == "/operations/"
-    acked = store.get_active_alert(alert["id"])
-    assert acked["acknowledged_by"] == "staff" and acked["acknowledged_at"]
-    page = client.get("/operations/").content.decode()
+    acked = alert_store.get_active_alert(alert.id)
+    assert acked.acknowledged_by == "staff" and acked.acknowledged_at
+    page = csrf_staff_client.get("/operations/").content.decode()
     assert "acknowledged" in page and "by staff" in page
 
 
 def test_acknowledge_refuses_non_staff(user_client, clock):
     alert = fire_cpu_alert(clock)
-    url = f"/operations/alerts/{alert['id']}/acknowledge"
+    url = f"/operations/alerts/{alert.id}/acknowledge"
     assert user_client.post(url).status_code == 403
     assert Client().post(url).status_code == 302  # anonymous: to the login page
-    assert store.get_active_alert(alert["id"])["acknowledged_by"] is None
+    assert alert_store.get_active_alert(alert.id).acknowledged_by is None
 
 
 def test_acknowledge_refuses_bad_ids(staff_client):
     bad = staff_client.post("/operations/alerts/not-an-id/acknowledge")
     assert bad.status_code == 400 and b"16 hexadecimal" in bad.content
+
+
+def test_acknowledging_an_alert_no_longer_active_says_so(staff_client):
     gone = staff_client.post(f"/operations/alerts/{'c' * 16}/acknowledge", follow=True)
     assert "no longer active" in gone.content.decode()
 
@@ -133,7 +151,7 @@ def test_the_ops_per_sec_tile_table_and_apis_show_one_figure(staff_client, clock
     system = staff_client.get("/api/operations/system-metrics").json()
     info = staff_client.get("/api/operations/redis-info").json()
     assert system["latest"]["redis_ops_per_sec"] == info["stats"]["ops_per_sec"] == 1234.5
-    assert info["stats"]["ops_per_sec_measured_at"] == store.iso_utc(now_ms)
+    assert info["stats"]["ops_per_sec_measured_at"] == iso_utc(now_ms)
 
 
 def test_before_the_first_measure_ops_per_sec_is_unknown_everywhere(staff_client):
@@ -164,14 +182,25 @@ def test_performance_metrics_api_counts_requests(staff_client):
     assert body["error_rate"][-1] == 0.0
 
 
-def test_alerts_api(staff_client, clock):
+def test_alerts_api_lists_the_active_alerts_and_the_history(staff_client, clock):
     alert = fire_cpu_alert(clock)
     body = staff_client.get("/api/operations/alerts").json()
-    assert [a["id"] for a in body["active"]] == [alert["id"]]
+    assert [a["id"] for a in body["active"]] == [alert.id]
     assert body["history"][0]["type"] == "cpu_usage"
-    for bad in ("0", "-1", "x", "1001"):
-        response = staff_client.get("/api/operations/alerts", {"limit": bad})
-        assert response.status_code == 400 and "limit" in response.json()["error"]
+
+
+def test_alerts_api_answers_the_json_the_store_holds(staff_client, clock):
+    fire_cpu_alert(clock)
+    raw = get_redis("operations")
+    body = staff_client.get("/api/operations/alerts").json()
+    assert body["active"] == [json.loads(v) for v in raw.hvals("operations:alerts:active")]
+    assert body["history"] == [json.loads(v) for v in raw.lrange("operations:alerts", 0, -1)]
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "x", "1001"])
+def test_alerts_api_refuses_a_bad_limit(staff_client, bad):
+    response = staff_client.get("/api/operations/alerts", {"limit": bad})
+    assert response.status_code == 400 and "limit" in response.json()["error"]
 
 
 def test_redis_info_api(staff_client):

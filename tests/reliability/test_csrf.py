@@ -74,7 +74,7 @@ def test_login_and_logout_work_with_the_token(csrf_client, staff_user):
 
 def fire_cpu_alert():
     """A real alert, fired by the evaluator after CPU stays high for the hold time."""
-    from operations import store
+    from operations import alert_store
     from operations.alerts import Evaluator
 
     now = [1_800_000_000.0]
@@ -82,12 +82,12 @@ def fire_cpu_alert():
     for _ in range(8):
         evaluator.evaluate({"cpu_usage": 99.0})
         now[0] += 10
-    return store.active_alerts()[0]["id"]
+    return alert_store.active_alerts()[0].id
 
 
 @pytest.mark.django_db
 def test_acknowledging_an_alert_needs_the_token(csrf_client, staff_user):
-    from operations import store
+    from operations import alert_store
 
     alert_id = fire_cpu_alert()
     path = f"/operations/alerts/{alert_id}/acknowledge"
@@ -95,10 +95,10 @@ def test_acknowledging_an_alert_needs_the_token(csrf_client, staff_user):
     page = csrf_client.get("/operations/")
     assert path in page.content.decode()
     assert csrf_client.post(path).status_code == 403
-    assert not store.get_active_alert(alert_id)["acknowledged_by"]
+    assert not alert_store.get_active_alert(alert_id).acknowledged_by
     done = csrf_client.post(path, {"csrfmiddlewaretoken": token_from(page)})
     assert done.status_code == 302
-    assert store.get_active_alert(alert_id)["acknowledged_by"] == "staff"
+    assert alert_store.get_active_alert(alert_id).acknowledged_by == "staff"
 
 
 @pytest.mark.django_db

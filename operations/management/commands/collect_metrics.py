@@ -81,6 +81,6 @@ class Command(BaseCommand):
         if self.failing:
             logger.warning("metrics collection recovered")
             self.failing = False
-        for rule, action, alert in result["transitions"]:
-            self.stdout.write(f"{action}: {rule}: {alert.get('message', '')}")
+        for transition in result.transitions:
+            self.stdout.write(f"{transition.action}: {transition.rule}: {transition.alert.message}")
         return True
