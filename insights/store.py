@@ -1,49 +1,8 @@
-"""Every Redis key of the insights app (store `analytics`) and every read and write of it.
+"""Every read and write of the analytics store (Redis store `analytics`).
 
-Nothing else in the project builds an analytics key or talks to the analytics store.
-
-Layout (all timestamps UTC, milliseconds):
-
-- time series, each with `:minute`, `:hourly` and `:daily` bucket series (see "Why no
-  TS.CREATERULE" below), all created explicitly with labels, retention and
-  DUPLICATE_POLICY SUM before the first write:
-  `user_activity:page_views` (90d), `user_activity:page_views:page:<url name>` (90d),
-  `user_activity:country_distribution:<ISO code>` (180d), `user_activity:search_queries`
-  (30d), `search_analytics:{query_frequency,zero_results,result_counts}` (30d) and
-  `search_analytics:response_times` (7d);
-- `page_views:daily:<yyyy-mm-dd>` hash page -> views (expires 90d after that day);
-- `user_countries:monthly:<yyyy-mm>` hash country name -> views (180d after that month);
-- `unique_visitors:{minute,hourly,daily}:<bucket>` HyperLogLogs of salted visitor hashes,
-  and `unique_visitors:salt:<yyyy-mm-dd>` (deleted once the day is over);
-- `search_activities:{daily,hourly,minute}:<bucket>` and
-  `search_activities:zero_results:{daily,hourly,minute}:<bucket>`: sorted sets query ->
-  count (a sorted set rather than a hash so Redis itself merges days and ranks them);
-- `search_activities[:zero_results]:live:<n>d:<yyyy-mm-dd>`: the live union of the n days
-  ending that day (30: the 30-day and 90-day views), so a render ranks one sorted set
-  instead of merging thirty (see "Live unions" below).
-
-Why no TS.CREATERULE: RedisTimeSeries 1.12 (the bundled Redis Stack) mishandles
-compaction rules outside DB 0, and the analytics store is DB 1. There, the first
-duplicate or out-of-order sample (two workers counting in the same millisecond, which a
-SUM counter must accept) silently deletes the series' rules, and TS.RANGE ... LATEST
-returns nothing; `tests/insights/test_timeseries_db_bug.py` reproduces both. So the app
-writes its own compactions: each count goes to the raw series and to the bucket start
-of its minute, hour and day series, all in one TS.MADD whose samples the series'
-DUPLICATE_POLICY SUM adds to what is there. Long ranges read those,
-never raw samples, and the current bucket is always complete.
-
-Live unions: a render of the 30-day (and 90-day, whose searches are the last 30 days)
-view would otherwise merge thirty daily sorted sets of up to 20,000 queries. Instead,
-the live union of day D holds the days D-29..D and is ready before day D starts:
-during day D-1, once `LIVE_BUILD_GRACE_MS` has passed since midnight (so day D-2 has no
-more late writes), the insights background recorder of one web process builds it from
-the daily sets (a Lua script: an atomic ZUNIONSTORE plus a "ready" sentinel member, so
-exactly one build wins and no write lands between the merge and the sentinel). From
-then on every search recorded on day D-1 or D also goes into it (ZINCRBY, in the same
-MULTI/EXEC as the daily set, so a build sees each write either in the daily set or in
-the live union, never both, never neither). A render reads the top queries and the
-distinct count straight from it; when it is not ready (no background recorder, or the
-key was evicted) the render builds it itself, exactly as the recorder would.
+Time series, and the hits of many requests recorded in one MULTI/EXEC pipeline; the
+hashes, HyperLogLogs and sorted sets the reports read, and the live search unions.
+Key names live in insights/keys.py; this module builds the Redis commands.
 """
 
 import logging
@@ -52,29 +11,42 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import redis
 
 from config.redis_stores import get_redis
+from insights.keys import (
+    LIVE_UNION_TTL_MS,
+    SEARCH_KINDS,
+    SEARCH_UNION_TTL_MS,
+    page_views_daily_expires_at,
+    page_views_daily_key,
+    search_activities_expires_at,
+    search_activities_key,
+    search_closed_union_expires_at,
+    search_closed_union_key,
+    search_live_key,
+    search_union_key,
+    unique_visitors_expires_at,
+    unique_visitors_key,
+    user_countries_monthly_expires_at,
+    user_countries_monthly_key,
+    visitor_salt_expires_at,
+    visitor_salt_key,
+)
+from insights.retention import (
+    COUNTRY_RETENTION_MS,
+    MINUTE_BUCKETS_RETENTION_MS,
+    PAGE_VIEWS_RETENTION_MS,
+    RESPONSE_TIMES_RETENTION_MS,
+    SEARCH_RETENTION_MS,
+)
 from insights.searches import SearchHit
+from insights.units import DAY_MS, GRANULARITIES, MINUTE_MS
 
 logger = logging.getLogger(__name__)
 
 STORE = "analytics"
-
-MINUTE_MS = 60_000
-HOUR_MS = 3_600_000
-DAY_MS = 86_400_000
-
-PAGE_VIEWS_RETENTION_MS = 90 * DAY_MS
-SEARCH_RETENTION_MS = 30 * DAY_MS
-RESPONSE_TIMES_RETENTION_MS = 7 * DAY_MS
-COUNTRY_RETENTION_MS = 180 * DAY_MS
-# The minute buckets only serve the realtime view (30 minutes and the 30 before).
-MINUTE_BUCKETS_RETENTION_MS = 3 * HOUR_MS
-
-GRANULARITIES = {"minute": MINUTE_MS, "hourly": HOUR_MS, "daily": DAY_MS}
 
 
 def now_ms():
@@ -200,75 +172,11 @@ def ensure_series(series_list, redis_client=None):
             _ensured[series.key] = now + ENSURE_RECHECK_SECONDS
 
 
-# --- other keys -----------------------------------------------------------------------
-
-
-def _day(timestamp_ms):
-    return datetime.fromtimestamp(timestamp_ms / 1000, UTC).strftime("%Y-%m-%d")
-
-
-def _hour(timestamp_ms):
-    return datetime.fromtimestamp(timestamp_ms / 1000, UTC).strftime("%Y-%m-%dT%H")
-
-
-def _minute(timestamp_ms):
-    return datetime.fromtimestamp(timestamp_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M")
-
-
-def _month(timestamp_ms):
-    return datetime.fromtimestamp(timestamp_ms / 1000, UTC).strftime("%Y-%m")
-
-
-def _bucket_end(timestamp_ms, bucket_ms):
-    return timestamp_ms - timestamp_ms % bucket_ms + bucket_ms
-
-
-def _month_end(timestamp_ms):
-    moment = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
-    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
-    return int(datetime(year, month, 1, tzinfo=UTC).timestamp() * 1000)
-
-
-def page_views_daily_key(timestamp_ms):
-    return f"page_views:daily:{_day(timestamp_ms)}"
-
-
-def user_countries_monthly_key(timestamp_ms):
-    return f"user_countries:monthly:{_month(timestamp_ms)}"
-
-
-VISITOR_BUCKETS = {
-    "minute": (MINUTE_MS, _minute),
-    "hourly": (HOUR_MS, _hour),
-    "daily": (DAY_MS, _day),
-}
-# How long after its bucket ends each HyperLogLog is kept: long enough for the range
-# that reads it and the period before (realtime 2x30 min, 24h 2x24 h, days: 90 days).
-VISITOR_TTL_MS = {"minute": HOUR_MS, "hourly": 2 * DAY_MS, "daily": PAGE_VIEWS_RETENTION_MS}
-
-
-def unique_visitors_key(granularity, timestamp_ms):
-    return f"unique_visitors:{granularity}:{VISITOR_BUCKETS[granularity][1](timestamp_ms)}"
-
-
-def visitor_salt_key(timestamp_ms):
-    return f"unique_visitors:salt:{_day(timestamp_ms)}"
-
-
-SEARCH_KINDS = ("all", "zero_results")
-SEARCH_TTL_MS = {"minute": HOUR_MS, "hourly": 2 * DAY_MS, "daily": SEARCH_RETENTION_MS}
-
-
-def search_activities_key(granularity, timestamp_ms, kind="all"):
-    prefix = "search_activities" if kind == "all" else "search_activities:zero_results"
-    return f"{prefix}:{granularity}:{VISITOR_BUCKETS[granularity][1](timestamp_ms)}"
-
+# --- live unions ----------------------------------------------------------------------
 
 # Ranges (in days) whose top searches are read from a live union rather than merged per
 # render. 30 serves both the 30-day view and the 90-day one (searches are kept 30 days).
 LIVE_UNION_DAYS = (30,)
-# The live union of a day is kept until an hour after that day ends.
-LIVE_UNION_TTL_MS = HOUR_MS
 # Tomorrow's live union is built this long after midnight at the earliest: by then the
 # recorders have written every search of the day before yesterday (they write within
 # seconds), so the build reads final daily sets.
@@ -277,17 +185,6 @@ LIVE_BUILD_GRACE_MS = 10 * MINUTE_MS
 # search), scored below every count so ranking by score ignores it.
 LIVE_READY_MEMBER = ""
 LIVE_READY_SCORE = -1
-
-
-def search_live_key(kind, days, day_start_ms):
-    """The live union of the `days` days ending with the day of `day_start_ms`."""
-    prefix = "search_activities" if kind == "all" else "search_activities:zero_results"
-    return f"{prefix}:live:{days}d:{_day(day_start_ms)}"
-
-
-def search_union_key(kind, granularity, start_ms, end_ms):
-    """A short-lived merge of many buckets' sorted sets, for ranking a range."""
-    return f"search_activities:union:{kind}:{granularity}:{start_ms}:{end_ms}"
 
 
 # --- the daily salt for visitor hashes ------------------------------------------------
@@ -308,8 +205,7 @@ def visitor_salt(timestamp_ms, redis_client=None):
     if salt is not None:
         return salt
     pipe = (redis_client or client()).pipeline(transaction=False)
-    day_end = _bucket_end(timestamp_ms, DAY_MS)
-    pipe.set(key, secrets.token_hex(16), nx=True, pxat=day_end)
+    pipe.set(key, secrets.token_hex(16), nx=True, pxat=visitor_salt_expires_at(timestamp_ms))
     pipe.get(key)
     pipe.delete(
         visitor_salt_key(timestamp_ms - DAY_MS), visitor_salt_key(timestamp_ms - 2 * DAY_MS)
@@ -376,22 +272,22 @@ def queue_hits(pipe, hits):
         if hit.page:
             daily = page_views_daily_key(t)
             counters[("h", daily, hit.page)] += 1
-            expire_at[daily] = _bucket_end(t, DAY_MS) + PAGE_VIEWS_RETENTION_MS
+            expire_at[daily] = page_views_daily_expires_at(t)
             monthly = user_countries_monthly_key(t)
             counters[("h", monthly, hit.country_name)] += 1
-            expire_at[monthly] = _month_end(t) + COUNTRY_RETENTION_MS
+            expire_at[monthly] = user_countries_monthly_expires_at(t)
             if hit.visitor:
-                for granularity, (bucket_ms, _) in VISITOR_BUCKETS.items():
+                for granularity in GRANULARITIES:
                     key = unique_visitors_key(granularity, t)
                     visitors[key].add(hit.visitor)
-                    expire_at[key] = _bucket_end(t, bucket_ms) + VISITOR_TTL_MS[granularity]
+                    expire_at[key] = unique_visitors_expires_at(granularity, t)
         if hit.search:
             kinds = ("all", "zero_results") if hit.search.result_count == 0 else ("all",)
             for kind in kinds:
-                for granularity, (bucket_ms, _) in VISITOR_BUCKETS.items():
+                for granularity in GRANULARITIES:
                     key = search_activities_key(granularity, t, kind)
                     counters[("z", key, hit.search.query)] += 1
-                    expire_at[key] = _bucket_end(t, bucket_ms) + SEARCH_TTL_MS[granularity]
+                    expire_at[key] = search_activities_expires_at(granularity, t)
                 # today's live unions, and tomorrow's (a no-op until it is built, which
                 # replaces whatever was added before)
                 day = t - t % DAY_MS
@@ -651,19 +547,18 @@ def top_searches(kind, granularity, bucket_starts_ms, limit=10):
         if found is not None:  # else the day is long past and its union expired at once
             return found
     if granularity == "daily" and len(keys) > 2:
-        closed = search_union_key(kind, "closed", bucket_starts_ms[0], bucket_starts_ms[-2])
+        closed = search_closed_union_key(kind, bucket_starts_ms[0], bucket_starts_ms[-2])
         if not redis_client.exists(closed):
             pipe = redis_client.pipeline(transaction=True)
             pipe.zunionstore(closed, keys[:-1], aggregate="SUM")
-            # until today ends (then the key name moves on), and never without a TTL
-            pipe.pexpireat(closed, bucket_starts_ms[-1] + DAY_MS + MINUTE_MS)
+            pipe.pexpireat(closed, search_closed_union_expires_at(bucket_starts_ms[-1]))
             pipe.execute()
         keys = [closed, keys[-1]]
     union = search_union_key(kind, granularity, bucket_starts_ms[0], bucket_starts_ms[-1])
     # MULTI/EXEC: two dashboards merging the same range never see each other's DELETE.
     pipe = redis_client.pipeline(transaction=True)
     pipe.zunionstore(union, keys, aggregate="SUM")
-    pipe.pexpire(union, 10_000)
+    pipe.pexpire(union, SEARCH_UNION_TTL_MS)
     pipe.zrange(union, 0, limit - 1, desc=True, withscores=True)
     pipe.zcard(union)
     pipe.delete(union)

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from config.redis_stores import get_redis
-from insights import middleware, reports, store
+from insights import keys, middleware, reports, store, units
 from insights.ranges import RANGES
 
 from .conftest import visit
@@ -15,7 +15,7 @@ from .conftest import visit
 pytestmark = [pytest.mark.urls("tests.insights.urls"), pytest.mark.django_db]
 
 DAY = store.DAY_MS
-HOUR = store.HOUR_MS
+HOUR = units.HOUR_MS
 
 
 def _search(client, clock, at_ms, query, results, log):
@@ -70,7 +70,7 @@ def test_the_union_is_ready_before_the_first_render_of_a_new_day(
 
     # the recorder's housekeeping, past the grace after midnight: today's and tomorrow's
     clock.set(today + store.LIVE_BUILD_GRACE_MS + 1000)
-    assert middleware.prepare_unions() == 2 * len(store.SEARCH_KINDS)
+    assert middleware.prepare_unions() == 2 * len(keys.SEARCH_KINDS)
     assert middleware.prepare_unions() == 0  # built once: later rounds (any process) skip
 
     # searches after the build reach tomorrow's union through the writer, including one
@@ -87,8 +87,8 @@ def test_the_union_is_ready_before_the_first_render_of_a_new_day(
     # the new day's first render: the union is ready and the render must not build one
     clock.set(tomorrow + 1000)
     analytics = get_redis("analytics")
-    for kind in store.SEARCH_KINDS:
-        live = store.search_live_key(kind, 30, tomorrow)
+    for kind in keys.SEARCH_KINDS:
+        live = keys.search_live_key(kind, 30, tomorrow)
         assert analytics.zscore(live, store.LIVE_READY_MEMBER) == store.LIVE_READY_SCORE
         assert analytics.pttl(live) > DAY
 
@@ -116,8 +116,8 @@ def test_the_union_is_ready_before_the_first_render_of_a_new_day(
     monkeypatch.undo()
     clock.set(tomorrow + 1000)
     monkeypatch.setattr(store, "now_ms", lambda: clock.now)
-    for kind in store.SEARCH_KINDS:
-        analytics.delete(store.search_live_key(kind, 30, tomorrow))
+    for kind in keys.SEARCH_KINDS:
+        analytics.delete(keys.search_live_key(kind, 30, tomorrow))
     monkeypatch.setattr(store, "LIVE_UNION_DAYS", ())
     merged = {name: _tables(reports.search_activities(RANGES[name])) for name in ("30d", "90d")}
     assert merged == first
@@ -126,10 +126,10 @@ def test_the_union_is_ready_before_the_first_render_of_a_new_day(
 def test_before_the_grace_only_todays_union_is_built(clock):
     today = clock.now - clock.now % DAY
     clock.set(today + 1000)
-    assert store.prepare_search_unions() == len(store.SEARCH_KINDS)
+    assert store.prepare_search_unions() == len(keys.SEARCH_KINDS)
     analytics = get_redis("analytics")
-    assert analytics.exists(store.search_live_key("all", 30, today))
-    assert not analytics.exists(store.search_live_key("all", 30, today + DAY))
+    assert analytics.exists(keys.search_live_key("all", 30, today))
+    assert not analytics.exists(keys.search_live_key("all", 30, today + DAY))
     # a render reads the empty union: no searches, nothing ranked
     body = reports.search_activities(RANGES["30d"])
     assert body["top_queries"] == [] and body["distinct_queries"] == 0

@@ -5,7 +5,7 @@ import pytest
 
 from config.events import recent_events
 from config.redis_stores import get_redis
-from insights import store
+from insights import keys, store, units
 from tests.conftest import empty_store
 
 from .conftest import BROWSER_UA, visit
@@ -79,14 +79,14 @@ def test_one_visitor_counts_once_a_day_and_the_salt_rotates(client, staff_client
     visit(client, "/", ip="198.51.100.9")
     assert staff_client.get("/api/analytics/page-views?range=24h").json()["unique_visitors"] == 2
     analytics = get_redis("analytics")
-    first_salt = analytics.get(store.visitor_salt_key(day0))
-    assert first_salt and analytics.pttl(store.visitor_salt_key(day0)) <= store.DAY_MS
+    first_salt = analytics.get(keys.visitor_salt_key(day0))
+    assert first_salt and analytics.pttl(keys.visitor_salt_key(day0)) <= store.DAY_MS
 
     clock.shift(store.DAY_MS)
     visit(client, "/")
     # a new day, a new salt; yesterday's is gone so its hashes cannot be recomputed
-    assert analytics.get(store.visitor_salt_key(day0)) is None
-    assert analytics.get(store.visitor_salt_key(clock.now)) not in (None, first_salt)
+    assert analytics.get(keys.visitor_salt_key(day0)) is None
+    assert analytics.get(keys.visitor_salt_key(clock.now)) not in (None, first_salt)
     daily = store.unique_visitors("daily", [clock.now - clock.now % store.DAY_MS])
     assert daily == 1
     # nothing anywhere holds the IP address
@@ -134,7 +134,7 @@ def test_searches_from_pages_and_the_api(client, staff_client):
     # searches made on pages (user activity) vs every search (search analytics)
     assert (
         store.series_totals(
-            [store.search_queries_series()], "hourly", [(0, store.now_ms() + store.HOUR_MS)]
+            [store.search_queries_series()], "hourly", [(0, store.now_ms() + units.HOUR_MS)]
         )[(store.search_queries_series().key, 0)]
         == 5
     )
@@ -156,7 +156,7 @@ def test_series_are_created_with_labels_retention_and_buckets(client):
     for key, days in expected.items():
         for level, retention in (
             ("", days * store.DAY_MS),
-            (":minute", 3 * store.HOUR_MS),
+            (":minute", 3 * units.HOUR_MS),
             (":hourly", days * store.DAY_MS),
             (":daily", days * store.DAY_MS),
         ):
@@ -195,7 +195,7 @@ def test_a_batch_of_hits_is_summed_per_key(client):
     ts = get_redis("analytics").ts()
     assert ts.range("user_activity:page_views", "-", "+") == [(t, 2.0), (t + 1, 1.0)]
     assert ts.range("user_activity:page_views:hourly", "-", "+")[0][1] == 3
-    assert get_redis("analytics").hgetall(store.page_views_daily_key(t)) == {
+    assert get_redis("analytics").hgetall(keys.page_views_daily_key(t)) == {
         "home": "2",
         "search": "1",
     }

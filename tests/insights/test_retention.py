@@ -4,7 +4,7 @@ from the compactions."""
 import pytest
 
 from config.redis_stores import get_redis
-from insights import reports, store
+from insights import keys, reports, store, units
 from insights.ranges import RANGES
 
 from .conftest import visit
@@ -22,8 +22,8 @@ def test_page_views_are_trimmed_after_90_days_and_daily_hashes_expire(client, cl
     real_now = clock.now
     clock.set(real_now - 100 * DAY)
     visit(client, "/movies/1/", HTTP_ACCEPT_LANGUAGE="en-US")
-    old_day = store.page_views_daily_key(clock.now)
-    old_month = store.user_countries_monthly_key(clock.now)
+    old_day = keys.page_views_daily_key(clock.now)
+    old_month = keys.user_countries_monthly_key(clock.now)
     analytics = get_redis("analytics")
     # its day ended 100 days ago: 90 days of retention are over, the hash is already gone
     assert not analytics.exists(old_day)
@@ -34,7 +34,7 @@ def test_page_views_are_trimmed_after_90_days_and_daily_hashes_expire(client, cl
 
     clock.set(real_now - 80 * DAY)
     visit(client, "/movies/1/", HTTP_ACCEPT_LANGUAGE="en-US")
-    kept_day = store.page_views_daily_key(clock.now)
+    kept_day = keys.page_views_daily_key(clock.now)
     assert analytics.hget(kept_day, "movie-detail") == "1"
     assert 9 * DAY < analytics.pttl(kept_day) <= 11 * DAY
 
@@ -63,15 +63,15 @@ def test_searches_are_kept_30_days(client, clock):
     clock.set(real_now - 40 * DAY)
     visit(client, "/search/?q=old+query&n=0")
     analytics = get_redis("analytics")
-    assert not analytics.exists(store.search_activities_key("daily", clock.now))
-    assert not analytics.exists(store.search_activities_key("daily", clock.now, "zero_results"))
+    assert not analytics.exists(keys.search_activities_key("daily", clock.now))
+    assert not analytics.exists(keys.search_activities_key("daily", clock.now, "zero_results"))
     clock.set(real_now - 20 * DAY)
     visit(client, "/search/?q=kept+query&n=1")
-    kept = store.search_activities_key("daily", clock.now)
+    kept = keys.search_activities_key("daily", clock.now)
     assert analytics.zscore(kept, "kept query") == 1
     assert 9 * DAY < analytics.pttl(kept) <= 11 * DAY
     # minute and hourly sets only serve the realtime and 24h views: gone long ago
-    assert not analytics.exists(store.search_activities_key("hourly", clock.now))
+    assert not analytics.exists(keys.search_activities_key("hourly", clock.now))
     clock.set(real_now)
     visit(client, "/search/?q=new+query&n=1")
     assert len(_raw_samples("search_analytics:query_frequency")) == 2
@@ -132,10 +132,10 @@ def test_an_idle_series_shows_nothing_beyond_its_retention(client, clock):
 def test_visitor_hyperloglogs_and_salts_expire(client, clock):
     visit(client, "/")
     analytics = get_redis("analytics")
-    minute = store.unique_visitors_key("minute", clock.now)
-    hourly = store.unique_visitors_key("hourly", clock.now)
-    daily = store.unique_visitors_key("daily", clock.now)
-    assert 0 < analytics.pttl(minute) <= 2 * store.HOUR_MS
+    minute = keys.unique_visitors_key("minute", clock.now)
+    hourly = keys.unique_visitors_key("hourly", clock.now)
+    daily = keys.unique_visitors_key("daily", clock.now)
+    assert 0 < analytics.pttl(minute) <= 2 * units.HOUR_MS
     assert store.DAY_MS < analytics.pttl(hourly) <= 3 * store.DAY_MS
     assert 89 * DAY < analytics.pttl(daily) <= 91 * DAY
-    assert 0 < analytics.pttl(store.visitor_salt_key(clock.now)) <= DAY
+    assert 0 < analytics.pttl(keys.visitor_salt_key(clock.now)) <= DAY
