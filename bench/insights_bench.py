@@ -13,7 +13,7 @@
    Baseline first: the first render of each range with no search union prepared (the
    render builds it, as every first render of a day did before the background
    recorder prepared them). Then, as at the start of a new day: the unions are dropped,
-   `store.prepare_search_unions()` builds them as the recorder thread does (timed, off
+   `search_store.prepare_search_unions()` builds them as the recorder thread does (timed, off
    the request path), and each range's first render and the renders after it are timed.
 
 The load writes exactly what recording would have written, in bulk: every event's raw
@@ -329,7 +329,7 @@ def load(events, now):
                     pipe.pexpireat(key, day + DAY + store.SEARCH_RETENTION_MS)
                 for granularity, size, age in (
                     ("hourly", units.HOUR_MS, 2 * DAY),
-                    ("minute", store.MINUTE_MS, units.HOUR_MS),
+                    ("minute", units.MINUTE_MS, units.HOUR_MS),
                 ):
                     recent = defaultdict(Counter)
                     for i in idx:
@@ -488,7 +488,7 @@ def main():
                 overhead_and_throughput(args)
             if args.skip_dashboard:
                 return
-            from insights import store
+            from insights import search_store, store
             from insights.ranges import RANGES
 
             print(f"3. loading {args.events:,} page views over 90 days")
@@ -506,7 +506,7 @@ def main():
                 print(f"   {name:>8}: first {baseline[name][0]:.1f} ms")
             dropped = drop_search_unions()
             started = time.perf_counter()
-            built = store.prepare_search_unions()
+            built = search_store.prepare_search_unions()
             print(
                 f"   new day: {dropped} unions dropped; prepare_search_unions() built {built} in"
                 f" {(time.perf_counter() - started) * 1000:.1f} ms (recorder thread, off the"

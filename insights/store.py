@@ -1,12 +1,11 @@
-"""Every read and write of the analytics store (Redis store `analytics`).
+"""Redis reads and writes of the analytics store: time series, hits, page-view reads.
 
-Time series, and the hits of many requests recorded in one MULTI/EXEC pipeline; the
-hashes, HyperLogLogs and sorted sets the reports read, and the live search unions.
-Key names live in insights/keys.py; this module builds the Redis commands.
+The hits of many requests are written in one MULTI/EXEC pipeline; the reports read the
+series, daily page hashes, monthly countries and visitor HyperLogLogs from here. Key
+names: insights/keys.py; the search rankings: insights/search_store.py.
 """
 
 import logging
-import secrets
 import threading
 import time
 from collections import Counter, defaultdict
@@ -15,18 +14,12 @@ from dataclasses import dataclass, field
 import redis
 
 from config.redis_stores import get_redis
+from insights import live_unions, salts
 from insights.keys import (
-    LIVE_UNION_TTL_MS,
-    SEARCH_KINDS,
-    SEARCH_UNION_TTL_MS,
     page_views_daily_expires_at,
     page_views_daily_key,
     search_activities_expires_at,
     search_activities_key,
-    search_closed_union_expires_at,
-    search_closed_union_key,
-    search_live_key,
-    search_union_key,
     unique_visitors_expires_at,
     unique_visitors_key,
     user_countries_monthly_expires_at,
@@ -40,9 +33,10 @@ from insights.retention import (
     PAGE_VIEWS_RETENTION_MS,
     RESPONSE_TIMES_RETENTION_MS,
     SEARCH_RETENTION_MS,
+    retained_from,
 )
 from insights.searches import SearchHit
-from insights.units import DAY_MS, GRANULARITIES, MINUTE_MS
+from insights.units import GRANULARITIES
 
 logger = logging.getLogger(__name__)
 
@@ -172,21 +166,6 @@ def ensure_series(series_list, redis_client=None):
             _ensured[series.key] = now + ENSURE_RECHECK_SECONDS
 
 
-# --- live unions ----------------------------------------------------------------------
-
-# Ranges (in days) whose top searches are read from a live union rather than merged per
-# render. 30 serves both the 30-day view and the 90-day one (searches are kept 30 days).
-LIVE_UNION_DAYS = (30,)
-# Tomorrow's live union is built this long after midnight at the earliest: by then the
-# recorders have written every search of the day before yesterday (they write within
-# seconds), so the build reads final daily sets.
-LIVE_BUILD_GRACE_MS = 10 * MINUTE_MS
-# The sentinel member a built live union holds: never a query (an empty query is not a
-# search), scored below every count so ranking by score ignores it.
-LIVE_READY_MEMBER = ""
-LIVE_READY_SCORE = -1
-
-
 # --- the daily salt for visitor hashes ------------------------------------------------
 
 _salts: dict[str, str] = {}
@@ -205,14 +184,12 @@ def visitor_salt(timestamp_ms, redis_client=None):
     if salt is not None:
         return salt
     pipe = (redis_client or client()).pipeline(transaction=False)
-    pipe.set(key, secrets.token_hex(16), nx=True, pxat=visitor_salt_expires_at(timestamp_ms))
+    pipe.set(key, salts.new_salt(), nx=True, pxat=visitor_salt_expires_at(timestamp_ms))
     pipe.get(key)
-    pipe.delete(
-        visitor_salt_key(timestamp_ms - DAY_MS), visitor_salt_key(timestamp_ms - 2 * DAY_MS)
-    )
+    pipe.delete(*salts.stale_salt_keys(timestamp_ms))
     salt = pipe.execute()[1]
     if salt is None:  # the day ended between SET and GET (or a clock far in the past)
-        salt = secrets.token_hex(16)
+        salt = salts.new_salt()
     with _salts_lock:
         _salts.clear()  # only one day's salt is ever needed
         _salts[key] = salt
@@ -288,14 +265,9 @@ def queue_hits(pipe, hits):
                     key = search_activities_key(granularity, t, kind)
                     counters[("z", key, hit.search.query)] += 1
                     expire_at[key] = search_activities_expires_at(granularity, t)
-                # today's live unions, and tomorrow's (a no-op until it is built, which
-                # replaces whatever was added before)
-                day = t - t % DAY_MS
-                for days in LIVE_UNION_DAYS:
-                    for live_day in (day, day + DAY_MS):
-                        key = search_live_key(kind, days, live_day)
-                        counters[("z", key, hit.search.query)] += 1
-                        expire_at[key] = live_day + DAY_MS + LIVE_UNION_TTL_MS
+                for key, expires in live_unions.unions_of_search(kind, t):
+                    counters[("z", key, hit.search.query)] += 1
+                    expire_at[key] = expires
     if samples:
         pipe.madd([(key, t, value) for (key, t), value in samples.items()])
     for (kind, key, member), increment in counters.items():
@@ -343,14 +315,6 @@ def record_hit(hit, redis_client=None):
 
 
 # --- reading --------------------------------------------------------------------------
-
-
-def retained_from(retention_ms, granularity, now):
-    """The first whole bucket still inside a retention. Reads start there at the earliest:
-    retention trims from a series' newest sample, so an idle series still holds older
-    samples than its retention."""
-    oldest = now - retention_ms
-    return oldest + (-oldest % GRANULARITIES.get(granularity, 1))
 
 
 def _range_args(start_ms, end_ms, bucket_ms, align):
@@ -452,115 +416,3 @@ def unique_visitors(granularity, bucket_starts_ms):
     """Distinct visitor hashes over those buckets (PFCOUNT merges the HyperLogLogs)."""
     keys = [unique_visitors_key(granularity, t) for t in bucket_starts_ms]
     return client().pfcount(*keys) if keys else 0
-
-
-# KEYS[1] the live union, KEYS[2..] the daily sets of its days; ARGV[1] its expiry (ms).
-# Atomic: the first build of a day wins, later ones (other processes) return 0 at once.
-_BUILD_LIVE_UNION = """
-if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
-redis.call('ZUNIONSTORE', KEYS[1], #KEYS - 1, unpack(KEYS, 2))
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
-redis.call('PEXPIREAT', KEYS[1], ARGV[1])
-return 1
-"""
-
-
-def build_live_union(kind, days, day_start_ms, redis_client=None):
-    """Make the live union of the `days` days ending with that day from the daily sets,
-    unless it is built already. Returns whether this call built it."""
-    day_start_ms -= day_start_ms % DAY_MS
-    redis_client = redis_client or client()
-    sources = [search_activities_key("daily", day_start_ms - i * DAY_MS, kind) for i in range(days)]
-    script = redis_client.register_script(_BUILD_LIVE_UNION)
-    built = script(
-        keys=[search_live_key(kind, days, day_start_ms), *sources],
-        args=[
-            day_start_ms + DAY_MS + LIVE_UNION_TTL_MS,
-            LIVE_READY_MEMBER,
-            LIVE_READY_SCORE,
-        ],
-    )
-    return bool(built)
-
-
-def prepare_search_unions(now=None, redis_client=None):
-    """Build today's live unions if they are missing and, once the grace after midnight
-    is over, tomorrow's: the background recorder calls this now and then, so that the
-    first render of a day finds its union ready. Returns how many this call built."""
-    now = now_ms() if now is None else now
-    today = now - now % DAY_MS
-    targets = [today]
-    if now - today >= LIVE_BUILD_GRACE_MS:
-        targets.append(today + DAY_MS)
-    redis_client = redis_client or client()
-    return sum(
-        build_live_union(kind, days, day, redis_client)
-        for day in targets
-        for days in LIVE_UNION_DAYS
-        for kind in SEARCH_KINDS
-    )
-
-
-def _read_live_union(redis_client, key, limit):
-    """(top, distinct) from a built live union; None when it is not built."""
-    pipe = redis_client.pipeline(transaction=True)
-    pipe.zscore(key, LIVE_READY_MEMBER)
-    pipe.zrange(key, "+inf", 1, desc=True, byscore=True, offset=0, num=limit, withscores=True)
-    pipe.zcount(key, 1, "+inf")
-    ready, top, distinct = pipe.execute()
-    if ready != LIVE_READY_SCORE:
-        return None
-    return [(query, int(score)) for query, score in top], distinct
-
-
-def _live_union_days(granularity, bucket_starts_ms):
-    """The live union's length in days that serves exactly these buckets, or None."""
-    days = len(bucket_starts_ms)
-    if granularity != "daily" or days not in LIVE_UNION_DAYS:
-        return None
-    if bucket_starts_ms[-1] - bucket_starts_ms[0] != (days - 1) * DAY_MS:
-        return None
-    return days
-
-
-def top_searches(kind, granularity, bucket_starts_ms, limit=10):
-    """(top [(query, count)], distinct queries) over those buckets, merged by Redis.
-
-    The last 30 days are read from their live union (built ahead of time by the
-    background recorder; built here when it is not). Other ranges: ZUNIONSTORE into a
-    key that lives a few seconds: the merge runs inside Redis and only the top `limit`
-    queries travel back. For day ranges the closed days (all but today) are merged once
-    into a cached union that lives until the day ends, so a render merges two sets
-    instead of seven.
-    """
-    keys = [search_activities_key(granularity, t, kind) for t in bucket_starts_ms]
-    if not keys:
-        return [], 0
-    redis_client = client()
-    days = _live_union_days(granularity, bucket_starts_ms)
-    if days:
-        live = search_live_key(kind, days, bucket_starts_ms[-1])
-        found = _read_live_union(redis_client, live, limit)
-        if found is None:
-            build_live_union(kind, days, bucket_starts_ms[-1], redis_client)
-            found = _read_live_union(redis_client, live, limit)
-        if found is not None:  # else the day is long past and its union expired at once
-            return found
-    if granularity == "daily" and len(keys) > 2:
-        closed = search_closed_union_key(kind, bucket_starts_ms[0], bucket_starts_ms[-2])
-        if not redis_client.exists(closed):
-            pipe = redis_client.pipeline(transaction=True)
-            pipe.zunionstore(closed, keys[:-1], aggregate="SUM")
-            pipe.pexpireat(closed, search_closed_union_expires_at(bucket_starts_ms[-1]))
-            pipe.execute()
-        keys = [closed, keys[-1]]
-    union = search_union_key(kind, granularity, bucket_starts_ms[0], bucket_starts_ms[-1])
-    # MULTI/EXEC: two dashboards merging the same range never see each other's DELETE.
-    pipe = redis_client.pipeline(transaction=True)
-    pipe.zunionstore(union, keys, aggregate="SUM")
-    pipe.pexpire(union, SEARCH_UNION_TTL_MS)
-    pipe.zrange(union, 0, limit - 1, desc=True, withscores=True)
-    pipe.zcard(union)
-    pipe.delete(union)
-    _, _, top, distinct, _ = pipe.execute()
-    return [(query, int(score)) for query, score in top], distinct

@@ -7,14 +7,14 @@ from collections import Counter
 import pytest
 
 from config.redis_stores import get_redis
-from insights import keys, middleware, reports, store, units
+from insights import keys, live_unions, middleware, reports, search_store, store, units
 from insights.ranges import RANGES
 
 from .conftest import visit
 
 pytestmark = [pytest.mark.urls("tests.insights.urls"), pytest.mark.django_db]
 
-DAY = store.DAY_MS
+DAY = units.DAY_MS
 HOUR = units.HOUR_MS
 
 
@@ -69,7 +69,7 @@ def test_the_union_is_ready_before_the_first_render_of_a_new_day(
     _search(client, clock, today + 5 * 60_000, "heat", 1, log)
 
     # the recorder's housekeeping, past the grace after midnight: today's and tomorrow's
-    clock.set(today + store.LIVE_BUILD_GRACE_MS + 1000)
+    clock.set(today + live_unions.LIVE_BUILD_GRACE_MS + 1000)
     assert middleware.prepare_unions() == 2 * len(keys.SEARCH_KINDS)
     assert middleware.prepare_unions() == 0  # built once: later rounds (any process) skip
 
@@ -89,13 +89,13 @@ def test_the_union_is_ready_before_the_first_render_of_a_new_day(
     analytics = get_redis("analytics")
     for kind in keys.SEARCH_KINDS:
         live = keys.search_live_key(kind, 30, tomorrow)
-        assert analytics.zscore(live, store.LIVE_READY_MEMBER) == store.LIVE_READY_SCORE
+        assert analytics.zscore(live, live_unions.LIVE_READY_MEMBER) == live_unions.LIVE_READY_SCORE
         assert analytics.pttl(live) > DAY
 
     def no_build(*args, **kwargs):
         raise AssertionError("the first render of the day built a union")
 
-    monkeypatch.setattr(store, "build_live_union", no_build)
+    monkeypatch.setattr(search_store, "build_live_union", no_build)
     page = staff_client.get("/insights/?range=30d")
     assert page.status_code == 200
     first = {name: _tables(reports.search_activities(RANGES[name])) for name in ("30d", "90d")}
@@ -118,7 +118,7 @@ def test_the_union_is_ready_before_the_first_render_of_a_new_day(
     monkeypatch.setattr(store, "now_ms", lambda: clock.now)
     for kind in keys.SEARCH_KINDS:
         analytics.delete(keys.search_live_key(kind, 30, tomorrow))
-    monkeypatch.setattr(store, "LIVE_UNION_DAYS", ())
+    monkeypatch.setattr(live_unions, "LIVE_UNION_DAYS", ())
     merged = {name: _tables(reports.search_activities(RANGES[name])) for name in ("30d", "90d")}
     assert merged == first
 
@@ -126,7 +126,7 @@ def test_the_union_is_ready_before_the_first_render_of_a_new_day(
 def test_before_the_grace_only_todays_union_is_built(clock):
     today = clock.now - clock.now % DAY
     clock.set(today + 1000)
-    assert store.prepare_search_unions() == len(keys.SEARCH_KINDS)
+    assert search_store.prepare_search_unions() == len(keys.SEARCH_KINDS)
     analytics = get_redis("analytics")
     assert analytics.exists(keys.search_live_key("all", 30, today))
     assert not analytics.exists(keys.search_live_key("all", 30, today + DAY))

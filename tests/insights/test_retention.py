@@ -4,14 +4,14 @@ from the compactions."""
 import pytest
 
 from config.redis_stores import get_redis
-from insights import keys, reports, store, units
+from insights import keys, reports, retention, units
 from insights.ranges import RANGES
 
 from .conftest import visit
 
 pytestmark = [pytest.mark.urls("tests.insights.urls"), pytest.mark.django_db]
 
-DAY = store.DAY_MS
+DAY = units.DAY_MS
 
 
 def _raw_samples(key):
@@ -136,6 +136,18 @@ def test_visitor_hyperloglogs_and_salts_expire(client, clock):
     hourly = keys.unique_visitors_key("hourly", clock.now)
     daily = keys.unique_visitors_key("daily", clock.now)
     assert 0 < analytics.pttl(minute) <= 2 * units.HOUR_MS
-    assert store.DAY_MS < analytics.pttl(hourly) <= 3 * store.DAY_MS
+    assert units.DAY_MS < analytics.pttl(hourly) <= 3 * units.DAY_MS
     assert 89 * DAY < analytics.pttl(daily) <= 91 * DAY
     assert 0 < analytics.pttl(keys.visitor_salt_key(clock.now)) <= DAY
+
+
+def test_a_read_starts_at_the_first_whole_bucket_inside_the_retention():
+    now = 1_795_000_000_123
+    start = retention.retained_from(7 * DAY, "daily", now)
+    assert start % DAY == 0
+    assert now - 7 * DAY <= start < now - 7 * DAY + DAY
+
+
+def test_a_read_of_raw_samples_starts_exactly_at_the_retention():
+    now = 1_795_000_000_123
+    assert retention.retained_from(7 * DAY, "raw", now) == now - 7 * DAY
