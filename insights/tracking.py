@@ -9,6 +9,7 @@ import re
 
 from django.conf import settings
 
+from config.client_ip import client_ip, header_meta_key
 from insights import store
 from insights.countries import COUNTRY_NAMES, UNKNOWN
 from insights.searches import recorded_search
@@ -26,19 +27,17 @@ BOT_PATTERN = re.compile(
     re.IGNORECASE,
 )
 
-# Requests that are never page views, whatever they return.
-EXCLUDED_PREFIXES = ("/admin/", "/health/", "/api/", "/insights/", "/operations/")
-
 
 def is_bot(user_agent):
     return not user_agent or BOT_PATTERN.search(user_agent) is not None
 
 
-def _excluded_path(path):
+def _untracked_path(path):
     static = settings.STATIC_URL or "/static/"
     if not static.startswith("/"):
         static = "/" + static
-    return path.startswith((*EXCLUDED_PREFIXES, static)) or path == "/favicon.ico"
+    prefixes = (*settings.INSIGHTS_UNTRACKED_PATH_PREFIXES, static)
+    return path.startswith(prefixes) or path == "/favicon.ico"
 
 
 # A page's script fetching a fragment sends X-Requested-With; the fragment is a page view
@@ -65,18 +64,14 @@ def is_page_view(request, response):
     ):
         return False
     fetched = meta.get("HTTP_X_REQUESTED_WITH")
-    if fetched and meta.get(_header_meta_name(NAVIGATION_HEADER)) != NAVIGATION_VALUE:
+    if fetched and meta.get(header_meta_key(NAVIGATION_HEADER)) != NAVIGATION_VALUE:
         return False
-    return not _excluded_path(request.path)
+    return not _untracked_path(request.path)
 
 
 def page_name(request):
     """The URL name (e.g. `search`, `movie-detail`): bounded, unlike raw paths."""
     return request.resolver_match.view_name
-
-
-def _header_meta_name(header):
-    return "HTTP_" + header.upper().replace("-", "_")
 
 
 def country_from_header(value):
@@ -112,7 +107,7 @@ def country_code(request):
     """The trusted proxy header when configured, else Accept-Language, else unknown."""
     header = settings.INSIGHTS_COUNTRY_HEADER
     if header:
-        code = country_from_header(request.META.get(_header_meta_name(header)))
+        code = country_from_header(request.META.get(header_meta_key(header)))
         if code:
             return code
     return country_from_accept_language(request.META.get("HTTP_ACCEPT_LANGUAGE")) or UNKNOWN_CODE
@@ -120,17 +115,6 @@ def country_code(request):
 
 def country_name(code):
     return COUNTRY_NAMES.get(code, UNKNOWN)
-
-
-def client_ip(request):
-    """REMOTE_ADDR, or the first address of the configured proxy header. Only hashed."""
-    header = settings.INSIGHTS_CLIENT_IP_HEADER
-    if header:
-        value = request.META.get(_header_meta_name(header), "")
-        first = value.split(",")[0].strip()
-        if first:
-            return first
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def visitor_hash(salt, ip, user_agent):
