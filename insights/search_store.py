@@ -6,6 +6,8 @@ insights/live_unions.py; the key names in insights/keys.py.
 
 from typing import NamedTuple
 
+import redis
+
 from insights import live_unions, store
 from insights.keys import (
     SEARCH_UNION_TTL_MS,
@@ -28,7 +30,9 @@ return 1
 """
 
 
-def build_live_union(kind: str, days: int, day_start_ms: int, redis_client=None) -> bool:
+def build_live_union(
+    kind: str, days: int, day_start_ms: int, redis_client: redis.Redis | None = None
+) -> bool:
     """Make the live union of the `days` days ending with that day from the daily sets,
     unless it is built already. Returns whether this call built it."""
     day_start_ms = live_unions.day_start(day_start_ms)
@@ -49,7 +53,7 @@ def build_live_union(kind: str, days: int, day_start_ms: int, redis_client=None)
     return bool(built)
 
 
-def prepare_search_unions(now: int | None = None, redis_client=None) -> int:
+def prepare_search_unions(now: int | None = None, redis_client: redis.Redis | None = None) -> int:
     """Build the live unions that should exist by now (live_unions.unions_to_prepare):
     the background recorder calls this now and then, so that the first render of a day
     finds its union ready. Returns how many this call built."""

@@ -43,12 +43,12 @@ logger = logging.getLogger(__name__)
 STORE = "analytics"
 
 
-def now_ms():
+def now_ms() -> int:
     """The clock every write and read uses; tests monkeypatch it to travel in time."""
     return int(time.time() * 1000)
 
 
-def client():
+def client() -> redis.Redis:
     return get_redis(STORE)
 
 
@@ -172,7 +172,7 @@ _salts: dict[str, str] = {}
 _salts_lock = threading.Lock()
 
 
-def visitor_salt(timestamp_ms, redis_client=None):
+def visitor_salt(timestamp_ms: int, redis_client: redis.Redis | None = None) -> str:
     """Today's salt, shared by every worker through Redis; a new one each UTC day.
 
     It expires when its day ends and the previous days' salts are deleted when a new one
@@ -196,7 +196,7 @@ def visitor_salt(timestamp_ms, redis_client=None):
     return salt
 
 
-def forget_salts():
+def forget_salts() -> None:
     with _salts_lock:
         _salts.clear()
 
@@ -232,7 +232,7 @@ def _series_values(hit):
             yield search_series("zero_results"), 1
 
 
-def queue_hits(pipe, hits):
+def queue_hits(pipe: redis.client.Pipeline, hits: list[Hit]) -> None:
     """Queue the writes of many hits on `pipe`, summed per key first: one TS.MADD for
     every sample (raw and minute/hour/day buckets; the series' SUM policy adds up what
     is already there), one HINCRBY/ZINCRBY per key and field, one PFADD per key."""
@@ -281,7 +281,7 @@ def queue_hits(pipe, hits):
         pipe.pexpireat(key, when)
 
 
-def record_hits(hits, redis_client=None):
+def record_hits(hits: list[Hit], redis_client: redis.Redis | None = None) -> int:
     """Record hits (one request's, or a batch): series ensured once per process, then
     one pipeline, one round trip.
 
@@ -310,7 +310,7 @@ def record_hits(hits, redis_client=None):
     return len(refused)
 
 
-def record_hit(hit, redis_client=None):
+def record_hit(hit: Hit, redis_client: redis.Redis | None = None) -> int:
     return record_hits([hit], redis_client)
 
 
@@ -395,7 +395,7 @@ def labelled_totals(series_type, label, granularity, start_ms, end_ms, retention
     return totals
 
 
-def page_views_by_day(day_starts_ms):
+def page_views_by_day(day_starts_ms: list[int]) -> Counter:
     """Sum of the `page_views:daily:<date>` hashes of those days: Counter page -> views."""
     pipe = client().pipeline(transaction=False)
     for day in day_starts_ms:
@@ -407,12 +407,12 @@ def page_views_by_day(day_starts_ms):
     return totals
 
 
-def countries_of_month(timestamp_ms):
+def countries_of_month(timestamp_ms: int) -> Counter:
     mapping = client().hgetall(user_countries_monthly_key(timestamp_ms))
     return Counter({name: int(count) for name, count in mapping.items()})
 
 
-def unique_visitors(granularity, bucket_starts_ms):
+def unique_visitors(granularity: str, bucket_starts_ms: list[int]) -> int:
     """Distinct visitor hashes over those buckets (PFCOUNT merges the HyperLogLogs)."""
     keys = [unique_visitors_key(granularity, t) for t in bucket_starts_ms]
     return client().pfcount(*keys) if keys else 0

@@ -6,8 +6,10 @@ hash and the search annotation set by the search views.
 
 import hashlib
 import re
+from collections.abc import Callable
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 
 from config.client_ip import client_ip, header_meta_key
 from insights import store
@@ -28,11 +30,11 @@ BOT_PATTERN = re.compile(
 )
 
 
-def is_bot(user_agent):
+def is_bot(user_agent: str) -> bool:
     return not user_agent or BOT_PATTERN.search(user_agent) is not None
 
 
-def _untracked_path(path):
+def _untracked_path(path: str) -> bool:
     static = settings.STATIC_URL or "/static/"
     if not static.startswith("/"):
         static = "/" + static
@@ -48,7 +50,7 @@ NAVIGATION_HEADER = "X-Page-View"
 NAVIGATION_VALUE = "navigation"
 
 
-def is_page_view(request, response):
+def is_page_view(request: HttpRequest, response: HttpResponse) -> bool:
     """A successful GET of an HTML page served by a named view: not a prefetch, and not a
     fragment fetched by a script unless that fetch was a navigation."""
     if request.method != "GET" or not 200 <= response.status_code < 300:
@@ -69,12 +71,12 @@ def is_page_view(request, response):
     return not _untracked_path(request.path)
 
 
-def page_name(request):
+def page_name(request: HttpRequest) -> str:
     """The URL name (e.g. `search`, `movie-detail`): bounded, unlike raw paths."""
     return request.resolver_match.view_name
 
 
-def country_from_header(value):
+def country_from_header(value: str | None) -> str | None:
     code = (value or "").strip().upper()
     return code if code in COUNTRY_NAMES else None  # "XX", "T1" (Tor) etc. are unknown
 
@@ -82,7 +84,7 @@ def country_from_header(value):
 _LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z]{4})?-([a-z]{2})(?:-|$)", re.IGNORECASE)
 
 
-def country_from_accept_language(header):
+def country_from_accept_language(header: str | None) -> str | None:
     """The region of the most preferred language tag that has one ("en-US" -> "US")."""
     tags = []
     for position, part in enumerate((header or "")[:500].split(",")):
@@ -103,7 +105,7 @@ def country_from_accept_language(header):
     return None
 
 
-def country_code(request):
+def country_code(request: HttpRequest) -> str:
     """The trusted proxy header when configured, else Accept-Language, else unknown."""
     header = settings.INSIGHTS_COUNTRY_HEADER
     if header:
@@ -113,11 +115,11 @@ def country_code(request):
     return country_from_accept_language(request.META.get("HTTP_ACCEPT_LANGUAGE")) or UNKNOWN_CODE
 
 
-def country_name(code):
+def country_name(code: str) -> str:
     return COUNTRY_NAMES.get(code, UNKNOWN)
 
 
-def visitor_hash(salt, ip, user_agent):
+def visitor_hash(salt: str, ip: str, user_agent: str) -> str:
     """A daily-salted hash of IP and User-Agent: the same visitor counts once a day, and
     once the salt is deleted nobody can tell which IP it was. The IP is never stored."""
     digest = hashlib.blake2b(
@@ -126,7 +128,12 @@ def visitor_hash(salt, ip, user_agent):
     return digest.hexdigest()
 
 
-def hit_for(request, response, timestamp_ms, salt_for=store.visitor_salt):
+def hit_for(
+    request: HttpRequest,
+    response: HttpResponse,
+    timestamp_ms: int,
+    salt_for: Callable[[int], str] = store.visitor_salt,
+) -> store.Hit | None:
     """The Hit to record for this request/response, or None when nothing is recorded."""
     user_agent = request.META.get("HTTP_USER_AGENT", "")
     if is_bot(user_agent):

@@ -129,16 +129,14 @@ def test_kpis_show_change_against_the_previous_period(client, staff_client, cloc
         visit(client, "/")
     visit(client, "/search/?q=b&n=0")
     visit(client, "/search/?q=c&n=2")
-    kpis = {k["label"]: k for k in reports.dashboard(RANGES["24h"])["kpis"]}
-    assert kpis["Page views"]["value"] == "5"
-    assert kpis["Page views"]["change"] == {
-        "text": "+150.0%",
-        "tone": "good",
-        "title": "against the previous period",
-    }
-    assert kpis["Searches"]["change"]["text"] == "+100.0%"
-    assert kpis["Zero-result rate"]["value"] == "50.0%"
-    assert kpis["Zero-result rate"]["change"]["text"] == "+50.0 pt"
-    assert kpis["Zero-result rate"]["change"]["tone"] == "bad"
+    kpis = {k.label: k for k in reports.dashboard(RANGES["24h"]).kpis}
+    assert kpis["Page views"].value == "5"
+    assert kpis["Page views"].change == reports.Change(
+        text="+150.0%", tone=reports.Tone.GOOD, title="against the previous period"
+    )
+    assert kpis["Searches"].change.text == "+100.0%"
+    assert kpis["Zero-result rate"].value == "50.0%"
+    assert kpis["Zero-result rate"].change.text == "+50.0 pt"
+    assert kpis["Zero-result rate"].change.tone == "bad"
     page = staff_client.get("/insights/?range=24h")
     assert b"+150.0%" in page.content

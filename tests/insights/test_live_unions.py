@@ -38,12 +38,12 @@ def _expected(log, last_day, days=30):
 
 def _tables(body):
     return {
-        "top": [(q["query"], q["count"]) for q in body["top_queries"]],
-        "zero": [(q["query"], q["count"]) for q in body["zero_result_queries"]],
-        "distinct": body["distinct_queries"],
-        "zero_distinct": body["distinct_zero_result_queries"],
-        "total": body["total_searches"],
-        "zero_total": body["zero_result_searches"],
+        "top": [(q.query, q.count) for q in body.top_queries],
+        "zero": [(q.query, q.count) for q in body.zero_result_queries],
+        "distinct": body.distinct_queries,
+        "zero_distinct": body.distinct_zero_result_queries,
+        "total": body.total_searches,
+        "zero_total": body.zero_result_searches,
     }
 
 
@@ -110,7 +110,7 @@ def test_the_union_is_ready_before_the_first_render_of_a_new_day(
         # the tables agree with the totals of the same period
         assert first[name]["total"] == sum(expected["all"].values()) == 10
         assert first[name]["zero_total"] == sum(expected["zero_results"].values()) == 4
-    assert page.context["report"]["searches"]["top_queries"][0] == {"query": "heat", "count": 4}
+    assert page.context["report"].searches.top_queries[0] == reports.QueryRow("heat", 4)
 
     # without the live unions (the merge of the daily sets) the numbers are the same
     monkeypatch.undo()
@@ -132,4 +132,4 @@ def test_before_the_grace_only_todays_union_is_built(clock):
     assert not analytics.exists(keys.search_live_key("all", 30, today + DAY))
     # a render reads the empty union: no searches, nothing ranked
     body = reports.search_activities(RANGES["30d"])
-    assert body["top_queries"] == [] and body["distinct_queries"] == 0
+    assert body.top_queries == [] and body.distinct_queries == 0

@@ -54,8 +54,8 @@ def test_page_views_are_trimmed_after_90_days_and_daily_hashes_expire(client, cl
     # the country series keeps 180 days: all four views
     assert len(_raw_samples("user_activity:country_distribution:US")) == 4
     body = reports.page_views(RANGES["90d"])
-    assert body["total"] == 3
-    assert reports.user_countries(RANGES["90d"])["total"] == 3
+    assert body.total == 3
+    assert reports.user_countries(RANGES["90d"]).total == 3
 
 
 def test_searches_are_kept_30_days(client, clock):
@@ -77,9 +77,9 @@ def test_searches_are_kept_30_days(client, clock):
     assert len(_raw_samples("search_analytics:query_frequency")) == 2
     assert len(_raw_samples("user_activity:search_queries")) == 2
     body = reports.search_activities(RANGES["90d"])
-    assert body["total_searches"] == 2
-    assert {q["query"] for q in body["top_queries"]} == {"kept query", "new query"}
-    assert body["zero_result_searches"] == 0
+    assert body.total_searches == 2
+    assert {q.query for q in body.top_queries} == {"kept query", "new query"}
+    assert body.zero_result_searches == 0
 
 
 def test_long_ranges_read_compactions_and_compare_with_the_period_before(client, clock):
@@ -95,25 +95,25 @@ def test_long_ranges_read_compactions_and_compare_with_the_period_before(client,
     for _ in range(4):
         visit(client, "/")
     body = reports.page_views(RANGES["7d"])
-    assert body["total"] == 6
-    assert body["previous_total"] == 4
-    assert body["change_pct"] == 50.0
-    by_day = {p["t"][:10]: p["views"] for p in body["series"]}
+    assert body.total == 6
+    assert body.previous_total == 4
+    assert body.change_pct == 50.0
+    by_day = {p.t[:10]: p.views for p in body.series}
     assert len(by_day) == 7 and sum(by_day.values()) == 6
     assert max(by_day.values()) == 4
-    assert body["top_pages"] == [
-        {"page": "home", "views": 4},
-        {"page": "movie-detail", "views": 2},
+    assert body.top_pages == [
+        reports.PageRow(page="home", views=4),
+        reports.PageRow(page="movie-detail", views=2),
     ]
     # the days come from the day buckets, not from raw samples
     daily = get_redis("analytics").ts().range("user_activity:page_views:daily", "-", "+")
     assert (today - 3 * DAY, 2.0) in daily and (today - 9 * DAY, 4.0) in daily
     # 90 days: the previous period is beyond retention, so no comparison is claimed
     long = reports.page_views(RANGES["90d"])
-    assert long["total"] == 10 and long["previous_total"] is None and long["change_pct"] is None
-    kpis = reports.dashboard(RANGES["90d"])["kpis"]
-    assert kpis[0]["change"]["text"] == "—"
-    assert "retention" in kpis[0]["change"]["title"]
+    assert long.total == 10 and long.previous_total is None and long.change_pct is None
+    kpis = reports.dashboard(RANGES["90d"]).kpis
+    assert kpis[0].change.text == "—"
+    assert "retention" in kpis[0].change.title
 
 
 def test_an_idle_series_shows_nothing_beyond_its_retention(client, clock):
@@ -122,11 +122,11 @@ def test_an_idle_series_shows_nothing_beyond_its_retention(client, clock):
     real_now = clock.now
     clock.set(real_now - 25 * DAY)
     visit(client, "/search/?q=aging&n=1")
-    assert reports.search_activities(RANGES["30d"])["total_searches"] == 1
+    assert reports.search_activities(RANGES["30d"]).total_searches == 1
     clock.set(real_now + 10 * DAY)  # 35 days later, nothing recorded in between
     assert len(_raw_samples("search_analytics:query_frequency")) == 1  # still stored
     for name in ("30d", "90d"):
-        assert reports.search_activities(RANGES[name])["total_searches"] == 0
+        assert reports.search_activities(RANGES[name]).total_searches == 0
 
 
 def test_visitor_hyperloglogs_and_salts_expire(client, clock):
