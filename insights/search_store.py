@@ -19,7 +19,7 @@ from insights.keys import (
     search_union_key,
 )
 
-# KEYS[1] the live union, KEYS[2..] the daily sets of its days; ARGV[1] its expiry (ms).
+# KEYS[1] the live union, KEYS[2..] its daily sets; ARGV: expiry (ms), sentinel, its score.
 # Atomic: the first build of a day wins, later ones (other processes) return 0 at once.
 _BUILD_LIVE_UNION = """
 if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
@@ -94,12 +94,9 @@ def top_searches(
 ) -> TopSearches:
     """The top `limit` queries and the distinct count over those buckets, merged by Redis.
 
-    The last 30 days are read from their live union (built ahead of time by the
-    background recorder; built here when it is not). Other ranges: ZUNIONSTORE into a
-    key that lives a few seconds: the merge runs inside Redis and only the top `limit`
-    queries travel back. For day ranges the closed days (all but today) are merged once
-    into a cached union that lives until the day ends, so a render merges two sets
-    instead of seven.
+    A range a live union serves is read from it (built here when the recorder has not).
+    Others are merged inside Redis into a key read and deleted at once; the closed days
+    of a day range are merged once a day, so a render merges two sets instead of seven.
     """
     keys = [search_activities_key(granularity, t, kind) for t in bucket_starts_ms]
     if not keys:

@@ -173,11 +173,7 @@ _salts_lock = threading.Lock()
 
 
 def visitor_salt(timestamp_ms: int, redis_client: redis.Redis | None = None) -> str:
-    """Today's salt, shared by every worker through Redis; a new one each UTC day.
-
-    It expires when its day ends and the previous days' salts are deleted when a new one
-    is made, so yesterday's visitor hashes can no longer be recomputed from IP and UA.
-    """
+    """The salt of that day (insights/salts.py), read once a day by this process."""
     key = visitor_salt_key(timestamp_ms)
     with _salts_lock:
         salt = _salts.get(key)
@@ -282,15 +278,11 @@ def queue_hits(pipe: redis.client.Pipeline, hits: list[Hit]) -> None:
 
 
 def record_hits(hits: list[Hit], redis_client: redis.Redis | None = None) -> int:
-    """Record hits (one request's, or a batch): series ensured once per process, then
-    one pipeline, one round trip.
+    """Write hits (one request's, or a batch) in one MULTI/EXEC round trip, so a live
+    union's build sees each search in the daily set or in the union, never both.
 
-    MULTI/EXEC, so that a live union's build never sees a search in the daily set but
-    not yet in the live union (or the other way round).
-
-    Returns how many writes Redis refused (a sample older than retention, which only a
-    clock set far in the past produces, or a series deleted under this process, which
-    is then re-created by the next call); connection errors propagate.
+    Returns how many writes Redis refused (a sample older than retention, or a series
+    deleted under this process: re-created by the next call); connection errors raise.
     """
     redis_client = redis_client or client()
     needed = {s.key: s for hit in hits for s, _ in _series_values(hit)}

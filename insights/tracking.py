@@ -1,7 +1,7 @@
 """What a request contributes to the analytics: plain functions, no Redis.
 
 Which requests are page views, bots, the visitor's country, the cookieless visitor
-hash and the search annotation set by the search views.
+hash, and the search a view handed over with insights.searches.record_search.
 """
 
 import hashlib
@@ -42,10 +42,8 @@ def _untracked_path(path: str) -> bool:
     return path.startswith(prefixes) or path == "/favicon.ico"
 
 
-# A page's script fetching a fragment sends X-Requested-With; the fragment is a page view
-# only when the script also moves the browser to a new history entry (filters, paging,
-# Enter) and says so with this header, as Plausible counts pushState navigations. The
-# results refreshed while typing replace the history entry and are not page views.
+# A fragment a script fetches (X-Requested-With) is a page view only when it opens a new
+# history entry (filters, paging, Enter) and says so here; results refreshed while typing are not.
 NAVIGATION_HEADER = "X-Page-View"
 NAVIGATION_VALUE = "navigation"
 
