@@ -13,7 +13,7 @@
    Baseline first: the first render of each range with no search union prepared (the
    render builds it, as every first render of a day did before the background
    recorder prepared them). Then, as at the start of a new day: the unions are dropped,
-   `store.prepare_search_unions()` builds them as the recorder thread does (timed, off
+   `search_store.prepare_search_unions()` builds them as the recorder thread does (timed, off
    the request path), and each range's first render and the renders after it are timed.
 
 The load writes exactly what recording would have written, in bulk: every event's raw
@@ -235,7 +235,7 @@ def _check(results):
 def _series_samples(key_for, times, values=None, now=0):
     """Flat TS.MADD arguments for one series: raw samples and minute/hour/day buckets
     (per-bucket totals: what ON_DUPLICATE SUM adds up to)."""
-    from insights import store
+    from insights import store, units
 
     key = key_for(None)
     if values is None:
@@ -244,7 +244,7 @@ def _series_samples(key_for, times, values=None, now=0):
         flat = [x for t, v in zip(times, values, strict=True) for x in (key, t, v)]
     for granularity, size in store.GRANULARITIES.items():
         if granularity == "minute":  # minute buckets are kept 3 hours
-            cut = [i for i, t in enumerate(times) if now - t < 3 * store.HOUR_MS]
+            cut = [i for i, t in enumerate(times) if now - t < 3 * units.HOUR_MS]
             sub_times = [times[i] for i in cut]
             sub_values = None if values is None else [values[i] for i in cut]
         else:
@@ -266,7 +266,7 @@ def load(events, now):
     """`events` page views over the 90 days before `now`, written day by day in order."""
     from config.events import EVENTS_MAXLEN, event_fields
     from config.redis_stores import get_redis
-    from insights import store
+    from insights import keys, store, units
     from insights.countries import COUNTRY_NAMES
 
     analytics, stream = get_redis("analytics"), get_redis("events")
@@ -324,12 +324,12 @@ def load(events, now):
             for kind, idx in (("all", range(m)), ("zero_results", zero_idx)):
                 counts = Counter(queries[i] for i in idx)
                 if counts:
-                    key = store.search_activities_key("daily", day, kind)
+                    key = keys.search_activities_key("daily", day, kind)
                     pipe.zadd(key, dict(counts))
                     pipe.pexpireat(key, day + DAY + store.SEARCH_RETENTION_MS)
                 for granularity, size, age in (
-                    ("hourly", store.HOUR_MS, 2 * DAY),
-                    ("minute", store.MINUTE_MS, store.HOUR_MS),
+                    ("hourly", units.HOUR_MS, 2 * DAY),
+                    ("minute", units.MINUTE_MS, units.HOUR_MS),
                 ):
                     recent = defaultdict(Counter)
                     for i in idx:
@@ -337,13 +337,13 @@ def load(events, now):
                             t = search_times[i]
                             recent[t - t % size][queries[i]] += 1
                     for bucket, bucket_counts in recent.items():
-                        key = store.search_activities_key(granularity, bucket, kind)
+                        key = keys.search_activities_key(granularity, bucket, kind)
                         pipe.zadd(key, dict(bucket_counts))
                         pipe.pexpire(key, age + size)
         _flush_madd(analytics, flat)
         # visitors: about three page views each per day
         visitors = [f"v{v}" for v in rng.choices(range(max(1, n // 3)), k=n)]
-        daily = store.unique_visitors_key("daily", day)
+        daily = keys.unique_visitors_key("daily", day)
         unique = list(set(visitors))
         for i in range(0, len(unique), 5000):
             pipe.pfadd(daily, *unique[i : i + 5000])
@@ -351,16 +351,16 @@ def load(events, now):
         recent_hll = defaultdict(set)
         for t, visitor in zip(times, visitors, strict=True):
             if now - t < 2 * DAY:
-                recent_hll[store.unique_visitors_key("hourly", t)].add(visitor)
-            if now - t < store.HOUR_MS:
-                recent_hll[store.unique_visitors_key("minute", t)].add(visitor)
+                recent_hll[keys.unique_visitors_key("hourly", t)].add(visitor)
+            if now - t < units.HOUR_MS:
+                recent_hll[keys.unique_visitors_key("minute", t)].add(visitor)
         for key, members in recent_hll.items():
             pipe.pfadd(key, *members)
             pipe.pexpire(key, 2 * DAY)
-        day_key = store.page_views_daily_key(day)
+        day_key = keys.page_views_daily_key(day)
         pipe.hset(day_key, mapping={page: len(ts) for page, ts in by_page.items()})
         pipe.pexpireat(day_key, day + DAY + store.PAGE_VIEWS_RETENTION_MS)
-        month_key = store.user_countries_monthly_key(day)
+        month_key = keys.user_countries_monthly_key(day)
         for code, country_times in by_country.items():
             pipe.hincrby(month_key, names[code], len(country_times))
         pipe.pexpire(month_key, 181 * DAY)
@@ -488,7 +488,7 @@ def main():
                 overhead_and_throughput(args)
             if args.skip_dashboard:
                 return
-            from insights import store
+            from insights import search_store, store
             from insights.ranges import RANGES
 
             print(f"3. loading {args.events:,} page views over 90 days")
@@ -506,7 +506,7 @@ def main():
                 print(f"   {name:>8}: first {baseline[name][0]:.1f} ms")
             dropped = drop_search_unions()
             started = time.perf_counter()
-            built = store.prepare_search_unions()
+            built = search_store.prepare_search_unions()
             print(
                 f"   new day: {dropped} unions dropped; prepare_search_unions() built {built} in"
                 f" {(time.perf_counter() - started) * 1000:.1f} ms (recorder thread, off the"

@@ -210,10 +210,10 @@ def start_web(args, env, rundir):
 
 def recorded_page_views(start_ms):
     """Page views per page in the daily hashes of the run's days."""
-    from insights import store
+    from insights import store, units
 
     now = store.now_ms()
-    return store.page_views_by_day(sorted({t - t % store.DAY_MS for t in (start_ms, now)}))
+    return store.page_views_by_day(sorted({t - t % units.DAY_MS for t in (start_ms, now)}))
 
 
 def series_page_views(start_ms):

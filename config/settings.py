@@ -170,7 +170,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # two counters, either locks
 AXES_USERNAME_CALLABLE = "config.login_throttle.counted_username"  # never an address's key
 # The same client address as the page-view tracking (INSIGHTS_CLIENT_IP_HEADER below).
-AXES_CLIENT_IP_CALLABLE = "insights.tracking.client_ip"
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "config.login_throttle.lockout_response"
 # Tries during a lockout neither count nor extend it: it ends when the page says it will.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
@@ -296,6 +296,11 @@ INSIGHTS_CLIENT_IP_HEADER = env.str("INSIGHTS_CLIENT_IP_HEADER", default="")
 for _name in ("INSIGHTS_COUNTRY_HEADER", "INSIGHTS_CLIENT_IP_HEADER"):
     if not all(c.isalnum() or c == "-" for c in globals()[_name]):
         raise ImproperlyConfigured(f"{_name}: a header name has only letters, digits and '-'")
+# Paths that are never page views, whatever they return: the admin, the health checks,
+# the JSON APIs and the staff dashboards (static files and /favicon.ico never are either).
+INSIGHTS_UNTRACKED_PATH_PREFIXES = ("/admin/", "/health/", "/api/", "/insights/", "/operations/")
+if not all(isinstance(p, str) and p.startswith("/") for p in INSIGHTS_UNTRACKED_PATH_PREFIXES):
+    raise ImproperlyConfigured("INSIGHTS_UNTRACKED_PATH_PREFIXES: each prefix starts with '/'")
 
 # --- Operations -------------------------------------------------------------------
 # The metrics collector (manage.py collect_metrics), the request-metrics middleware and

@@ -6,7 +6,7 @@ quarter second (or at once past 500 hits) in one pipeline to the analytics store
 summed per key, plus the page-activity events to the events store: a page view costs the
 request microseconds, and batches keep recording ahead of the traffic. Once a minute the
 same thread makes sure the dashboard's live search unions for today and tomorrow are
-built (store.prepare_search_unions), so no render pays for building one.
+built (search_store.prepare_search_unions), so no render pays for building one.
 `INSIGHTS_RECORD_IN_BACKGROUND=false` writes each request's hit in the request instead
 (one pipeline, one round trip); the insights tests do that to read back at once.
 
@@ -25,7 +25,7 @@ from django.conf import settings
 
 from config.events import append_event
 from config.redis_stores import get_redis
-from insights import store, tracking
+from insights import search_store, store, tracking
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ BATCH_SIZE = 500
 FLUSH_INTERVAL_SECONDS = 0.25
 MAX_QUEUED = 50_000  # about 10 s of traffic at 5,000 page views/s; beyond it hits are lost
 # How often the recorder thread makes sure today's and tomorrow's live search unions are
-# built (store.prepare_search_unions: one cheap script call per union once built).
+# built (search_store.prepare_search_unions: one cheap script call per union once built).
 PREPARE_EVERY_SECONDS = 60
 
 
@@ -120,7 +120,7 @@ def prepare_unions():
     if losses.paused():
         return 0
     try:
-        return store.prepare_search_unions()
+        return search_store.prepare_search_unions()
     except (redis.RedisError, OSError) as exc:
         logger.warning("insights: could not prepare the search unions: %s", exc)
     except Exception:

@@ -8,7 +8,7 @@ the six days before. The previous period is the same number of buckets just befo
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from insights.store import DAY_MS, HOUR_MS, MINUTE_MS
+from insights.units import DAY_MS, HOUR_MS, MINUTE_MS
 
 
 class InvalidRange(ValueError):

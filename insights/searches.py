@@ -6,6 +6,8 @@ with the request's page view once the response is known (errors are not counted)
 
 from dataclasses import dataclass
 
+from django.http import HttpRequest
+
 MAX_QUERY_LENGTH = 200
 # Server times above an hour are clock errors, not searches.
 MAX_SERVER_MS = 3_600_000
@@ -38,11 +40,11 @@ def search_hit(query: str, result_count: int, server_ms: float) -> SearchHit | N
     return SearchHit(query=query, result_count=result_count, response_ms=server_ms)
 
 
-def record_search(request, *, query: str, result_count: int, server_ms: float) -> None:
+def record_search(request: HttpRequest, *, query: str, result_count: int, server_ms: float) -> None:
     """Count this request as a search for `query` that found `result_count` in `server_ms`."""
     setattr(request, _REQUEST_ATTRIBUTE, search_hit(query, result_count, server_ms))
 
 
-def recorded_search(request) -> SearchHit | None:
+def recorded_search(request: HttpRequest) -> SearchHit | None:
     """The search `record_search` attached to this request, if any."""
     return getattr(request, _REQUEST_ATTRIBUTE, None)

@@ -1,14 +1,17 @@
 """What a request contributes to the analytics: plain functions, no Redis.
 
 Which requests are page views, bots, the visitor's country, the cookieless visitor
-hash and the search annotation set by the search views.
+hash, and the search a view handed over with insights.searches.record_search.
 """
 
 import hashlib
 import re
+from collections.abc import Callable
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 
+from config.client_ip import client_ip, header_meta_key
 from insights import store
 from insights.countries import COUNTRY_NAMES, UNKNOWN
 from insights.searches import recorded_search
@@ -26,30 +29,26 @@ BOT_PATTERN = re.compile(
     re.IGNORECASE,
 )
 
-# Requests that are never page views, whatever they return.
-EXCLUDED_PREFIXES = ("/admin/", "/health/", "/api/", "/insights/", "/operations/")
 
-
-def is_bot(user_agent):
+def is_bot(user_agent: str) -> bool:
     return not user_agent or BOT_PATTERN.search(user_agent) is not None
 
 
-def _excluded_path(path):
+def _untracked_path(path: str) -> bool:
     static = settings.STATIC_URL or "/static/"
     if not static.startswith("/"):
         static = "/" + static
-    return path.startswith((*EXCLUDED_PREFIXES, static)) or path == "/favicon.ico"
+    prefixes = (*settings.INSIGHTS_UNTRACKED_PATH_PREFIXES, static)
+    return path.startswith(prefixes) or path == "/favicon.ico"
 
 
-# A page's script fetching a fragment sends X-Requested-With; the fragment is a page view
-# only when the script also moves the browser to a new history entry (filters, paging,
-# Enter) and says so with this header, as Plausible counts pushState navigations. The
-# results refreshed while typing replace the history entry and are not page views.
+# A fragment a script fetches (X-Requested-With) is a page view only when it opens a new
+# history entry (filters, paging, Enter) and says so here; results refreshed while typing are not.
 NAVIGATION_HEADER = "X-Page-View"
 NAVIGATION_VALUE = "navigation"
 
 
-def is_page_view(request, response):
+def is_page_view(request: HttpRequest, response: HttpResponse) -> bool:
     """A successful GET of an HTML page served by a named view: not a prefetch, and not a
     fragment fetched by a script unless that fetch was a navigation."""
     if request.method != "GET" or not 200 <= response.status_code < 300:
@@ -65,21 +64,17 @@ def is_page_view(request, response):
     ):
         return False
     fetched = meta.get("HTTP_X_REQUESTED_WITH")
-    if fetched and meta.get(_header_meta_name(NAVIGATION_HEADER)) != NAVIGATION_VALUE:
+    if fetched and meta.get(header_meta_key(NAVIGATION_HEADER)) != NAVIGATION_VALUE:
         return False
-    return not _excluded_path(request.path)
+    return not _untracked_path(request.path)
 
 
-def page_name(request):
+def page_name(request: HttpRequest) -> str:
     """The URL name (e.g. `search`, `movie-detail`): bounded, unlike raw paths."""
     return request.resolver_match.view_name
 
 
-def _header_meta_name(header):
-    return "HTTP_" + header.upper().replace("-", "_")
-
-
-def country_from_header(value):
+def country_from_header(value: str | None) -> str | None:
     code = (value or "").strip().upper()
     return code if code in COUNTRY_NAMES else None  # "XX", "T1" (Tor) etc. are unknown
 
@@ -87,7 +82,7 @@ def country_from_header(value):
 _LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z]{4})?-([a-z]{2})(?:-|$)", re.IGNORECASE)
 
 
-def country_from_accept_language(header):
+def country_from_accept_language(header: str | None) -> str | None:
     """The region of the most preferred language tag that has one ("en-US" -> "US")."""
     tags = []
     for position, part in enumerate((header or "")[:500].split(",")):
@@ -108,32 +103,21 @@ def country_from_accept_language(header):
     return None
 
 
-def country_code(request):
+def country_code(request: HttpRequest) -> str:
     """The trusted proxy header when configured, else Accept-Language, else unknown."""
     header = settings.INSIGHTS_COUNTRY_HEADER
     if header:
-        code = country_from_header(request.META.get(_header_meta_name(header)))
+        code = country_from_header(request.META.get(header_meta_key(header)))
         if code:
             return code
     return country_from_accept_language(request.META.get("HTTP_ACCEPT_LANGUAGE")) or UNKNOWN_CODE
 
 
-def country_name(code):
+def country_name(code: str) -> str:
     return COUNTRY_NAMES.get(code, UNKNOWN)
 
 
-def client_ip(request):
-    """REMOTE_ADDR, or the first address of the configured proxy header. Only hashed."""
-    header = settings.INSIGHTS_CLIENT_IP_HEADER
-    if header:
-        value = request.META.get(_header_meta_name(header), "")
-        first = value.split(",")[0].strip()
-        if first:
-            return first
-    return request.META.get("REMOTE_ADDR", "")
-
-
-def visitor_hash(salt, ip, user_agent):
+def visitor_hash(salt: str, ip: str, user_agent: str) -> str:
     """A daily-salted hash of IP and User-Agent: the same visitor counts once a day, and
     once the salt is deleted nobody can tell which IP it was. The IP is never stored."""
     digest = hashlib.blake2b(
@@ -142,7 +126,12 @@ def visitor_hash(salt, ip, user_agent):
     return digest.hexdigest()
 
 
-def hit_for(request, response, timestamp_ms, salt_for=store.visitor_salt):
+def hit_for(
+    request: HttpRequest,
+    response: HttpResponse,
+    timestamp_ms: int,
+    salt_for: Callable[[int], str] = store.visitor_salt,
+) -> store.Hit | None:
     """The Hit to record for this request/response, or None when nothing is recorded."""
     user_agent = request.META.get("HTTP_USER_AGENT", "")
     if is_bot(user_agent):

@@ -4,7 +4,7 @@ import csv
 import logging
 
 import redis
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 from config.access import staff_required
 from config.middleware import is_redis_outage
 from insights import reports
-from insights.ranges import RANGES, InvalidRange, parse_range
+from insights.ranges import RANGES, InvalidRange, Range, parse_range
 
 logger = logging.getLogger(__name__)
 
@@ -23,18 +23,18 @@ def _bad_range(request, exc):
     return render(request, "insights/bad_request.html", {"reason": str(exc)}, status=400)
 
 
-def chart_data(report):
+def chart_data(report: reports.Dashboard) -> dict:
     """What the charts draw; handed to the page with json_script (never inline JS)."""
-    views, countries = report["page_views"], report["countries"]["countries"][:10]
+    views, countries = report.page_views, report.countries.countries[:10]
     return {
         "views": {
-            "labels": [p["label"] for p in views["series"]],
-            "values": [p["views"] for p in views["series"]],
+            "labels": [p.label for p in views.series],
+            "values": [p.views for p in views.series],
         },
-        "searches": {"values": [p["searches"] for p in report["searches"]["series"]]},
+        "searches": {"values": [p.searches for p in report.searches.series]},
         "countries": {
-            "labels": [c["country"] for c in countries],
-            "values": [c["views"] for c in countries],
+            "labels": [c.country for c in countries],
+            "values": [c.views for c in countries],
         },
     }
 
@@ -42,7 +42,7 @@ def chart_data(report):
 @never_cache
 @staff_required
 @require_GET
-def dashboard(request):
+def dashboard(request: HttpRequest) -> HttpResponse:
     try:
         rng = parse_range(request.GET.get("range"))
     except InvalidRange as exc:
@@ -68,18 +68,18 @@ def _safe_cell(value):
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def export_rows(table, rng):
+def export_rows(table: str, rng: Range) -> tuple[list[str], list[list]]:
     """(header, rows) of one dashboard table, for CSV."""
     if table == "pages":
         report = reports.page_views(rng, limit=EXPORT_LIMIT)
-        return ["page", "views"], [[r["page"], r["views"]] for r in report["top_pages"]]
+        return ["page", "views"], [[r.page, r.views] for r in report.top_pages]
     if table in ("searches", "zero-result-searches"):
         report = reports.search_activities(rng, limit=EXPORT_LIMIT)
-        key = "top_queries" if table == "searches" else "zero_result_queries"
-        return ["query", "searches"], [[r["query"], r["count"]] for r in report[key]]
+        rows = report.top_queries if table == "searches" else report.zero_result_queries
+        return ["query", "searches"], [[r.query, r.count] for r in rows]
     if table == "countries":
         report = reports.user_countries(rng, limit=EXPORT_LIMIT)
-        rows = [[r["country"], r["views"], r["share_pct"]] for r in report["countries"]]
+        rows = [[r.country, r.views, r.share_pct] for r in report.countries]
         return ["country", "views", "share_pct"], rows
     raise Http404(f"no table {table!r}")
 
@@ -90,7 +90,7 @@ EXPORT_TABLES = ("pages", "searches", "zero-result-searches", "countries")
 @never_cache
 @staff_required
 @require_GET
-def export_csv(request, table):
+def export_csv(request: HttpRequest, table: str) -> HttpResponse:
     if table not in EXPORT_TABLES:
         raise Http404("unknown table")
     try:

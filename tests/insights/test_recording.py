@@ -5,7 +5,7 @@ import pytest
 
 from config.events import recent_events
 from config.redis_stores import get_redis
-from insights import store
+from insights import keys, search_store, store, units
 from tests.conftest import empty_store
 
 from .conftest import BROWSER_UA, visit
@@ -47,8 +47,8 @@ def test_n_requests_are_reported_exactly(client, staff_client, settings):
     }
     page = staff_client.get("/insights/?range=24h")
     assert page.status_code == 200
-    assert page.context["report"]["page_views"]["total"] == 11
-    assert page.context["report"]["kpis"][0]["value"] == "11"
+    assert page.context["report"].page_views.total == 11
+    assert page.context["report"].kpis[0].value == "11"
     assert b"movie-detail" in page.content and b"United States" in page.content
 
 
@@ -79,15 +79,15 @@ def test_one_visitor_counts_once_a_day_and_the_salt_rotates(client, staff_client
     visit(client, "/", ip="198.51.100.9")
     assert staff_client.get("/api/analytics/page-views?range=24h").json()["unique_visitors"] == 2
     analytics = get_redis("analytics")
-    first_salt = analytics.get(store.visitor_salt_key(day0))
-    assert first_salt and analytics.pttl(store.visitor_salt_key(day0)) <= store.DAY_MS
+    first_salt = analytics.get(keys.visitor_salt_key(day0))
+    assert first_salt and analytics.pttl(keys.visitor_salt_key(day0)) <= units.DAY_MS
 
-    clock.shift(store.DAY_MS)
+    clock.shift(units.DAY_MS)
     visit(client, "/")
     # a new day, a new salt; yesterday's is gone so its hashes cannot be recomputed
-    assert analytics.get(store.visitor_salt_key(day0)) is None
-    assert analytics.get(store.visitor_salt_key(clock.now)) not in (None, first_salt)
-    daily = store.unique_visitors("daily", [clock.now - clock.now % store.DAY_MS])
+    assert analytics.get(keys.visitor_salt_key(day0)) is None
+    assert analytics.get(keys.visitor_salt_key(clock.now)) not in (None, first_salt)
+    daily = store.unique_visitors("daily", [clock.now - clock.now % units.DAY_MS])
     assert daily == 1
     # nothing anywhere holds the IP address
     for key in analytics.scan_iter("*"):
@@ -134,7 +134,7 @@ def test_searches_from_pages_and_the_api(client, staff_client):
     # searches made on pages (user activity) vs every search (search analytics)
     assert (
         store.series_totals(
-            [store.search_queries_series()], "hourly", [(0, store.now_ms() + store.HOUR_MS)]
+            [store.search_queries_series()], "hourly", [(0, store.now_ms() + units.HOUR_MS)]
         )[(store.search_queries_series().key, 0)]
         == 5
     )
@@ -155,17 +155,17 @@ def test_series_are_created_with_labels_retention_and_buckets(client):
     }
     for key, days in expected.items():
         for level, retention in (
-            ("", days * store.DAY_MS),
-            (":minute", 3 * store.HOUR_MS),
-            (":hourly", days * store.DAY_MS),
-            (":daily", days * store.DAY_MS),
+            ("", days * units.DAY_MS),
+            (":minute", 3 * units.HOUR_MS),
+            (":hourly", days * units.DAY_MS),
+            (":daily", days * units.DAY_MS),
         ):
             info = ts.info(key + level)
             assert info.retention_msecs == retention, key + level
             assert info.duplicate_policy == "sum", key + level
             assert info.labels["granularity"] == (level[1:] or "raw")
             assert info.rules == [] or info.rules == {}  # buckets are app-written
-        assert ts.range(key + ":daily", "-", "+")[0][0] % store.DAY_MS == 0  # bucket starts
+        assert ts.range(key + ":daily", "-", "+")[0][0] % units.DAY_MS == 0  # bucket starts
     assert ts.info("user_activity:page_views:page:search").labels["page"] == "search"
     assert ts.info("user_activity:country_distribution:ZZ").labels["country"] == "Unknown"
     assert ts.range("search_analytics:zero_results:hourly", "-", "+")[0][1] == 1
@@ -180,7 +180,7 @@ def test_a_series_emptied_under_a_running_process_is_recreated(client):
     assert daily[0][1] == 1
     info = get_redis("analytics").ts().info("user_activity:page_views:daily")
     assert info.labels == {"type": "page_views", "granularity": "daily"}
-    assert info.retention_msecs == 90 * store.DAY_MS
+    assert info.retention_msecs == 90 * units.DAY_MS
 
 
 def test_a_batch_of_hits_is_summed_per_key(client):
@@ -195,12 +195,12 @@ def test_a_batch_of_hits_is_summed_per_key(client):
     ts = get_redis("analytics").ts()
     assert ts.range("user_activity:page_views", "-", "+") == [(t, 2.0), (t + 1, 1.0)]
     assert ts.range("user_activity:page_views:hourly", "-", "+")[0][1] == 3
-    assert get_redis("analytics").hgetall(store.page_views_daily_key(t)) == {
+    assert get_redis("analytics").hgetall(keys.page_views_daily_key(t)) == {
         "home": "2",
         "search": "1",
     }
-    assert store.unique_visitors("daily", [t - t % store.DAY_MS]) == 2
-    assert store.top_searches("zero_results", "daily", [t - t % store.DAY_MS]) == (
+    assert store.unique_visitors("daily", [t - t % units.DAY_MS]) == 2
+    assert search_store.top_searches("zero_results", "daily", [t - t % units.DAY_MS]) == (
         [("dune", 1)],
         1,
     )

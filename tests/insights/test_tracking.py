@@ -1,6 +1,7 @@
-"""The pure rules of tracking: bots, pages, countries, visitor hashes, search annotations."""
+"""The pure rules of tracking: bots, pages, countries, visitor hashes, recorded searches."""
 
 import pytest
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.test import RequestFactory
 from django.urls import resolve
@@ -48,26 +49,70 @@ def _request(path, method="get", **meta):
     return request
 
 
-def test_page_views_are_successful_html_gets_of_named_views():
-    html = HttpResponse("<p>x</p>")
-    assert tracking.is_page_view(_request("/movies/3/"), html)
-    assert tracking.page_name(_request("/movies/3/")) == "movie-detail"  # not the raw path
-    assert not tracking.is_page_view(_request("/movies/3/", method="post"), html)
+HTML = HttpResponse("<p>x</p>")
+
+
+def test_a_successful_html_get_of_a_named_view_is_a_page_view():
+    assert tracking.is_page_view(_request("/movies/3/"), HTML)
+
+
+def test_a_page_is_named_by_its_url_name_not_its_path():
+    assert tracking.page_name(_request("/movies/3/")) == "movie-detail"
+
+
+def test_a_post_is_not_a_page_view():
+    assert not tracking.is_page_view(_request("/movies/3/", method="post"), HTML)
+
+
+def test_an_error_response_is_not_a_page_view():
     assert not tracking.is_page_view(_request("/movies/3/"), HttpResponse(status=500))
-    assert not tracking.is_page_view(
-        _request("/plain/"), HttpResponse("x", content_type="text/plain")
-    )
-    assert not tracking.is_page_view(_request("/"), JsonResponse({}))
-    for path in ("/admin/fake/", "/static/fake.css", "/health/fake", "/insights/"):
-        assert not tracking.is_page_view(_request(path), html), path
-    assert not tracking.is_page_view(_request("/", HTTP_SEC_PURPOSE="prefetch"), html)
-    assert not tracking.is_page_view(_request("/", HTTP_HX_REQUEST="true"), html)
-    # The search page's script: results refreshed while typing are not page views; a
-    # fetch that opens a new history entry (a filter, a page, Enter) is one.
+
+
+@pytest.mark.parametrize(
+    ("path", "response"),
+    [
+        ("/plain/", HttpResponse("x", content_type="text/plain")),
+        ("/", JsonResponse({})),
+    ],
+)
+def test_a_response_that_is_not_html_is_not_a_page_view(path, response):
+    assert not tracking.is_page_view(_request(path), response)
+
+
+@pytest.mark.parametrize("path", ["/admin/fake/", "/static/fake.css", "/health/fake", "/insights/"])
+def test_admin_static_health_and_dashboard_pages_are_not_page_views(path):
+    assert not tracking.is_page_view(_request(path), HTML)
+
+
+def test_a_prefetch_is_not_a_page_view():
+    assert not tracking.is_page_view(_request("/", HTTP_SEC_PURPOSE="prefetch"), HTML)
+
+
+def test_an_htmx_request_is_not_a_page_view():
+    assert not tracking.is_page_view(_request("/", HTTP_HX_REQUEST="true"), HTML)
+
+
+def test_results_a_script_refreshes_while_typing_are_not_a_page_view():
     typing = _request("/", HTTP_X_REQUESTED_WITH="fetch")
-    assert not tracking.is_page_view(typing, html)
+    assert not tracking.is_page_view(typing, HTML)
+
+
+def test_a_fragment_a_script_fetches_for_a_new_history_entry_is_a_page_view():
     navigation = _request("/", HTTP_X_REQUESTED_WITH="fetch", HTTP_X_PAGE_VIEW="navigation")
-    assert tracking.is_page_view(navigation, html)
+    assert tracking.is_page_view(navigation, HTML)
+
+
+@pytest.mark.parametrize("prefix", settings.INSIGHTS_UNTRACKED_PATH_PREFIXES)
+def test_paths_under_an_untracked_prefix_are_never_page_views(prefix):
+    request = RequestFactory().get(f"{prefix}page/")
+    request.resolver_match = resolve("/")  # a named HTML view, as any page there could be
+    assert not tracking.is_page_view(request, HTML)
+
+
+def test_the_untracked_prefixes_come_from_the_setting(settings):
+    settings.INSIGHTS_UNTRACKED_PATH_PREFIXES = ("/movies/",)
+    assert not tracking.is_page_view(_request("/movies/3/"), HTML)
+    assert tracking.is_page_view(_request("/admin/fake/"), HTML)
 
 
 @pytest.mark.parametrize(
@@ -89,34 +134,57 @@ def test_country_from_accept_language(header, expected):
     assert tracking.country_from_accept_language(header) == expected
 
 
-def test_country_header_is_used_only_when_configured(settings):
+def test_a_country_header_is_ignored_unless_configured(settings):
     request = _request("/", HTTP_CF_IPCOUNTRY="jp", HTTP_ACCEPT_LANGUAGE="en-GB")
     settings.INSIGHTS_COUNTRY_HEADER = ""
     assert tracking.country_code(request) == "GB"  # not trusted: anyone can send it
+
+
+def test_the_configured_country_header_wins_over_accept_language(settings):
+    request = _request("/", HTTP_CF_IPCOUNTRY="jp", HTTP_ACCEPT_LANGUAGE="en-GB")
     settings.INSIGHTS_COUNTRY_HEADER = "CF-IPCountry"
     assert tracking.country_code(request) == "JP"
-    assert tracking.country_name("JP") == "Japan"
-    # Cloudflare's "XX" (unknown) and "T1" (Tor) fall back to Accept-Language
-    assert tracking.country_code(_request("/", HTTP_CF_IPCOUNTRY="T1")) == "ZZ"
-    assert tracking.country_name("ZZ") == "Unknown"
+
+
+def test_any_header_name_can_be_configured(settings):
     settings.INSIGHTS_COUNTRY_HEADER = "CloudFront-Viewer-Country"
     assert tracking.country_code(_request("/", HTTP_CLOUDFRONT_VIEWER_COUNTRY="US")) == "US"
-    assert tracking.country_name("US") == "United States"
 
 
-def test_client_ip_header_is_used_only_when_configured(settings):
-    request = _request("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.4, 10.0.0.1")
-    assert tracking.client_ip(request) == "10.0.0.1"
-    settings.INSIGHTS_CLIENT_IP_HEADER = "X-Forwarded-For"
-    assert tracking.client_ip(request) == "198.51.100.4"
+def test_a_header_value_that_is_no_country_is_unknown(settings):
+    # Cloudflare's "XX" (unknown) and "T1" (Tor) fall back to Accept-Language
+    settings.INSIGHTS_COUNTRY_HEADER = "CF-IPCountry"
+    assert tracking.country_code(_request("/", HTTP_CF_IPCOUNTRY="T1")) == "ZZ"
 
 
-def test_visitor_hash_is_salted_and_hides_the_ip():
-    one = tracking.visitor_hash("salt-a", "203.0.113.7", BROWSER_UA)
-    assert one == tracking.visitor_hash("salt-a", "203.0.113.7", BROWSER_UA)
-    assert one != tracking.visitor_hash("salt-b", "203.0.113.7", BROWSER_UA)
-    assert one != tracking.visitor_hash("salt-a", "203.0.113.8", BROWSER_UA)
-    assert one != tracking.visitor_hash("salt-a", "203.0.113.7", BROWSER_UA + "x")
+@pytest.mark.parametrize(
+    ("code", "name"), [("JP", "Japan"), ("US", "United States"), ("ZZ", "Unknown")]
+)
+def test_a_country_is_shown_by_its_short_english_name(code, name):
+    assert tracking.country_name(code) == name
+
+
+VISITOR = ("salt-a", "203.0.113.7", BROWSER_UA)
+
+
+def test_the_same_visitor_on_the_same_day_has_the_same_hash():
+    assert tracking.visitor_hash(*VISITOR) == tracking.visitor_hash(*VISITOR)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        ("salt-b", "203.0.113.7", BROWSER_UA),
+        ("salt-a", "203.0.113.8", BROWSER_UA),
+        ("salt-a", "203.0.113.7", BROWSER_UA + "x"),
+    ],
+)
+def test_another_salt_address_or_user_agent_gives_another_hash(other):
+    assert tracking.visitor_hash(*other) != tracking.visitor_hash(*VISITOR)
+
+
+def test_a_visitor_hash_does_not_show_the_address():
+    one = tracking.visitor_hash(*VISITOR)
     assert "203" not in one and len(one) == 24
 
 
@@ -138,13 +206,27 @@ def test_values_that_are_not_a_search_are_not_recorded(query, result_count, serv
     assert searches.search_hit(query, result_count, server_ms) is None
 
 
-def test_hit_for_a_bot_or_a_static_file_is_none():
-    html = HttpResponse("<p>x</p>")
+def _salt(timestamp_ms):
+    return "s"
+
+
+def test_a_bot_records_nothing():
     bot = _request("/", HTTP_USER_AGENT="Googlebot/2.1")
-    assert tracking.hit_for(bot, html, 0, salt_for=lambda t: "s") is None
+    assert tracking.hit_for(bot, HTML, 0, salt_for=_salt) is None
+
+
+def test_a_static_file_records_nothing():
     static = _request("/static/fake.css", HTTP_USER_AGENT=BROWSER_UA)
-    assert tracking.hit_for(static, html, 0, salt_for=lambda t: "s") is None
+    assert tracking.hit_for(static, HTML, 0, salt_for=_salt) is None
+
+
+def test_a_page_view_records_its_page_country_and_time():
     page = _request("/movies/1/", HTTP_USER_AGENT=BROWSER_UA, HTTP_ACCEPT_LANGUAGE="it-IT")
-    hit = tracking.hit_for(page, html, 123, salt_for=lambda t: "s")
+    hit = tracking.hit_for(page, HTML, 123, salt_for=_salt)
     assert (hit.page, hit.country_name, hit.timestamp_ms) == ("movie-detail", "Italy", 123)
-    assert hit.visitor == tracking.visitor_hash("s", "127.0.0.1", BROWSER_UA)
+
+
+def test_a_page_view_records_the_salted_hash_of_its_visitor():
+    page = _request("/movies/1/", HTTP_USER_AGENT=BROWSER_UA)
+    hit = tracking.hit_for(page, HTML, 123, salt_for=_salt)
+    assert hit.visitor == tracking.visitor_hash("s", page.META["REMOTE_ADDR"], BROWSER_UA)

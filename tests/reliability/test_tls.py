@@ -215,6 +215,7 @@ def write_movies(path):
 
 @pytest.mark.django_db
 def test_search_tracking_collector_and_health_over_tls(client, tls_settings, tmp_path):
+    from insights import keys as insights_keys
     from insights import store as insights_store
     from operations import alert_store
     from operations import store as operations_store
@@ -249,4 +250,4 @@ def test_search_tracking_collector_and_health_over_tls(client, tls_settings, tmp
     assert {"search", "timeseries"} <= set(report["modules"])
     # Everything above went to the TLS server, nowhere else.
     assert get_redis("search").connection_pool.connection_class is redis.SSLConnection
-    assert get_redis("analytics").exists(insights_store.page_views_daily_key(today))
+    assert get_redis("analytics").exists(insights_keys.page_views_daily_key(today))
