@@ -10,6 +10,16 @@ from config.events import recent_events
 from insights import store
 from insights.middleware import PAGE_VIEW_EVENT
 from insights.ranges import window
+from insights.series import (
+    COUNTRY_RETENTION_MS,
+    PAGE_VIEWS_RETENTION_MS,
+    RESPONSE_TIMES_RETENTION_MS,
+    SEARCH_METRICS,
+    SEARCH_RETENTION_MS,
+    page_views_series,
+    search_series,
+)
+from telemetry.units import DAY_MS
 
 TOP_LIMIT = 10
 TABLE_LIMIT = 50
@@ -33,7 +43,7 @@ def _window(rng, now_ms):
 def page_views(rng, now_ms=None, limit=TOP_LIMIT):
     win = _window(rng, now_ms)
     now = win.now_ms
-    series = store.page_views_series()
+    series = page_views_series()
     buckets = store.series_range(
         series, rng.granularity, win.start_ms, win.end_ms, rng.bucket_ms, now
     )
@@ -42,7 +52,7 @@ def page_views(rng, now_ms=None, limit=TOP_LIMIT):
         for t in win.bucket_starts
     ]
     total = sum(p["views"] for p in points)
-    compare = win.compares_within(store.PAGE_VIEWS_RETENTION_MS)
+    compare = win.compares_within(PAGE_VIEWS_RETENTION_MS)
     previous = None
     if compare:
         totals = store.series_totals([series], rng.granularity, [win.previous], now)
@@ -61,7 +71,7 @@ def page_views(rng, now_ms=None, limit=TOP_LIMIT):
             rng.granularity,
             win.start_ms,
             win.end_ms,
-            store.PAGE_VIEWS_RETENTION_MS,
+            PAGE_VIEWS_RETENTION_MS,
             now,
         )
     top = [{"page": page, "views": int(views)} for page, views in pages.most_common(limit)]
@@ -84,8 +94,8 @@ def page_views(rng, now_ms=None, limit=TOP_LIMIT):
 def search_activities(rng, now_ms=None, limit=TOP_LIMIT):
     win = _window(rng, now_ms)
     now = win.now_ms
-    metrics = {m: store.search_series(m) for m in store.SEARCH_METRICS}
-    compare = win.compares_within(store.SEARCH_RETENTION_MS)
+    metrics = {m: search_series(m) for m in SEARCH_METRICS}
+    compare = win.compares_within(SEARCH_RETENTION_MS)
     periods = [(win.start_ms, win.end_ms)] + ([win.previous] if compare else [])
     totals = store.series_totals(metrics.values(), rng.granularity, periods, now)
 
@@ -104,12 +114,12 @@ def search_activities(rng, now_ms=None, limit=TOP_LIMIT):
     starts = win.bucket_starts
     # the queries of the days still retained, the same days as the totals above (the
     # 90-day view ranks the last 30 days' queries: the 30-day view's live union)
-    retained = store.retained_from(store.SEARCH_RETENTION_MS, rng.granularity, now)
+    retained = store.retained_from(SEARCH_RETENTION_MS, rng.granularity, now)
     ranked = [t for t in starts if t >= retained]
     top, distinct = store.top_searches("all", rng.granularity, ranked, limit)
     zero_top, zero_distinct = store.top_searches("zero_results", rng.granularity, ranked, limit)
     # Response times are kept 7 days: the mean is over the searches still timed.
-    timed_from = win.now_ms - store.RESPONSE_TIMES_RETENTION_MS
+    timed_from = win.now_ms - RESPONSE_TIMES_RETENTION_MS
     timed_from += -timed_from % rng.bucket_ms  # whole buckets only
     timed_period = (max(win.start_ms, timed_from), win.end_ms)
     timed = store.series_totals(
@@ -124,7 +134,7 @@ def search_activities(rng, now_ms=None, limit=TOP_LIMIT):
         "from": win.iso(win.start_ms),
         "to": win.iso(win.end_ms),
         "bucket_seconds": rng.bucket_ms // 1000,
-        "retention_days": store.SEARCH_RETENTION_MS // store.DAY_MS,
+        "retention_days": SEARCH_RETENTION_MS // DAY_MS,
         "total_searches": searches,
         "previous_total_searches": previous,
         "change_pct": change_pct(searches, previous),
@@ -162,7 +172,7 @@ def user_countries(rng, now_ms=None, limit=None):
         rng.granularity,
         win.start_ms,
         win.end_ms,
-        store.COUNTRY_RETENTION_MS,
+        COUNTRY_RETENTION_MS,
         now,
     )
     total = int(sum(by_country.values()))

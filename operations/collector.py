@@ -10,13 +10,15 @@ import time
 
 import psutil
 
-from operations import store
+from operations import metrics_store, store
 from operations.alerts import (
     Evaluator,
     configuration_problems,
     routine_problems,
     sync_configuration,
 )
+from operations.series import REQUEST_BUCKET_MS
+from telemetry.units import MINUTE_MS
 
 logger = logging.getLogger("operations.collector")
 
@@ -44,7 +46,7 @@ class Collector:
         self.previous_commands = None
 
     def prepare(self):
-        store.ensure_series(check_rules=True)  # restores lost rules, drops obsolete ones
+        metrics_store.ensure_series(check_rules=True)  # restores lost rules, drops obsolete ones
         self.ready = True
 
     def run_pass(self):
@@ -53,7 +55,7 @@ class Collector:
         if not self.ready:
             self.prepare()
         else:
-            store.ensure_series()  # one EXISTS round trip; recreates a flushed series
+            metrics_store.ensure_series()  # one round trip; recreates a flushed series
         problems = configuration_problems()
         if problems:  # e.g. an admin edit saved while Redis was down, a hand-edited hash
             sync_configuration()
@@ -69,9 +71,9 @@ class Collector:
             # The clock went back (or stood still): a sample at or before the newest one
             # would delete the series' compaction rules (RedisTimeSeries 1.12 outside DB 0,
             # see store.py), so this pass writes only the app-compacted latency series.
-            store.write_samples(now_ms, {}, None, latency)
+            metrics_store.write_samples(now_ms, {}, None, latency)
         else:
-            store.write_samples(now_ms, system, error_rate, latency)
+            metrics_store.write_samples(now_ms, system, error_rate, latency)
             self.last_written_ms = now_ms
         values = {
             "cpu_usage": system["cpu_usage"],
@@ -123,19 +125,19 @@ class Collector:
     def error_rate(self, now_ms):
         """5xx responses as a percentage of requests over the last minute (0 when idle)."""
         since = now_ms - ERROR_RATE_WINDOW_MS
-        since -= since % store.REQUEST_BUCKET_MS
-        requests, errors = store.request_counts_since(since)
+        since -= since % REQUEST_BUCKET_MS
+        requests, errors = metrics_store.request_counts_since(since)
         return errors / requests * 100 if requests else 0.0
 
     def latency(self, now_ms):
-        current = store.minute_of(now_ms)
-        minutes = [current - i * store.MINUTE_MS for i in range(LATENCY_MINUTES)]
-        return store.digest_quantiles(minutes)
+        current = metrics_store.minute_of(now_ms)
+        minutes = [current - i * MINUTE_MS for i in range(LATENCY_MINUTES)]
+        return metrics_store.digest_quantiles(minutes)
 
     @staticmethod
     def completed_minute_p95(now_ms, latency):
         """The alert reads the last complete minute: a minute a few seconds old holds too
         few requests to judge."""
-        previous = store.minute_of(now_ms) - store.MINUTE_MS
+        previous = metrics_store.minute_of(now_ms) - MINUTE_MS
         figures = latency.get(previous)
         return figures["p95"] if figures else None

@@ -12,7 +12,7 @@ import time
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 
-from operations import store
+from operations import metrics_store
 from operations.recorder import recorder, refused_writes
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class RequestMetricsMiddleware:
                 recorder.record(duration_ms, response.status_code >= 500)
             else:
                 refused = refused_writes(
-                    store.record_request(duration_ms, response.status_code >= 500)
+                    metrics_store.record_request(duration_ms, response.status_code >= 500)
                 )
                 if refused:
                     recorder.note_dropped(1, refused[0])

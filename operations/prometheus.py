@@ -10,10 +10,11 @@ import redis
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 
-from operations import store
+from operations import metrics_store, store
 from operations.alerts import current_configuration
 from operations.recorder import recorder
 from operations.rules import RULES
+from telemetry.units import MINUTE_MS
 
 PREFIX = "movie_explorer"
 
@@ -54,7 +55,7 @@ class StoreCollector:
         )
 
     def _families(self):
-        totals = store.request_totals()
+        totals = metrics_store.request_totals()
         yield CounterMetricFamily(f"{PREFIX}_http_requests", "Requests served (static "
                                   "files excluded)", value=totals["requests"])  # fmt: skip
         yield CounterMetricFamily(f"{PREFIX}_http_server_errors", "Responses with a 5xx status",
@@ -69,10 +70,10 @@ class StoreCollector:
             labels=["quantile"],
         )
         now_ms = int(self.clock() * 1000)
-        previous = store.minute_of(now_ms) - store.MINUTE_MS
-        figures = store.digest_quantiles([previous]).get(previous)
+        previous = metrics_store.minute_of(now_ms) - MINUTE_MS
+        figures = metrics_store.digest_quantiles([previous]).get(previous)
         if figures:
-            for name, quantile in store.QUANTILES:
+            for name, quantile in metrics_store.QUANTILES:
                 latency.add_metric([str(quantile)], figures[name] / 1000)
         yield latency
 
@@ -101,7 +102,7 @@ class StoreCollector:
         yield GaugeMetricFamily(f"{PREFIX}_redis_connected_clients", "Redis connected clients",
                                 value=figures["connected_clients"])  # fmt: skip
 
-        latest = store.latest_values()
+        latest = metrics_store.latest_values()
         for name, help_text in (("cpu_usage", "CPU usage, percent (collector)"),
                                 ("memory_usage", "Memory usage, percent (collector)")):  # fmt: skip
             if latest.get(name):

@@ -15,7 +15,7 @@ from collections import deque
 
 import redis
 
-from operations import store
+from operations import metrics_store
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class RequestRecorder:
         if not batch:
             return 0
         try:
-            refused = refused_writes(store.record_requests(batch))
+            refused = refused_writes(metrics_store.record_requests(batch))
         except Exception as exc:  # metrics must never take the process down
             self.note_dropped(len(batch), exc)
             return 0

@@ -9,13 +9,14 @@ import pytest
 from config.redis_stores import get_redis
 from insights import middleware, reports, store
 from insights.ranges import RANGES
+from telemetry.units import DAY_MS, HOUR_MS
 
 from .conftest import visit
 
 pytestmark = [pytest.mark.urls("tests.insights.urls"), pytest.mark.django_db]
 
-DAY = store.DAY_MS
-HOUR = store.HOUR_MS
+DAY = DAY_MS
+HOUR = HOUR_MS
 
 
 def _search(client, clock, at_ms, query, results, log):

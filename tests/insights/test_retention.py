@@ -6,12 +6,13 @@ import pytest
 from config.redis_stores import get_redis
 from insights import reports, store
 from insights.ranges import RANGES
+from telemetry.units import DAY_MS, HOUR_MS
 
 from .conftest import visit
 
 pytestmark = [pytest.mark.urls("tests.insights.urls"), pytest.mark.django_db]
 
-DAY = store.DAY_MS
+DAY = DAY_MS
 
 
 def _raw_samples(key):
@@ -135,7 +136,7 @@ def test_visitor_hyperloglogs_and_salts_expire(client, clock):
     minute = store.unique_visitors_key("minute", clock.now)
     hourly = store.unique_visitors_key("hourly", clock.now)
     daily = store.unique_visitors_key("daily", clock.now)
-    assert 0 < analytics.pttl(minute) <= 2 * store.HOUR_MS
-    assert store.DAY_MS < analytics.pttl(hourly) <= 3 * store.DAY_MS
+    assert 0 < analytics.pttl(minute) <= 2 * HOUR_MS
+    assert DAY_MS < analytics.pttl(hourly) <= 3 * DAY_MS
     assert 89 * DAY < analytics.pttl(daily) <= 91 * DAY
     assert 0 < analytics.pttl(store.visitor_salt_key(clock.now)) <= DAY

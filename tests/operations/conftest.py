@@ -1,6 +1,6 @@
 import pytest
 
-from operations import store
+from operations import metrics_store
 
 
 class FakeClock:
@@ -38,6 +38,6 @@ def inline_request_metrics(settings):
 def forget_created_digests():
     # The middleware remembers which minute digests it created; the stores are flushed
     # between tests, so start each test with an empty memory.
-    store._created_digests.clear()
+    metrics_store.forget_created_digests()
     yield
-    store._created_digests.clear()
+    metrics_store.forget_created_digests()

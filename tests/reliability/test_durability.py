@@ -15,8 +15,10 @@ from bench import durability
 from config.redis_stores import reset_pools
 from insights import middleware
 from insights import store as insights_store
+from insights.series import page_views_series
 from search import importer, indexing
 from search.synthetic import MovieFactory
+from telemetry import timeseries
 
 pytestmark = pytest.mark.slow
 
@@ -31,10 +33,10 @@ def crashable(stoppable_server):
     """Every store on a server the test kills; per-process caches forgotten around it."""
     config = stoppable_server.client().config_get("append*")
     assert (config["appendonly"], config["appendfsync"]) == ("yes", "everysec")
-    insights_store.forget_ensured()
+    timeseries.forget_ensured()
     insights_store.forget_salts()
     yield stoppable_server
-    insights_store.forget_ensured()
+    timeseries.forget_ensured()
     insights_store.forget_salts()
 
 
@@ -165,7 +167,7 @@ def test_kill_9_during_tracking_loses_no_acknowledged_hit_and_counts_the_rest(
     samples = (
         insights_store.client()
         .ts()
-        .range(insights_store.page_views_series().key, started_ms, insights_store.now_ms())
+        .range(page_views_series().key, started_ms, insights_store.now_ms())
     )
     recorded = int(sum(value for _, value in samples))
     assert recorded >= acked_old  # the promise (see above)
