@@ -4,7 +4,7 @@
    with tracking on and off (INSIGHTS_TRACKING_ENABLED), interleaved in blocks in one
    run so both see the same machine; p50/p99 and their difference (goal: p99 <= +1 ms).
    Tracking on includes the background recorder thread of that process writing the hits.
-2. Recording throughput: the recorder's write path (`insights.middleware.write_or_count`
+2. Recording throughput: the recorder's write path (`insights.middleware.recorder.write_now`
    on batches of 500 hits, as the background thread writes them: one analytics pipeline
    summed per key + the page-activity XADDs; a quarter of the hits are searches) from N
    processes for a fixed time; counted from the store (goal: >= 5,000 page views/s).
@@ -178,7 +178,7 @@ def middleware_overhead(requests, block=100):
 
 def _record_worker(args):
     """The recorder's write path as its thread runs it: batches of hits (as requests
-    queue them) written with `middleware.write_or_count`, for `seconds`; returns
+    queue them) written with `middleware.recorder.write_now`, for `seconds`; returns
     (hits written, hits lost, seconds)."""
     seconds, seed = args
     from insights import middleware, store
@@ -205,9 +205,9 @@ def _record_worker(args):
                     search=search,
                 )
             )
-        middleware.write_or_count(batch)
+        middleware.recorder.write_now(batch)
         count += len(batch)
-    return count, middleware.losses.total, time.perf_counter() - started
+    return count, middleware.recorder.losses.total, time.perf_counter() - started
 
 
 def recording_throughput(seconds, processes):

@@ -12,8 +12,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Summa
 
 from operations import metrics_store, store
 from operations.alerts import current_configuration
-from operations.recorder import recorder
 from operations.rules import RULES
+from telemetry import batcher
 from telemetry.units import MINUTE_MS
 
 PREFIX = "movie_explorer"
@@ -39,19 +39,18 @@ class StoreCollector:
     def _process_counters(self):
         """This process's own losses, kept in memory: they are what could not be
         written to Redis, so they cannot live there."""
-        from insights.middleware import losses
-
+        lost = batcher.losses()
         yield CounterMetricFamily(
             f"{PREFIX}_analytics_hits_lost",
             "Page views and searches this process could not record (Redis unreachable or "
             "refusing writes, queue full)",
-            value=losses.total,
+            value=lost.get("analytics", 0),
         )
         yield CounterMetricFamily(
             f"{PREFIX}_request_metrics_dropped",
             "Request figures this process could not record (Redis unreachable or refusing "
             "writes, queue full)",
-            value=recorder.dropped,
+            value=lost.get("request_metrics", 0),
         )
 
     def _families(self):

@@ -16,7 +16,7 @@ def fresh_insights_state(monkeypatch, settings):
     settings.INSIGHTS_RECORD_IN_BACKGROUND = False
     timeseries.forget_ensured()
     store.forget_salts()
-    monkeypatch.setattr(middleware, "losses", middleware.LossCounter())
+    middleware.recorder.losses.reset()
     yield
     timeseries.forget_ensured()
     store.forget_salts()

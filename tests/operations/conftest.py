@@ -29,6 +29,7 @@ def inline_request_metrics(settings):
     from tests.conftest import empty_store
 
     recorder.flush()
+    recorder.losses.reset()  # each test counts (and logs) its own losses
     empty_store("metrics")  # never FLUSHDB: RediSearch would drop every index
     settings.OPERATIONS_REQUEST_METRICS_BACKGROUND = False
     yield

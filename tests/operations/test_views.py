@@ -254,7 +254,7 @@ def test_a_failing_store_never_fails_the_request(rf, monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise redis.ConnectionError("down")
 
-    monkeypatch.setattr(metrics_store, "record_request", broken)
+    monkeypatch.setattr(metrics_store, "record_requests", broken)
     middleware = RequestMetricsMiddleware(lambda request: HttpResponse("ok"))
     for _ in range(3):
         assert middleware(rf.get("/")).content == b"ok"

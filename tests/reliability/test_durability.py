@@ -41,7 +41,7 @@ def crashable(stoppable_server):
 
 
 class StoppableRecorder(middleware.Recorder):
-    """The middleware's recorder (queue, batches, write_or_count) with a thread that ends
+    """The middleware's recorder (queue, batches, losses) with a thread that ends
     with the test: the real one runs forever and would later write into other tests'
     stores."""
 
@@ -118,8 +118,6 @@ def test_kill_9_during_tracking_loses_no_acknowledged_hit_and_counts_the_rest(
 ):
     """In-process through the middleware's background recorder (the path gunicorn
     workers use); bench/durability.py does the same over HTTP."""
-    losses = middleware.LossCounter()
-    monkeypatch.setattr(middleware, "losses", losses)
     acks = []  # (acknowledged at, hits in the batch)
     original = middleware.record
 
@@ -129,6 +127,7 @@ def test_kill_9_during_tracking_loses_no_acknowledged_hit_and_counts_the_rest(
 
     monkeypatch.setattr(middleware, "record", acknowledged)
     recorder = StoppableRecorder()
+    losses = recorder.losses
     started_ms = insights_store.now_ms()
     submitted = 0
     stop = threading.Event()

@@ -190,15 +190,15 @@ def test_eviction_takes_caches_only_and_refused_writes_are_counted(
     assert still_there(keep) == dict.fromkeys(STORES, 0)
 
     # The tracking writer counts what Redis refuses.
-    losses = middleware.LossCounter()
-    monkeypatch.setattr(middleware, "losses", losses)
-    middleware.write_or_count(hits(40))
+    losses = middleware.recorder.losses
+    losses.reset()
+    middleware.recorder.write_now(hits(40))
     assert losses.total == 40 and "OutOfMemoryError" in losses.last_error
     # So does the request-metrics writer.
-    dropped = request_recorder.dropped
+    dropped = request_recorder.losses.total
     request_recorder.queue.extend((now_ms, 5.0, False) for _ in range(7))
     assert request_recorder.flush() == 0
-    assert request_recorder.dropped == dropped + 7
+    assert request_recorder.losses.total == dropped + 7
     # Both show on /metrics (this request's own figures are refused too).
     response = client.get("/metrics")
     assert response.status_code == 200
