@@ -44,17 +44,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import percentile, start_redis_and_django  # noqa: E402
 
-from insights.series import (  # noqa: E402
-    GRANULARITIES,
-    PAGE_VIEWS_RETENTION_MS,
-    SEARCH_METRICS,
-    SEARCH_RETENTION_MS,
-    country_series,
-    page_series,
-    page_views_series,
-    search_queries_series,
-    search_series,
-)
+from insights import series as insights_series  # noqa: E402
 from telemetry import timeseries  # noqa: E402
 from telemetry.units import HOUR_MS, MINUTE_MS  # noqa: E402
 
@@ -255,7 +245,7 @@ def _series_samples(key_for, times, values=None, now=0):
         flat = [x for t in times for x in (key, t, 1)]
     else:
         flat = [x for t, v in zip(times, values, strict=True) for x in (key, t, v)]
-    for granularity, size in GRANULARITIES.items():
+    for granularity, size in insights_series.GRANULARITIES.items():
         if granularity == "minute":  # minute buckets are kept 3 hours
             cut = [i for i, t in enumerate(times) if now - t < 3 * HOUR_MS]
             sub_times = [times[i] for i in cut]
@@ -288,10 +278,10 @@ def load(events, now):
     page_list, page_weights = list(PAGES), list(PAGES.values())
     country_list, country_weights = list(COUNTRIES), list(COUNTRIES.values())
     query_cum = list(accumulate(QUERY_WEIGHTS))
-    search_metrics = {m: search_series(m) for m in SEARCH_METRICS}
-    all_series = [page_views_series(), search_queries_series()]
-    all_series += [page_series(p) for p in PAGES]
-    all_series += [country_series(c, names[c]) for c in COUNTRIES]
+    search_metrics = {m: insights_series.search_series(m) for m in insights_series.SEARCH_METRICS}
+    all_series = [insights_series.page_views_series(), insights_series.search_queries_series()]
+    all_series += [insights_series.page_series(p) for p in PAGES]
+    all_series += [insights_series.country_series(c, names[c]) for c in COUNTRIES]
     all_series += search_metrics.values()
     timeseries.ensure_series(store.client(), all_series)
     first_day = now - now % DAY - 89 * DAY
@@ -308,11 +298,11 @@ def load(events, now):
         for t, page, country in zip(times, pages, countries, strict=True):
             by_page[page].append(t)
             by_country[country].append(t)
-        flat = _series_samples(page_views_series().key_for, times, now=now)
+        flat = _series_samples(insights_series.page_views_series().key_for, times, now=now)
         for page, page_times in by_page.items():
-            flat += _series_samples(page_series(page).key_for, page_times, now=now)
+            flat += _series_samples(insights_series.page_series(page).key_for, page_times, now=now)
         for code, country_times in by_country.items():
-            series = country_series(code, names[code])
+            series = insights_series.country_series(code, names[code])
             flat += _series_samples(series.key_for, country_times, now=now)
         pipe = analytics.pipeline(transaction=False)
         if day + DAY > search_from:  # searches are kept 30 days
@@ -327,7 +317,7 @@ def load(events, now):
             zero_times = [search_times[i] for i in zero_idx]
             timings = [round(rng.uniform(1, 25), 2) for _ in range(m)]
             for series, values, ts in (
-                (search_queries_series(), None, search_times),
+                (insights_series.search_queries_series(), None, search_times),
                 (search_metrics["query_frequency"], None, search_times),
                 (search_metrics["result_counts"], results, search_times),
                 (search_metrics["response_times"], timings, search_times),
@@ -339,7 +329,7 @@ def load(events, now):
                 if counts:
                     key = store.search_activities_key("daily", day, kind)
                     pipe.zadd(key, dict(counts))
-                    pipe.pexpireat(key, day + DAY + SEARCH_RETENTION_MS)
+                    pipe.pexpireat(key, day + DAY + insights_series.SEARCH_RETENTION_MS)
                 for granularity, size, age in (
                     ("hourly", HOUR_MS, 2 * DAY),
                     ("minute", MINUTE_MS, HOUR_MS),
@@ -372,7 +362,7 @@ def load(events, now):
             pipe.pexpire(key, 2 * DAY)
         day_key = store.page_views_daily_key(day)
         pipe.hset(day_key, mapping={page: len(ts) for page, ts in by_page.items()})
-        pipe.pexpireat(day_key, day + DAY + PAGE_VIEWS_RETENTION_MS)
+        pipe.pexpireat(day_key, day + DAY + insights_series.PAGE_VIEWS_RETENTION_MS)
         month_key = store.user_countries_monthly_key(day)
         for code, country_times in by_country.items():
             pipe.hincrby(month_key, names[code], len(country_times))

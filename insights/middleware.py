@@ -35,7 +35,7 @@ class _Paused(Exception):
     """Raised instead of calling Redis while writes are paused after a failure."""
 
 
-def record(hits):
+def record(hits: list[store.Hit]) -> None:
     """Write hits and their page-activity events; Redis errors propagate to the caller."""
     store.record_hits(hits)
     pipe = None
@@ -53,7 +53,7 @@ def record(hits):
         pipe.execute()
 
 
-def prepare_unions():
+def prepare_unions() -> int:
     """Build the live search unions ahead of the first render of a day (off the request
     path); a failure is logged and retried on the next round, never raised."""
     if recorder.losses.paused():

@@ -64,27 +64,27 @@ class Period:
     end_ms: int  # exclusive: the end of the current bucket
 
     @property
-    def bucket_starts(self):
+    def bucket_starts(self) -> list[int]:
         return list(range(self.start_ms, self.end_ms, self.range.bucket_ms))
 
     @property
-    def previous(self):
+    def previous(self) -> tuple[int, int]:
         return (self.start_ms - self.range.span_ms, self.start_ms)
 
     @property
-    def previous_bucket_starts(self):
+    def previous_bucket_starts(self) -> list[int]:
         start, end = self.previous
         return list(range(start, end, self.range.bucket_ms))
 
-    def compares_within(self, retention_ms):
+    def compares_within(self, retention_ms: int) -> bool:
         """Whether the previous period is still inside a retention (else no comparison)."""
         return 2 * self.range.span_ms <= retention_ms
 
-    def label(self, bucket_start_ms):
+    def label(self, bucket_start_ms: int) -> str:
         moment = datetime.fromtimestamp(bucket_start_ms / 1000, UTC)
         return moment.strftime(self.range.label_format)
 
-    def iso(self, timestamp_ms):
+    def iso(self, timestamp_ms: int) -> str:
         return datetime.fromtimestamp(timestamp_ms / 1000, UTC).isoformat()
 
 

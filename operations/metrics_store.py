@@ -6,6 +6,7 @@ the dashboard and /metrics.
 
 import math
 import time
+from collections.abc import Callable
 
 import redis
 
@@ -65,7 +66,7 @@ def series_info(key: str) -> dict:
     }
 
 
-def ts_add(target, series: Series, timestamp_ms: int, value: float):
+def ts_add(target: redis.Redis, series: Series, timestamp_ms: int, value: float) -> object:
     """Queue (or send) one TS.ADD with the series' ON_DUPLICATE and creation arguments."""
     return target.execute_command("TS.ADD", series.key, int(timestamp_ms), value, *series.add_args)
 
@@ -92,14 +93,16 @@ def _hot_client():
 
 
 def record_request(
-    duration_ms: float, is_error: bool, now_ms: int | None = None, client=None
+    duration_ms: float, is_error: bool, now_ms: int | None = None, client: redis.Redis | None = None
 ) -> list:
     """One request's figures in one pipeline (one round trip)."""
     now_ms = int(now_ms if now_ms is not None else time.time() * 1000)
     return record_requests([(now_ms, duration_ms, is_error)], client=client)
 
 
-def record_requests(samples: list[tuple[int, float, bool]], client=None) -> list:
+def record_requests(
+    samples: list[tuple[int, float, bool]], client: redis.Redis | None = None
+) -> list:
     """Requests' figures, [(ended_ms, duration_ms, is_error)], in one pipeline: each
     interval's request and 5xx counts (and their app-written 5m/1h buckets), the raw
     durations, each minute's t-digest and the Prometheus totals. Returns the replies."""
@@ -297,7 +300,10 @@ def latest_values() -> dict[str, tuple[int, float] | None]:
 
 
 def read_window(
-    named_series: dict[str, Series], window: Window, now_ms: int, aggregation_for
+    named_series: dict[str, Series],
+    window: Window,
+    now_ms: int,
+    aggregation_for: Callable[[str], str],
 ) -> tuple[list[int], dict[str, dict[int, float]]]:
     """(grid, {name: {bucket_ms: value}}) for several series over one window, one round trip."""
     return timeseries.read_window(_metrics(), named_series, window, now_ms, aggregation_for)

@@ -46,65 +46,52 @@ SYSTEM_SERIES = {
 REQUEST_BUCKET_MS = 10_000  # request and 5xx counts are kept per 10-second interval
 
 
-def _counter(metric):
+def _app(key_name, metric, unit, retention_ms, duplicate_policy, compactions=(), **extra):
     return Series(
-        key=f"app_metrics:{metric}",
-        retention_ms=7 * DAY_MS,
-        labels={"group": "app_metrics", "metric": metric, "unit": "count", "resolution": "raw"},
-        # Every batch adds its count at its interval's timestamp: SUM turns writes into a count.
-        duplicate_policy="SUM",
-        compactions=(
-            compaction("sum", 5 * MINUTE_MS, 30 * DAY_MS, "5m", app_written="SUM"),
-            compaction("sum", HOUR_MS, 90 * DAY_MS, "1h", app_written="SUM"),
-        ),
+        key=f"app_metrics:{key_name}",
+        retention_ms=retention_ms,
+        labels={
+            "group": "app_metrics",
+            "metric": metric,
+            **extra,
+            "unit": unit,
+            "resolution": "raw",
+        },
+        duplicate_policy=duplicate_policy,
+        compactions=compactions,
     )
+
+
+def _counter(metric):
+    # Every batch adds its count at its interval's timestamp: SUM turns writes into a count.
+    return _app(metric, metric, "count", 7 * DAY_MS, "SUM", (
+        compaction("sum", 5 * MINUTE_MS, 30 * DAY_MS, "5m", app_written="SUM"),
+        compaction("sum", HOUR_MS, 90 * DAY_MS, "1h", app_written="SUM"),
+    ))  # fmt: skip
 
 
 def _latency(quantile):
-    return Series(
-        key=f"app_metrics:latency_{quantile}",
-        retention_ms=3 * DAY_MS,
-        labels={
-            "group": "app_metrics",
-            "metric": "latency",
-            "quantile": quantile,
-            "unit": "ms",
-            "resolution": "raw",
-        },
-        # The collector rewrites the current minute as it fills up, and the hour's max from
-        # the minutes as they stand (LAST: MAX would keep a half-filled minute's figure).
-        duplicate_policy="LAST",
-        compactions=(compaction("max", HOUR_MS, 90 * DAY_MS, "1h", app_written="LAST"),),
-    )
+    # The collector rewrites the current minute as it fills up, and the hour's max from
+    # the minutes as they stand (LAST: MAX would keep a half-filled minute's figure).
+    return _app(f"latency_{quantile}", "latency", "ms", 3 * DAY_MS, "LAST", (
+        compaction("max", HOUR_MS, 90 * DAY_MS, "1h", app_written="LAST"),
+    ), quantile=quantile)  # fmt: skip
 
 
 APP_SERIES = {
     "requests": _counter("requests"),
     "errors": _counter("errors"),
-    # Raw per-request durations (3 days); percentiles come from the t-digests.
-    "response_time": Series(
-        key="app_metrics:response_time",
-        retention_ms=3 * DAY_MS,
-        labels={
-            "group": "app_metrics",
-            "metric": "response_time",
-            "unit": "ms",
-            "resolution": "raw",
-        },
-        duplicate_policy="MAX",  # two requests in one millisecond: keep the slower
-    ),
-    "error_rate": Series(
-        key="app_metrics:error_rate",
-        retention_ms=7 * DAY_MS,
-        labels={
-            "group": "app_metrics",
-            "metric": "error_rate",
-            "unit": "percent",
-            "resolution": "raw",
-        },
-        duplicate_policy="LAST",
-        # A rule, as for the system series: one rising sample per collector pass.
-        compactions=(compaction("avg", HOUR_MS, 90 * DAY_MS, "1h"),),
+    # Raw per-request durations (3 days); percentiles come from the t-digests. MAX: two
+    # requests in one millisecond keep the slower.
+    "response_time": _app("response_time", "response_time", "ms", 3 * DAY_MS, "MAX"),
+    # A rule, as for the system series: one rising sample per collector pass.
+    "error_rate": _app(
+        "error_rate",
+        "error_rate",
+        "percent",
+        7 * DAY_MS,
+        "LAST",
+        (compaction("avg", HOUR_MS, 90 * DAY_MS, "1h"),),
     ),
     "latency_p50": _latency("p50"),
     "latency_p95": _latency("p95"),
