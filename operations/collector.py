@@ -55,7 +55,7 @@ class Collector:
         if not self.ready:
             self.prepare()
         else:
-            metrics_store.ensure_series()  # one round trip; recreates a flushed series
+            metrics_store.ensure_series()  # one EXISTS round trip; recreates a flushed series
         problems = configuration_problems()
         if problems:  # e.g. an admin edit saved while Redis was down, a hand-edited hash
             sync_configuration()

@@ -46,9 +46,10 @@ def _metrics():
 
 
 def ensure_series(client: redis.Redis | None = None, check_rules: bool = False) -> int:
-    """Create every series, its bucket series and rules where missing (one round trip);
-    checked on every call, so a flushed store is noticed at the next collector pass.
-    Returns how many series were created (and, with `check_rules`, rules fixed)."""
+    """Create every series, its bucket series and rules where missing: checked on every
+    call (one EXISTS round trip when all exist), so the next collector pass notices a
+    flushed store. Returns how many series were created (and, with `check_rules`, how
+    many rules were fixed)."""
     return timeseries.ensure_series(
         client or _metrics(), ALL_SERIES.values(), remember=False, check_rules=check_rules
     )

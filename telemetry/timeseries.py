@@ -129,9 +129,11 @@ def ensure_series(
 
     TS.CREATE answers "already exists" for a known series; TS.ALTER then re-asserts its
     options. With `remember`, a series this process ensured lately costs no round trip.
-    With `check_rules`, each source's rules are compared with its compactions: a missing
-    rule is restored, a rule on an app-written compaction (it would count twice where
-    rules work) is deleted. Returns how many series were created and rules fixed.
+    Without it, each call first asks which keys exist (one read round trip) and creates
+    only the series missing a key. With `check_rules`, every series is created and each
+    source's rules are compared with its compactions: a missing rule is restored, a rule
+    on an app-written compaction (it would count twice where rules work) is deleted.
+    Returns how many series were created and rules fixed.
     """
     series_list = list(series_list)
     now = time.monotonic()
@@ -139,6 +141,8 @@ def ensure_series(
     if remember:
         with _ensured_lock:
             pending = [s for s in series_list if _ensured.get(s.key, 0) <= now]
+    elif not check_rules:
+        pending = _missing(client, series_list)
     created = _create(client, pending) if pending else 0
     if remember:
         with _ensured_lock:
@@ -147,6 +151,16 @@ def ensure_series(
     if check_rules:
         created += _check_rules(client, series_list)
     return created
+
+
+def _missing(client, series_list):
+    """The series of which a key (the series or one of its bucket series) is missing."""
+    pipe = client.pipeline(transaction=False)
+    for series in series_list:
+        for target in (series, *series.destinations):
+            pipe.exists(target.key)
+    present = iter(pipe.execute())
+    return [s for s in series_list if not all([next(present) for _ in (s, *s.destinations)])]
 
 
 def _create(client, series_list):

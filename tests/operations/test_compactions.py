@@ -1,10 +1,10 @@
-"""The 5m/1h compactions the 24h and 7d views read, in the metrics store (DB 4).
+"""The 5m/1h bucket series the 24h and 7d views read, in the metrics store (DB 4).
 
-In the bundled RedisTimeSeries 1.12 a TS.CREATERULE rule outside DB 0 is silently deleted
-by the first duplicate or out-of-order sample (tests/insights/test_timeseries_db_bug.py).
-The request counters get a duplicate on every second request of a 10-second interval and
-the latency series are rewritten by every collector pass, so their compactions are written
-by the app; these tests go through the real write paths and read what the reports show.
+Outside DB 0 a duplicate or out-of-order sample deletes a TS.CREATERULE rule
+(tests/telemetry/test_compaction_rule_bug.py). The request counters get a duplicate on
+every second request of a 10-second interval and the latency series are rewritten by
+every collector pass, so the app writes their buckets; these tests go through the real
+write paths and read what the reports show.
 """
 
 from types import SimpleNamespace

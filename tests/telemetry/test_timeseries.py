@@ -72,6 +72,16 @@ def test_a_remembered_series_costs_no_round_trip_until_forgotten(db):
     assert db.exists(series.key)
 
 
+def test_without_the_memo_only_a_series_missing_a_key_is_created(db):
+    db.ts().create("spec:counter", retention_msecs=1000)  # but not its bucket series
+    db.ts().create("spec:other", retention_msecs=1000)
+    db.ts().create("spec:other:sum_5m")
+    db.ts().create("spec:other:sum_1h")
+    assert ensure_series(db, [counter(), counter("spec:other")], remember=False) == 2
+    assert db.exists("spec:counter:sum_5m", "spec:counter:sum_1h") == 2
+    assert db.ts().info("spec:other").retention_msecs == 1000  # complete: left as it is
+
+
 def test_ensure_series_reasserts_the_options_of_a_series_that_exists(db):
     db.ts().create("spec:counter", retention_msecs=1000, duplicate_policy="LAST")
     ensure_series(db, [counter()])
