@@ -6,9 +6,11 @@ with the request's page view once the response is known (errors are not counted)
 
 from dataclasses import dataclass
 
+from telemetry.units import HOUR_MS
+
 MAX_QUERY_LENGTH = 200
 # Server times above an hour are clock errors, not searches.
-MAX_SERVER_MS = 3_600_000
+MAX_SERVER_MS = HOUR_MS
 _REQUEST_ATTRIBUTE = "insights_search"
 
 

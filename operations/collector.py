@@ -22,7 +22,7 @@ from telemetry.units import MINUTE_MS
 
 logger = logging.getLogger("operations.collector")
 
-ERROR_RATE_WINDOW_MS = 60_000
+ERROR_RATE_WINDOW_MS = MINUTE_MS
 LATENCY_MINUTES = 3  # the current minute and the two before it are (re)written each pass
 
 
