@@ -80,6 +80,7 @@ class Recorder(batcher.Batcher):
             batch_size=BATCH_SIZE,
             max_batch=5 * BATCH_SIZE,
             pause_after_failure=PAUSE_AFTER_FAILURE_SECONDS,
+            thread_name="insights-recorder",
         )
         self.next_prepare = 0.0
 

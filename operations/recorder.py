@@ -45,6 +45,7 @@ class RequestRecorder(batcher.Batcher):
             flush_interval=flush_interval,
             max_queued=max_queue,
             what="request metrics",
+            thread_name="request-metrics-writer",
         )
 
     def record(self, duration_ms: float, is_error: bool, now_ms: int | None = None) -> None:

@@ -93,8 +93,10 @@ class Batcher:
         max_batch: int | None = None,
         pause_after_failure: float = 0.0,
         what: str | None = None,
+        thread_name: str | None = None,
     ) -> None:
         self.name = name
+        self.thread_name = thread_name or f"{name}-batcher"
         self.logger = logger
         self.flush_interval = flush_interval
         self.max_queued = max_queued
@@ -133,7 +135,7 @@ class Batcher:
             if self.pid is not None:
                 self.queue.clear()  # forked (gunicorn worker): the parent writes its own
             self.pid = os.getpid()
-            self.thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+            self.thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
             self.thread.start()
             if not self._exit_registered:
                 self._exit_registered = True
