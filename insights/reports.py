@@ -7,7 +7,7 @@ against the previous period is only given when that period is still retained.
 """
 
 from config.events import recent_events
-from insights import store
+from insights import series_reads, store
 from insights.middleware import PAGE_VIEW_EVENT
 from insights.ranges import window
 from insights.series import (
@@ -44,7 +44,7 @@ def page_views(rng, now_ms=None, limit=TOP_LIMIT):
     win = _window(rng, now_ms)
     now = win.now_ms
     series = page_views_series()
-    buckets = store.series_range(
+    buckets = series_reads.series_range(
         series, rng.granularity, win.start_ms, win.end_ms, rng.bucket_ms, now
     )
     points = [
@@ -55,7 +55,7 @@ def page_views(rng, now_ms=None, limit=TOP_LIMIT):
     compare = win.compares_within(PAGE_VIEWS_RETENTION_MS)
     previous = None
     if compare:
-        totals = store.series_totals([series], rng.granularity, [win.previous], now)
+        totals = series_reads.series_totals([series], rng.granularity, [win.previous], now)
         previous = int(totals[(series.key, 0)])
     granularity = _visitor_granularity(rng)
     visitors = store.unique_visitors(granularity, win.bucket_starts)
@@ -65,7 +65,7 @@ def page_views(rng, now_ms=None, limit=TOP_LIMIT):
     if rng.granularity == "daily":
         pages = store.page_views_by_day(win.bucket_starts)  # the daily hashes
     else:
-        pages = store.labelled_totals(
+        pages = series_reads.labelled_totals(
             "page_views_by_page",
             "page",
             rng.granularity,
@@ -97,7 +97,7 @@ def search_activities(rng, now_ms=None, limit=TOP_LIMIT):
     metrics = {m: search_series(m) for m in SEARCH_METRICS}
     compare = win.compares_within(SEARCH_RETENTION_MS)
     periods = [(win.start_ms, win.end_ms)] + ([win.previous] if compare else [])
-    totals = store.series_totals(metrics.values(), rng.granularity, periods, now)
+    totals = series_reads.series_totals(metrics.values(), rng.granularity, periods, now)
 
     def total(metric, period=0):
         return totals[(metrics[metric].key, period)]
@@ -108,7 +108,7 @@ def search_activities(rng, now_ms=None, limit=TOP_LIMIT):
     if compare:
         previous, previous_zero = int(total("query_frequency", 1)), int(total("zero_results", 1))
         previous_rate = round(previous_zero / previous * 100, 1) if previous else None
-    buckets = store.series_range(
+    buckets = series_reads.series_range(
         metrics["query_frequency"], rng.granularity, win.start_ms, win.end_ms, rng.bucket_ms, now
     )
     starts = win.bucket_starts
@@ -122,7 +122,7 @@ def search_activities(rng, now_ms=None, limit=TOP_LIMIT):
     timed_from = win.now_ms - RESPONSE_TIMES_RETENTION_MS
     timed_from += -timed_from % rng.bucket_ms  # whole buckets only
     timed_period = (max(win.start_ms, timed_from), win.end_ms)
-    timed = store.series_totals(
+    timed = series_reads.series_totals(
         [metrics["response_times"], metrics["query_frequency"]],
         rng.granularity,
         [timed_period],
@@ -166,7 +166,7 @@ def search_activities(rng, now_ms=None, limit=TOP_LIMIT):
 def user_countries(rng, now_ms=None, limit=None):
     win = _window(rng, now_ms)
     now = win.now_ms
-    by_country = store.labelled_totals(
+    by_country = series_reads.labelled_totals(
         "country_distribution",
         "country",
         rng.granularity,

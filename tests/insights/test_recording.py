@@ -5,7 +5,7 @@ import pytest
 
 from config.events import recent_events
 from config.redis_stores import get_redis
-from insights import store
+from insights import series_reads, store
 from insights.series import search_queries_series
 from telemetry.units import DAY_MS, HOUR_MS
 from tests.conftest import empty_store
@@ -135,9 +135,9 @@ def test_searches_from_pages_and_the_api(client, staff_client):
     assert views["top_pages"] == [{"page": "search", "views": 6}]
     # searches made on pages (user activity) vs every search (search analytics)
     assert (
-        store.series_totals([search_queries_series()], "hourly", [(0, store.now_ms() + HOUR_MS)])[
-            (search_queries_series().key, 0)
-        ]
+        series_reads.series_totals(
+            [search_queries_series()], "hourly", [(0, store.now_ms() + HOUR_MS)]
+        )[(search_queries_series().key, 0)]
         == 5
     )
 
