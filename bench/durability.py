@@ -268,17 +268,16 @@ def wait_for_http(port, path="/health/redis", timeout=60):
 
 def page_views_recorded(start_ms, end_ms):
     from insights import store as insights_store
+    from insights.series import page_views_series
 
-    samples = (
-        insights_store.client().ts().range(insights_store.page_views_series().key, start_ms, end_ms)
-    )
+    samples = insights_store.client().ts().range(page_views_series().key, start_ms, end_ms)
     return int(sum(value for _, value in samples))
 
 
 def tracking_under_load(server, workdir, movie_ids, args):
     from config.embedded_redis import free_port
     from config.redis_stores import reset_pools
-    from operations import store as operations_store
+    from operations import metrics_store
 
     env = web_env(server, workdir)
     subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT,
@@ -299,7 +298,7 @@ def tracking_under_load(server, workdir, movie_ids, args):
         for path in paths[:20]:  # warm both workers' series and connections
             wait_for_http(port, path)
         time.sleep(1.0)
-        requests_before = operations_store.request_totals()["requests"]
+        requests_before = metrics_store.request_totals()["requests"]
         start_ms = int(time.time() * 1000)
         load = PacedLoad(port, paths, args.rate, threads=16)
         load.start()
@@ -324,7 +323,7 @@ def tracking_under_load(server, workdir, movie_ids, args):
         end_ms = int(crash_time * 1000) + 5_000
         recorded_old = page_views_recorded(start_ms, int(window * 1000))
         recorded_all = page_views_recorded(start_ms, end_ms)
-        requests_recorded = operations_store.request_totals()["requests"] - requests_before
+        requests_recorded = metrics_store.request_totals()["requests"] - requests_before
         seconds = crash_time - start_ms / 1000
         return {
             "seconds_before_kill": seconds,

@@ -4,7 +4,7 @@
    with tracking on and off (INSIGHTS_TRACKING_ENABLED), interleaved in blocks in one
    run so both see the same machine; p50/p99 and their difference (goal: p99 <= +1 ms).
    Tracking on includes the background recorder thread of that process writing the hits.
-2. Recording throughput: the recorder's write path (`insights.middleware.write_or_count`
+2. Recording throughput: the recorder's write path (`insights.middleware.recorder.write_now`
    on batches of 500 hits, as the background thread writes them: one analytics pipeline
    summed per key + the page-activity XADDs; a quarter of the hits are searches) from N
    processes for a fixed time; counted from the store (goal: >= 5,000 page views/s).
@@ -43,6 +43,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import percentile, start_redis_and_django  # noqa: E402
+
+from insights import series as insights_series  # noqa: E402
+from telemetry import timeseries  # noqa: E402
+from telemetry.units import HOUR_MS, MINUTE_MS  # noqa: E402
 
 DAY = 86_400_000
 PAGES = {"search": 40, "movie-detail": 45, "home": 8, "about": 2, "login": 5}
@@ -164,7 +168,7 @@ def middleware_overhead(requests, block=100):
 
 def _record_worker(args):
     """The recorder's write path as its thread runs it: batches of hits (as requests
-    queue them) written with `middleware.write_or_count`, for `seconds`; returns
+    queue them) written with `middleware.recorder.write_now`, for `seconds`; returns
     (hits written, hits lost, seconds)."""
     seconds, seed = args
     from insights import middleware, store
@@ -191,9 +195,9 @@ def _record_worker(args):
                     search=search,
                 )
             )
-        middleware.write_or_count(batch)
+        middleware.recorder.write_now(batch)
         count += len(batch)
-    return count, middleware.losses.total, time.perf_counter() - started
+    return count, middleware.recorder.losses.total, time.perf_counter() - started
 
 
 def recording_throughput(seconds, processes):
@@ -235,16 +239,15 @@ def _check(results):
 def _series_samples(key_for, times, values=None, now=0):
     """Flat TS.MADD arguments for one series: raw samples and minute/hour/day buckets
     (per-bucket totals: what ON_DUPLICATE SUM adds up to)."""
-    from insights import store, units
 
     key = key_for(None)
     if values is None:
         flat = [x for t in times for x in (key, t, 1)]
     else:
         flat = [x for t, v in zip(times, values, strict=True) for x in (key, t, v)]
-    for granularity, size in store.GRANULARITIES.items():
+    for granularity, size in insights_series.GRANULARITIES.items():
         if granularity == "minute":  # minute buckets are kept 3 hours
-            cut = [i for i, t in enumerate(times) if now - t < 3 * units.HOUR_MS]
+            cut = [i for i, t in enumerate(times) if now - t < 3 * HOUR_MS]
             sub_times = [times[i] for i in cut]
             sub_values = None if values is None else [values[i] for i in cut]
         else:
@@ -266,7 +269,7 @@ def load(events, now):
     """`events` page views over the 90 days before `now`, written day by day in order."""
     from config.events import EVENTS_MAXLEN, event_fields
     from config.redis_stores import get_redis
-    from insights import keys, store, units
+    from insights import keys, store
     from insights.countries import COUNTRY_NAMES
 
     analytics, stream = get_redis("analytics"), get_redis("events")
@@ -275,12 +278,12 @@ def load(events, now):
     page_list, page_weights = list(PAGES), list(PAGES.values())
     country_list, country_weights = list(COUNTRIES), list(COUNTRIES.values())
     query_cum = list(accumulate(QUERY_WEIGHTS))
-    search_metrics = {m: store.search_series(m) for m in store.SEARCH_METRICS}
-    all_series = [store.page_views_series(), store.search_queries_series()]
-    all_series += [store.page_series(p) for p in PAGES]
-    all_series += [store.country_series(c, names[c]) for c in COUNTRIES]
+    search_metrics = {m: insights_series.search_series(m) for m in insights_series.SEARCH_METRICS}
+    all_series = [insights_series.page_views_series(), insights_series.search_queries_series()]
+    all_series += [insights_series.page_series(p) for p in PAGES]
+    all_series += [insights_series.country_series(c, names[c]) for c in COUNTRIES]
     all_series += search_metrics.values()
-    store.ensure_series(all_series)
+    timeseries.ensure_series(store.client(), all_series)
     first_day = now - now % DAY - 89 * DAY
     per_day = events // 90
     search_from = now - 30 * DAY
@@ -295,11 +298,11 @@ def load(events, now):
         for t, page, country in zip(times, pages, countries, strict=True):
             by_page[page].append(t)
             by_country[country].append(t)
-        flat = _series_samples(store.page_views_series().key_for, times, now=now)
+        flat = _series_samples(insights_series.page_views_series().key_for, times, now=now)
         for page, page_times in by_page.items():
-            flat += _series_samples(store.page_series(page).key_for, page_times, now=now)
+            flat += _series_samples(insights_series.page_series(page).key_for, page_times, now=now)
         for code, country_times in by_country.items():
-            series = store.country_series(code, names[code])
+            series = insights_series.country_series(code, names[code])
             flat += _series_samples(series.key_for, country_times, now=now)
         pipe = analytics.pipeline(transaction=False)
         if day + DAY > search_from:  # searches are kept 30 days
@@ -314,7 +317,7 @@ def load(events, now):
             zero_times = [search_times[i] for i in zero_idx]
             timings = [round(rng.uniform(1, 25), 2) for _ in range(m)]
             for series, values, ts in (
-                (store.search_queries_series(), None, search_times),
+                (insights_series.search_queries_series(), None, search_times),
                 (search_metrics["query_frequency"], None, search_times),
                 (search_metrics["result_counts"], results, search_times),
                 (search_metrics["response_times"], timings, search_times),
@@ -326,10 +329,10 @@ def load(events, now):
                 if counts:
                     key = keys.search_activities_key("daily", day, kind)
                     pipe.zadd(key, dict(counts))
-                    pipe.pexpireat(key, day + DAY + store.SEARCH_RETENTION_MS)
+                    pipe.pexpireat(key, day + DAY + insights_series.SEARCH_RETENTION_MS)
                 for granularity, size, age in (
-                    ("hourly", units.HOUR_MS, 2 * DAY),
-                    ("minute", units.MINUTE_MS, units.HOUR_MS),
+                    ("hourly", HOUR_MS, 2 * DAY),
+                    ("minute", MINUTE_MS, HOUR_MS),
                 ):
                     recent = defaultdict(Counter)
                     for i in idx:
@@ -352,14 +355,14 @@ def load(events, now):
         for t, visitor in zip(times, visitors, strict=True):
             if now - t < 2 * DAY:
                 recent_hll[keys.unique_visitors_key("hourly", t)].add(visitor)
-            if now - t < units.HOUR_MS:
+            if now - t < HOUR_MS:
                 recent_hll[keys.unique_visitors_key("minute", t)].add(visitor)
         for key, members in recent_hll.items():
             pipe.pfadd(key, *members)
             pipe.pexpire(key, 2 * DAY)
         day_key = keys.page_views_daily_key(day)
         pipe.hset(day_key, mapping={page: len(ts) for page, ts in by_page.items()})
-        pipe.pexpireat(day_key, day + DAY + store.PAGE_VIEWS_RETENTION_MS)
+        pipe.pexpireat(day_key, day + DAY + insights_series.PAGE_VIEWS_RETENTION_MS)
         month_key = keys.user_countries_monthly_key(day)
         for code, country_times in by_country.items():
             pipe.hincrby(month_key, names[code], len(country_times))
@@ -426,7 +429,6 @@ def memory_used():
 
 def overhead_and_throughput(args):
     from config.redis_stores import get_redis
-    from insights import store
 
     print("1. middleware overhead (Django test client, full middleware stack)")
     on, off = middleware_overhead(args.requests)
@@ -442,7 +444,7 @@ def overhead_and_throughput(args):
     middleware.recorder.flush()  # nothing of step 1 may land in step 2's count
     for store_name in ("analytics", "events"):
         get_redis(store_name).flushdb()
-    store.forget_ensured()  # the workers fork from here: no stale "series exist" cache
+    timeseries.forget_ensured()  # the workers fork from here: no stale "series exist" cache
 
     print(f"2. recording throughput ({args.processes} processes, {args.seconds:.0f} s)")
     submitted, lost, elapsed = recording_throughput(args.seconds, args.processes)
@@ -465,7 +467,7 @@ def overhead_and_throughput(args):
     for store_name in ("analytics", "events"):
         get_redis(store_name).flushdb()
 
-    store.forget_ensured()
+    timeseries.forget_ensured()
 
 
 def main():

@@ -210,17 +210,19 @@ def start_web(args, env, rundir):
 
 def recorded_page_views(start_ms):
     """Page views per page in the daily hashes of the run's days."""
-    from insights import store, units
+    from insights import store
+    from telemetry.units import DAY_MS
 
     now = store.now_ms()
-    return store.page_views_by_day(sorted({t - t % units.DAY_MS for t in (start_ms, now)}))
+    return store.page_views_by_day(sorted({t - t % DAY_MS for t in (start_ms, now)}))
 
 
 def series_page_views(start_ms):
     """The raw page-view series' sum since start_ms (what the dashboard's chart shows)."""
     from insights import store
+    from insights.series import page_views_series
 
-    key = store.page_views_series().key
+    key = page_views_series().key
     if not store.client().exists(key):
         return 0
     return sum(int(float(v)) for _, v in store.client().ts().range(key, start_ms, "+"))

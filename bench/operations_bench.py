@@ -93,12 +93,14 @@ def bench_middleware(requests):
 
 
 def bench_collector(passes):
-    from operations import store
+    from operations import metrics_store
     from operations.collector import Collector
 
     now_ms = int(time.time() * 1000)
     for index in range(600):  # a minute of traffic: digests and counts to read
-        store.record_request(5.0 + index % 50, index % 100 == 0, now_ms=now_ms - index * 100)
+        metrics_store.record_request(
+            5.0 + index % 50, index % 100 == 0, now_ms=now_ms - index * 100
+        )
     collector = Collector()
     collector.run_pass()  # the first pass creates the series
     durations = []

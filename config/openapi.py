@@ -17,8 +17,8 @@ from config.openapi_examples import EXAMPLES
 from config.redis_stores import STORES
 from insights import api as insights_api
 from insights.ranges import DEFAULT_RANGE, RANGES
-from operations import store as operations_store
 from operations.rules import RULES, SEVERITIES
+from operations.series import SYSTEM_SERIES, WINDOWS
 from search import service
 from search.query import MAX_QUERY_CHARS
 
@@ -570,10 +570,10 @@ def _analytics_paths():
 
 
 def _operations_components():
-    system = list(operations_store.SYSTEM_SERIES)
+    system = list(SYSTEM_SERIES)
     series = _array(_nullable(NUMBER), "One value per bucket; null where nothing was recorded.")
     grid = {
-        "range": {"type": "string", "enum": list(operations_store.WINDOWS)},
+        "range": {"type": "string", "enum": list(WINDOWS)},
         "bucket_seconds": {"type": "integer", "minimum": 1},
         "timestamps": _array(INTEGER, "Bucket starts, in milliseconds since the epoch."),
         "labels": _array(STRING, "Bucket starts as chart labels (UTC)."),
@@ -778,7 +778,7 @@ def _operations_paths():
         "range",
         {
             "type": "string",
-            "enum": list(operations_store.WINDOWS),
+            "enum": list(WINDOWS),
             "default": OPERATIONS_DEFAULT_RANGE,
         },
         "The window charted.",

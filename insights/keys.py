@@ -7,8 +7,13 @@ one of these names; each `*_expires_at` says when its key is deleted (ms, UTC).
 
 from datetime import UTC, datetime
 
-from insights.retention import COUNTRY_RETENTION_MS, PAGE_VIEWS_RETENTION_MS, SEARCH_RETENTION_MS
-from insights.units import DAY_MS, GRANULARITIES, HOUR_MS, MINUTE_MS
+from insights.series import (
+    COUNTRY_RETENTION_MS,
+    GRANULARITIES,
+    PAGE_VIEWS_RETENTION_MS,
+    SEARCH_RETENTION_MS,
+)
+from telemetry.units import DAY_MS, HOUR_MS, MINUTE_MS
 
 # The two families of search sorted sets: every search, and those that found nothing.
 SEARCH_KINDS = ("all", "zero_results")

@@ -7,7 +7,7 @@ D-1 or D. Plain functions, no Redis: insights/store.py runs the commands.
 """
 
 from insights.keys import SEARCH_KINDS, search_live_expires_at, search_live_key
-from insights.units import DAY_MS, MINUTE_MS
+from telemetry.units import DAY_MS, MINUTE_MS
 
 # Ranges (in days) whose top searches are read from a live union rather than merged per
 # render. 30 serves both the 30-day view and the 90-day one (searches are kept 30 days).

@@ -11,17 +11,20 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from config.events import recent_events
-from insights import search_store, store
+from insights import ranges, search_store, series_reads, store
 from insights.middleware import PAGE_VIEW_EVENT
-from insights.ranges import Range, Window, window
-from insights.retention import (
+from insights.ranges import Range, window
+from insights.retention import retained_from
+from insights.series import (
     COUNTRY_RETENTION_MS,
     PAGE_VIEWS_RETENTION_MS,
     RESPONSE_TIMES_RETENTION_MS,
+    SEARCH_METRICS,
     SEARCH_RETENTION_MS,
-    retained_from,
+    page_views_series,
+    search_series,
 )
-from insights.units import DAY_MS
+from telemetry.units import DAY_MS
 
 TOP_LIMIT = 10
 TABLE_LIMIT = 50
@@ -176,19 +179,19 @@ def change_pct(current: float, previous: float | None) -> float | None:
     return round((current - previous) / previous * 100, 1)
 
 
-def _window(rng: Range, now_ms: int | None) -> Window:
+def _window(rng: Range, now_ms: int | None) -> ranges.Period:
     return window(rng, store.now_ms() if now_ms is None else now_ms)
 
 
-def _period(win: Window) -> dict:
+def _period(win: ranges.Period) -> dict:
     return {"range": win.range.name, "from_": win.iso(win.start_ms), "to": win.iso(win.end_ms)}
 
 
 def page_views(rng: Range, now_ms: int | None = None, limit: int = TOP_LIMIT) -> PageViewsReport:
     win = _window(rng, now_ms)
     now = win.now_ms
-    series = store.page_views_series()
-    buckets = store.series_range(
+    series = page_views_series()
+    buckets = series_reads.series_range(
         series, rng.granularity, win.start_ms, win.end_ms, rng.bucket_ms, now
     )
     points = [
@@ -199,7 +202,7 @@ def page_views(rng: Range, now_ms: int | None = None, limit: int = TOP_LIMIT) ->
     compare = win.compares_within(PAGE_VIEWS_RETENTION_MS)
     previous = None
     if compare:
-        totals = store.series_totals([series], rng.granularity, [win.previous], now)
+        totals = series_reads.series_totals([series], rng.granularity, [win.previous], now)
         previous = int(totals[(series.key, 0)])
     visitors = store.unique_visitors(rng.granularity, win.bucket_starts)
     previous_visitors = (
@@ -208,7 +211,7 @@ def page_views(rng: Range, now_ms: int | None = None, limit: int = TOP_LIMIT) ->
     if rng.granularity == "daily":
         pages = store.page_views_by_day(win.bucket_starts)  # the daily hashes
     else:
-        pages = store.labelled_totals(
+        pages = series_reads.labelled_totals(
             "page_views_by_page",
             "page",
             rng.granularity,
@@ -240,10 +243,10 @@ def search_activities(
 ) -> SearchReport:
     win = _window(rng, now_ms)
     now = win.now_ms
-    metrics = {m: store.search_series(m) for m in store.SEARCH_METRICS}
+    metrics = {m: search_series(m) for m in SEARCH_METRICS}
     compare = win.compares_within(SEARCH_RETENTION_MS)
     periods = [(win.start_ms, win.end_ms)] + ([win.previous] if compare else [])
-    totals = store.series_totals(metrics.values(), rng.granularity, periods, now)
+    totals = series_reads.series_totals(metrics.values(), rng.granularity, periods, now)
 
     def total(metric, period=0):
         return totals[(metrics[metric].key, period)]
@@ -254,7 +257,7 @@ def search_activities(
     if compare:
         previous = int(total("query_frequency", 1))
         previous_rate = _zero_rate(previous, int(total("zero_results", 1)))
-    buckets = store.series_range(
+    buckets = series_reads.series_range(
         metrics["query_frequency"], rng.granularity, win.start_ms, win.end_ms, rng.bucket_ms, now
     )
     # the queries of the days still retained, the same days as the totals above (the
@@ -265,7 +268,7 @@ def search_activities(
     zero_top = search_store.top_searches("zero_results", rng.granularity, ranked, limit)
     # Response times are kept 7 days: the mean is over the searches still timed.
     timed_from = retained_from(RESPONSE_TIMES_RETENTION_MS, rng.granularity, now)
-    timed = store.series_totals(
+    timed = series_reads.series_totals(
         [metrics["response_times"], metrics["query_frequency"]],
         rng.granularity,
         [(max(win.start_ms, timed_from), win.end_ms)],
@@ -309,7 +312,7 @@ def user_countries(
 ) -> CountriesReport:
     win = _window(rng, now_ms)
     now = win.now_ms
-    by_country = store.labelled_totals(
+    by_country = series_reads.labelled_totals(
         "country_distribution",
         "country",
         rng.granularity,

@@ -8,7 +8,7 @@ from an IP address and User-Agent.
 import secrets
 
 from insights.keys import visitor_salt_key
-from insights.units import DAY_MS
+from telemetry.units import DAY_MS
 
 # How many days before today have their salt deleted when today's is made.
 STALE_DAYS = 2

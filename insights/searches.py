@@ -8,9 +8,11 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 
+from telemetry.units import HOUR_MS
+
 MAX_QUERY_LENGTH = 200
 # Server times above an hour are clock errors, not searches.
-MAX_SERVER_MS = 3_600_000
+MAX_SERVER_MS = HOUR_MS
 _REQUEST_ATTRIBUTE = "insights_search"
 
 

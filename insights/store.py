@@ -7,9 +7,8 @@ names: insights/keys.py; the search rankings: insights/search_store.py.
 
 import logging
 import threading
-import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import redis
 
@@ -36,7 +35,15 @@ from insights.retention import (
     retained_from,
 )
 from insights.searches import SearchHit
-from insights.units import GRANULARITIES
+from insights.series import (
+    GRANULARITIES,
+    country_series,
+    page_series,
+    page_views_series,
+    search_queries_series,
+    search_series,
+)
+from telemetry import timeseries, units
 
 logger = logging.getLogger(__name__)
 
@@ -45,125 +52,13 @@ STORE = "analytics"
 
 def now_ms() -> int:
     """The clock every write and read uses; tests monkeypatch it to travel in time."""
-    return int(time.time() * 1000)
+    return units.now_ms()
 
 
 def client() -> redis.Redis:
     return get_redis(STORE)
 
 
-# --- time series --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Series:
-    """One counter series and its compactions: key, retention, labels."""
-
-    key: str
-    retention_ms: int
-    labels: tuple = field(default=())
-
-    def key_for(self, granularity=None):
-        return self.key if granularity in (None, "raw") else f"{self.key}:{granularity}"
-
-    def labels_for(self, granularity="raw"):
-        return {**dict(self.labels), "granularity": granularity}
-
-    def retention_for(self, granularity):
-        if granularity == "minute":
-            return min(self.retention_ms, MINUTE_BUCKETS_RETENTION_MS)
-        return self.retention_ms
-
-
-def page_views_series():
-    return Series("user_activity:page_views", PAGE_VIEWS_RETENTION_MS, (("type", "page_views"),))
-
-
-def page_series(page):
-    """Per-page views; `page` is a URL name, so the number of series stays bounded."""
-    return Series(
-        f"user_activity:page_views:page:{page}",
-        PAGE_VIEWS_RETENTION_MS,
-        (("type", "page_views_by_page"), ("page", page)),
-    )
-
-
-def country_series(code, name):
-    return Series(
-        f"user_activity:country_distribution:{code}",
-        COUNTRY_RETENTION_MS,
-        (("type", "country_distribution"), ("country", name), ("country_code", code)),
-    )
-
-
-def search_queries_series():
-    """Searches made from HTML pages (user activity); API searches are not in it."""
-    return Series(
-        "user_activity:search_queries", SEARCH_RETENTION_MS, (("type", "search_queries"),)
-    )
-
-
-SEARCH_METRICS = {
-    # every search (pages and the JSON API): one sample of 1 per search
-    "query_frequency": SEARCH_RETENTION_MS,
-    # one sample of 1 per search that found nothing
-    "zero_results": SEARCH_RETENTION_MS,
-    # the result count of each search (SUM; divide by query_frequency for the mean)
-    "result_counts": SEARCH_RETENTION_MS,
-    # server time of each search in ms (SUM; divide by query_frequency for the mean)
-    "response_times": RESPONSE_TIMES_RETENTION_MS,
-}
-
-
-def search_series(metric):
-    return Series(
-        f"search_analytics:{metric}",
-        SEARCH_METRICS[metric],
-        (("type", "search_analytics"), ("metric", metric)),
-    )
-
-
-_ensured: dict[str, float] = {}
-_ensured_lock = threading.Lock()
-# Re-check a series now and then (and at once when a write finds it missing).
-ENSURE_RECHECK_SECONDS = 600
-LEVELS = ("raw", *GRANULARITIES)
-
-
-def forget_ensured():
-    """Forget which series this process created (tests empty the store between tests)."""
-    with _ensured_lock:
-        _ensured.clear()
-
-
-def ensure_series(series_list, redis_client=None):
-    """Create each series and its bucket series unless this process already did.
-
-    TS.CREATE answers "already exists" for known series; TS.ALTER then re-asserts labels,
-    retention and SUM (TS.MADD never auto-creates a bare series). One round trip
-    for all series still unknown to this process, none once they are known.
-    """
-    now = time.monotonic()
-    with _ensured_lock:
-        missing = [s for s in series_list if _ensured.get(s.key, 0) <= now]
-    if not missing:
-        return
-    pipe = (redis_client or client()).ts().pipeline(transaction=False)
-    for series in missing:
-        for level in LEVELS:
-            options = {
-                "retention_msecs": series.retention_for(level),
-                "labels": series.labels_for(level),
-                "duplicate_policy": "SUM",
-            }
-            pipe.create(series.key_for(level), **options)
-            pipe.alter(series.key_for(level), **options)
-    for result in pipe.execute(raise_on_error=False):
-        if isinstance(result, redis.ResponseError) and "already exists" not in str(result):
-            raise result
-    with _ensured_lock:
-        for series in missing:
-            _ensured[series.key] = now + ENSURE_RECHECK_SECONDS
 
 
 # --- the daily salt for visitor hashes ------------------------------------------------
@@ -232,16 +127,14 @@ def queue_hits(pipe: redis.client.Pipeline, hits: list[Hit]) -> None:
     """Queue the writes of many hits on `pipe`, summed per key first: one TS.MADD for
     every sample (raw and minute/hour/day buckets; the series' SUM policy adds up what
     is already there), one HINCRBY/ZINCRBY per key and field, one PFADD per key."""
-    samples = Counter()  # (series key, timestamp) -> sum
+    samples = timeseries.Samples()  # raw samples and their buckets, summed
     counters = Counter()  # ("h" hash | "z" sorted set, key, field) -> increment
     visitors = defaultdict(set)  # HyperLogLog key -> visitor hashes
     expire_at = {}  # key -> when it expires (ms)
     for hit in hits:
         t = hit.timestamp_ms
         for series, value in _series_values(hit):
-            samples[(series.key, t)] += value
-            for granularity, bucket_ms in GRANULARITIES.items():
-                samples[(series.key_for(granularity), t - t % bucket_ms)] += value
+            samples.add(series, t, value)
         if hit.page:
             daily = page_views_daily_key(t)
             counters[("h", daily, hit.page)] += 1
@@ -264,8 +157,7 @@ def queue_hits(pipe: redis.client.Pipeline, hits: list[Hit]) -> None:
                 for key, expires in live_unions.unions_of_search(kind, t):
                     counters[("z", key, hit.search.query)] += 1
                     expire_at[key] = expires
-    if samples:
-        pipe.madd([(key, t, value) for (key, t), value in samples.items()])
+    samples.queue_madd(pipe)
     for (kind, key, member), increment in counters.items():
         if kind == "h":
             pipe.hincrby(key, member, increment)
@@ -286,7 +178,7 @@ def record_hits(hits: list[Hit], redis_client: redis.Redis | None = None) -> int
     """
     redis_client = redis_client or client()
     needed = {s.key: s for hit in hits for s, _ in _series_values(hit)}
-    ensure_series(needed.values(), redis_client)
+    timeseries.ensure_series(redis_client, needed.values())
     pipe = redis_client.ts().pipeline(transaction=True)
     queue_hits(pipe, hits)
     refused = []
@@ -298,7 +190,7 @@ def record_hits(hits: list[Hit], redis_client: redis.Redis | None = None) -> int
         logger.debug("analytics store refused %d writes: %s", len(refused), refused[0])
         # TS.MADD answers "the key is not a TSDB key" for a missing series
         if any("not a TSDB key" in str(e) or "does not exist" in str(e) for e in refused):
-            forget_ensured()  # a series vanished (store emptied): re-create on next write
+            timeseries.forget_ensured()  # a series vanished: re-create it on the next write
     return len(refused)
 
 
@@ -307,84 +199,6 @@ def record_hit(hit: Hit, redis_client: redis.Redis | None = None) -> int:
 
 
 # --- reading --------------------------------------------------------------------------
-
-
-def _range_args(start_ms, end_ms, bucket_ms, align):
-    return {
-        "from_time": start_ms,
-        "to_time": end_ms - 1,
-        "aggregation_type": "sum",
-        "bucket_size_msec": bucket_ms,
-        "align": align,
-    }
-
-
-def _checked(result):
-    if isinstance(result, redis.ResponseError):
-        if "does not exist" in str(result):
-            return []
-        raise result
-    return result
-
-
-def series_range(series, granularity, start_ms, end_ms, bucket_ms, now=None):
-    """{bucket start ms: sum} of one series over [start, end), read from its buckets."""
-    now = now_ms() if now is None else now
-    start_ms = max(start_ms, retained_from(series.retention_ms, granularity, now))
-    if start_ms >= end_ms:
-        return Counter()
-    try:
-        samples = (
-            client()
-            .ts()
-            .range(series.key_for(granularity), **_range_args(start_ms, end_ms, bucket_ms, 0))
-        )
-    except redis.ResponseError as exc:
-        samples = _checked(exc)
-    return Counter(dict(samples))
-
-
-def series_totals(series_list, granularity, periods, now=None):
-    """Sum of each series over each (start, end) period: {(key, i): total}, one round trip."""
-    now = now_ms() if now is None else now
-    pipe = client().ts().pipeline(transaction=False)
-    asked = []
-    for series in series_list:
-        oldest = retained_from(series.retention_ms, granularity, now)
-        for i, (start_ms, end_ms) in enumerate(periods):
-            start = max(start_ms, oldest)
-            if start < end_ms:
-                span = end_ms - start
-                pipe.range(series.key_for(granularity), **_range_args(start, end_ms, span, start))
-                asked.append((series.key, i))
-    totals = {(series.key, i): 0 for series in series_list for i in range(len(periods))}
-    for ask, result in zip(asked, pipe.execute(raise_on_error=False), strict=True):
-        totals[ask] += sum(value for _, value in _checked(result))
-    return totals
-
-
-def labelled_totals(series_type, label, granularity, start_ms, end_ms, retention_ms, now=None):
-    """{label value: sum over [start, end)} for every series of a type (one TS.MRANGE)."""
-    now = now_ms() if now is None else now
-    start_ms = max(start_ms, retained_from(retention_ms, granularity, now))
-    totals = Counter()
-    if start_ms >= end_ms:
-        return totals
-    replies = (
-        client()
-        .ts()
-        .mrange(
-            filters=[f"type={series_type}", f"granularity={granularity}"],
-            select_labels=[label],
-            **_range_args(start_ms, end_ms, end_ms - start_ms, start_ms),
-        )
-    )
-    for reply in replies:
-        for _key, (labels, samples) in reply.items():
-            value = sum(v for _, v in samples)
-            if value and labels.get(label) is not None:
-                totals[labels[label]] += value
-    return totals
 
 
 def page_views_by_day(day_starts_ms: list[int]) -> Counter:

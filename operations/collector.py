@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from operations import alert_store, redis_server, store
+from operations import alert_store, metrics_store, redis_server
 from operations.alert_types import Transition
 from operations.alerts import Evaluator
 from operations.configuration import (
@@ -22,13 +22,15 @@ from operations.configuration import (
     routine_problems,
 )
 from operations.rules import RuleConfig
+from operations.series import REQUEST_BUCKET_MS
+from telemetry.units import MINUTE_MS
 
 logger = logging.getLogger("operations.collector")
 
-ERROR_RATE_WINDOW_MS = 60_000
+ERROR_RATE_WINDOW_MS = MINUTE_MS
 # The thresholds are republished this often even when the copy looks right: a save whose
 # publish failed (Redis unreachable from the web process only) still applies.
-REPUBLISH_INTERVAL_MS = 10 * 60_000
+REPUBLISH_INTERVAL_MS = 10 * MINUTE_MS
 LATENCY_MINUTES = 3  # the current minute and the two before it are (re)written each pass
 
 
@@ -67,7 +69,7 @@ class Collector:
         self.previous_commands = None
 
     def prepare(self) -> None:
-        store.ensure_series(check_rules=True)  # restores lost rules, drops obsolete ones
+        metrics_store.ensure_series(check_rules=True)  # restores lost rules, drops obsolete ones
         # The model is the source: publish it before the first evaluation, so a flushed
         # store, or an edit saved while Redis was down, gets its copy.
         self.published_ms = None
@@ -93,7 +95,7 @@ class Collector:
         if not self.ready:
             self.prepare()
         else:
-            store.ensure_series()  # one EXISTS round trip; recreates a flushed series
+            metrics_store.ensure_series()  # one EXISTS round trip; recreates a flushed series
         now_ms = int(self.clock() * 1000)
         configs = self.thresholds(now_ms)
         system = self.sample_system()
@@ -102,10 +104,11 @@ class Collector:
         latency = self.latency(now_ms)
         if self.last_written_ms is not None and now_ms <= self.last_written_ms:
             # The clock went back or stood still: an out-of-order sample would delete the
-            # series' compaction rules (store.py), so only the app-compacted latency is written.
-            store.write_samples(now_ms, {}, None, latency)
+            # series' compaction rules (telemetry.timeseries), so only the app-compacted
+            # latency is written.
+            metrics_store.write_samples(now_ms, {}, None, latency)
         else:
-            store.write_samples(now_ms, system, error_rate, latency)
+            metrics_store.write_samples(now_ms, system, error_rate, latency)
             self.last_written_ms = now_ms
         values = {
             "cpu_usage": system["cpu_usage"],
@@ -156,19 +159,19 @@ class Collector:
     def error_rate(self, now_ms: int) -> float:
         """5xx responses as a percentage of requests over the last minute (0 when idle)."""
         since = now_ms - ERROR_RATE_WINDOW_MS
-        since -= since % store.REQUEST_BUCKET_MS
-        requests, errors = store.request_counts_since(since)
+        since -= since % REQUEST_BUCKET_MS
+        requests, errors = metrics_store.request_counts_since(since)
         return errors / requests * 100 if requests else 0.0
 
     def latency(self, now_ms: int) -> dict[int, dict]:
-        current = store.minute_of(now_ms)
-        minutes = [current - i * store.MINUTE_MS for i in range(LATENCY_MINUTES)]
-        return store.digest_quantiles(minutes)
+        current = metrics_store.minute_of(now_ms)
+        minutes = [current - i * MINUTE_MS for i in range(LATENCY_MINUTES)]
+        return metrics_store.digest_quantiles(minutes)
 
     @staticmethod
     def completed_minute_p95(now_ms: int, latency: dict[int, dict]) -> float | None:
         """The alert reads the last complete minute: a minute a few seconds old holds too
         few requests to judge."""
-        previous = store.minute_of(now_ms) - store.MINUTE_MS
+        previous = metrics_store.minute_of(now_ms) - MINUTE_MS
         figures = latency.get(previous)
         return figures["p95"] if figures else None

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 
 from operations.alert_types import Alert, iso_utc
-from operations.store import DAY_MS
+from telemetry.units import DAY_MS
 
 ALERTS_MAX = 1000  # entries kept, newest first
 ALERTS_RETENTION_MS = 90 * DAY_MS  # older entries go; so does the list after 90 idle days

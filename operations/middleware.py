@@ -6,18 +6,12 @@ are queued and written in batches by a background thread (operations/recorder.py
 with OPERATIONS_REQUEST_METRICS_BACKGROUND off, each request writes one pipeline itself.
 """
 
-import logging
 import time
 
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 
-from operations import store
-from operations.recorder import recorder, refused_writes
-
-logger = logging.getLogger(__name__)
-
-_LOG_EVERY_SECONDS = 60.0
+from operations.recorder import recorder
 
 
 class RequestMetricsMiddleware:
@@ -27,7 +21,6 @@ class RequestMetricsMiddleware:
         self.get_response = get_response
         self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
         self.background = settings.OPERATIONS_REQUEST_METRICS_BACKGROUND
-        self._last_warning = 0.0
 
     def __call__(self, request):
         if request.path.startswith(self.static_prefix):
@@ -35,23 +28,12 @@ class RequestMetricsMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         duration_ms = (time.perf_counter() - started) * 1000
+        is_error = response.status_code >= 500
         try:
             if self.background:
-                recorder.record(duration_ms, response.status_code >= 500)
+                recorder.record(duration_ms, is_error)
             else:
-                refused = refused_writes(
-                    store.record_request(duration_ms, response.status_code >= 500)
-                )
-                if refused:
-                    recorder.note_dropped(1, refused[0])
+                recorder.write_now([(int(time.time() * 1000), duration_ms, is_error)])
         except Exception as exc:  # metrics must never fail a request
-            recorder.dropped += 1
-            self._warn(exc)
+            recorder.losses.lost(exc)
         return response
-
-    def _warn(self, exc):
-        # At most one line a minute per process: an outage must not flood the log.
-        now = time.monotonic()
-        if now - self._last_warning >= _LOG_EVERY_SECONDS:
-            self._last_warning = now
-            logger.warning("request metrics not recorded: %s: %s", type(exc).__name__, exc)

@@ -10,10 +10,11 @@ import redis
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 
-from operations import alert_store, redis_server, store
+from operations import alert_store, metrics_store, redis_server
 from operations.configuration import current_configuration
-from operations.recorder import recorder
 from operations.rules import RULES
+from telemetry import batcher
+from telemetry.units import MINUTE_MS
 
 PREFIX = "movie_explorer"
 
@@ -38,23 +39,22 @@ class StoreCollector:
     def _process_counters(self):
         """This process's own losses, kept in memory: they are what could not be
         written to Redis, so they cannot live there."""
-        from insights.middleware import losses
-
+        lost = batcher.losses()
         yield CounterMetricFamily(
             f"{PREFIX}_analytics_hits_lost",
             "Page views and searches this process could not record (Redis unreachable or "
             "refusing writes, queue full)",
-            value=losses.total,
+            value=lost.get("analytics", 0),
         )
         yield CounterMetricFamily(
             f"{PREFIX}_request_metrics_dropped",
             "Request figures this process could not record (Redis unreachable or refusing "
             "writes, queue full)",
-            value=recorder.dropped,
+            value=lost.get("request_metrics", 0),
         )
 
     def _families(self):
-        totals = store.request_totals()
+        totals = metrics_store.request_totals()
         yield CounterMetricFamily(f"{PREFIX}_http_requests", "Requests served (static "
                                   "files excluded)", value=totals["requests"])  # fmt: skip
         yield CounterMetricFamily(f"{PREFIX}_http_server_errors", "Responses with a 5xx status",
@@ -69,10 +69,10 @@ class StoreCollector:
             labels=["quantile"],
         )
         now_ms = int(self.clock() * 1000)
-        previous = store.minute_of(now_ms) - store.MINUTE_MS
-        figures = store.digest_quantiles([previous]).get(previous)
+        previous = metrics_store.minute_of(now_ms) - MINUTE_MS
+        figures = metrics_store.digest_quantiles([previous]).get(previous)
         if figures:
-            for name, quantile in store.QUANTILES:
+            for name, quantile in metrics_store.QUANTILES:
                 latency.add_metric([str(quantile)], figures[name] / 1000)
         yield latency
 
@@ -101,7 +101,7 @@ class StoreCollector:
         yield GaugeMetricFamily(f"{PREFIX}_redis_connected_clients", "Redis connected clients",
                                 value=figures.connected_clients)  # fmt: skip
 
-        latest = store.latest_values()
+        latest = metrics_store.latest_values()
         for name, help_text in (("cpu_usage", "CPU usage, percent (collector)"),
                                 ("memory_usage", "Memory usage, percent (collector)")):  # fmt: skip
             if latest.get(name):

@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 
 from django.urls import reverse
 
-from operations import alert_store, redis_server, store
+from operations import alert_store, metrics_store, redis_server
 from operations.alert_types import iso_utc
 from operations.configuration import read_configuration
 from operations.rules import RULES
+from operations.series import APP_SERIES, SYSTEM_SERIES, WINDOWS
 
 
 class BadRange(ValueError):
@@ -21,9 +22,9 @@ class BadRange(ValueError):
 
 def window(name):
     try:
-        return store.WINDOWS[name or "1h"]
+        return WINDOWS[name or "1h"]
     except KeyError:
-        raise BadRange(f"range must be one of {', '.join(store.WINDOWS)}") from None
+        raise BadRange(f"range must be one of {', '.join(WINDOWS)}") from None
 
 
 def _labels(grid, window):
@@ -38,8 +39,8 @@ def _now_ms(now_ms):
 def system_metrics(range_name: str | None = "1h", now_ms: int | None = None) -> dict:
     win = window(range_name)
     now_ms = _now_ms(now_ms)
-    grid, found = store.read_windows(store.SYSTEM_SERIES, win, now_ms, lambda _: "avg")
-    series = {name: [_round(found[name].get(t)) for t in grid] for name in store.SYSTEM_SERIES}
+    grid, found = metrics_store.read_window(SYSTEM_SERIES, win, now_ms, lambda _: "avg")
+    series = {name: [_round(found[name].get(t)) for t in grid] for name in SYSTEM_SERIES}
     latest = latest_system()
     return {
         "range": win.name,
@@ -48,7 +49,7 @@ def system_metrics(range_name: str | None = "1h", now_ms: int | None = None) -> 
         "labels": _labels(grid, win),
         "series": series,
         "latest": latest,
-        "units": {name: s.labels["unit"] for name, s in store.SYSTEM_SERIES.items()},
+        "units": {name: s.labels["unit"] for name, s in SYSTEM_SERIES.items()},
     }
 
 
@@ -57,8 +58,8 @@ def latest_system() -> dict[str, float | None]:
     and the Redis table's ops/s and clients with them."""
     return {
         name: (None if value is None else value[1])
-        for name, value in store.latest_values().items()
-        if name in store.SYSTEM_SERIES
+        for name, value in metrics_store.latest_values().items()
+        if name in SYSTEM_SERIES
     }
 
 
@@ -66,7 +67,7 @@ def redis_overview() -> dict:
     """The Redis server's figures, with commands per second as the collector measured them
     (the same sample as the system series' latest): one figure of ops/s, wherever shown."""
     info = redis_server.overview(redis_server.read_server_info())
-    sample = store.latest_values()["redis_ops_per_sec"]
+    sample = metrics_store.latest_values()["redis_ops_per_sec"]
     info["stats"]["ops_per_sec"] = None if sample is None else sample[1]
     info["stats"]["ops_per_sec_measured_at"] = None if sample is None else iso_utc(sample[0])
     return info
@@ -76,14 +77,14 @@ def performance_metrics(range_name: str | None = "1h", now_ms: int | None = None
     win = window(range_name)
     now_ms = _now_ms(now_ms)
     named = {
-        "requests": store.APP_SERIES["requests"],
-        "errors": store.APP_SERIES["errors"],
-        "p50": store.APP_SERIES["latency_p50"],
-        "p95": store.APP_SERIES["latency_p95"],
-        "p99": store.APP_SERIES["latency_p99"],
+        "requests": APP_SERIES["requests"],
+        "errors": APP_SERIES["errors"],
+        "p50": APP_SERIES["latency_p50"],
+        "p95": APP_SERIES["latency_p95"],
+        "p99": APP_SERIES["latency_p99"],
     }
     # Counts add up per bucket; for percentiles a bucket shows its worst minute.
-    grid, found = store.read_windows(
+    grid, found = metrics_store.read_window(
         named, win, now_ms, lambda name: "sum" if name in ("requests", "errors") else "max"
     )
     seconds = win.bucket_ms / 1000

@@ -7,8 +7,9 @@ from django.core.management import call_command
 from django.test import Client
 
 from insights import store as insights_store
-from operations import alert_store, alerts
+from operations import alert_store, alerts, metrics_store
 from operations import store as operations_store
+from telemetry import timeseries
 from tests.insights.conftest import BROWSER_UA
 from tests.operations.conftest import FakeClock
 from tests.search.conftest import bundled, catalogue  # noqa: F401  (fixtures)
@@ -21,9 +22,9 @@ VISITS = ("/", "/?q=star+wars", "/?q=qqqzzxv", "/movies/24623/", "/api/search?q=
 def seeded_stores(catalogue):  # noqa: F811  (the imported fixture)
     """Analytics from real requests, one collector pass, and alerts in every state."""
     browser = Client()
-    insights_store.forget_ensured()  # the stores were emptied: create the series again
+    timeseries.forget_ensured()  # the stores were emptied: create the series again
     insights_store.forget_salts()
-    operations_store._created_digests.clear()
+    metrics_store.forget_created_digests()
     for path in VISITS:
         browser.get(path, HTTP_USER_AGENT=BROWSER_UA, HTTP_ACCEPT_LANGUAGE="de-DE")
     call_command("collect_metrics", "--once")

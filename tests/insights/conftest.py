@@ -1,6 +1,7 @@
 import pytest
 
 from insights import middleware, store
+from telemetry import timeseries
 
 BROWSER_UA = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -13,11 +14,11 @@ def fresh_insights_state(monkeypatch, settings):
     """The store is emptied before each test: forget this process's caches of it. Hits
     are written in the request, so a test reads them back at once."""
     settings.INSIGHTS_RECORD_IN_BACKGROUND = False
-    store.forget_ensured()
+    timeseries.forget_ensured()
     store.forget_salts()
-    monkeypatch.setattr(middleware, "losses", middleware.LossCounter())
+    middleware.recorder.losses.reset()
     yield
-    store.forget_ensured()
+    timeseries.forget_ensured()
     store.forget_salts()
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from insights import reports
 from insights.ranges import RANGES, InvalidRange, parse_range, window
-from insights.retention import PAGE_VIEWS_RETENTION_MS
-from insights.units import HOUR_MS
+from insights.series import PAGE_VIEWS_RETENTION_MS
+from telemetry.units import HOUR_MS
 
 from .conftest import visit
 

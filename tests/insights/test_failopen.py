@@ -31,13 +31,13 @@ def test_pages_render_and_losses_are_counted_while_the_store_is_down(
     client, staff_client, stoppable_server, caplog
 ):
     visit(client, "/")
-    assert middleware.losses.total == 0
+    assert middleware.recorder.losses.total == 0
     stoppable_server.stop(save=False)
     caplog.set_level(logging.WARNING, logger="insights.middleware")
     for path in ("/", "/movies/1/", "/search/?q=x", "/api/search?q=y"):
         response = visit(client, path)
         assert response.status_code == 200, path
-    assert middleware.losses.total == 4
+    assert middleware.recorder.losses.total == 4
     warnings = [r for r in caplog.records if r.name == "insights.middleware"]
     assert len(warnings) == 1  # logged at most once a minute
     assert "analytics not recorded" in warnings[0].getMessage()
@@ -54,29 +54,11 @@ def test_pages_render_and_losses_are_counted_while_the_store_is_down(
     assert staff_client.get("/insights/export/pages.csv").status_code == 503
 
     stoppable_server.start()
-    middleware.losses.paused_until = 0  # skip the pause after a failure
+    middleware.recorder.losses.paused_until = 0  # skip the pause after a failure
     visit(client, "/")
     # recording resumes by itself: the view before the outage (kept by the AOF) and this
     # one; the four during the outage were lost, as counted
     assert staff_client.get("/api/analytics/page-views?range=24h").json()["total"] == 2
-
-
-def test_loss_counter_logs_at_most_once_a_minute_and_pauses_after_a_failure(caplog):
-    now = [1000.0]
-    counter = middleware.LossCounter(clock=lambda: now[0])
-    caplog.set_level(logging.WARNING, logger="insights.middleware")
-    counter.lost(ConnectionError("down"))
-    assert counter.paused()
-    for _ in range(5):
-        counter.lost()
-    now[0] += 30
-    counter.lost()
-    assert len(caplog.records) == 1
-    now[0] += 31
-    assert not counter.paused()
-    counter.lost(ConnectionError("still down"))
-    assert len(caplog.records) == 2
-    assert "7 request(s) (8 in total" in caplog.records[1].getMessage()
 
 
 def test_a_bug_in_tracking_never_fails_the_page(client, monkeypatch, caplog):
@@ -86,7 +68,7 @@ def test_a_bug_in_tracking_never_fails_the_page(client, monkeypatch, caplog):
     monkeypatch.setattr(middleware.store, "record_hits", broken)
     response = visit(client, "/")
     assert response.status_code == 200
-    assert middleware.losses.total == 1
+    assert middleware.recorder.losses.total == 1
 
 
 def test_background_recording_batches_and_fails_open(client, staff_client, settings):
@@ -97,7 +79,8 @@ def test_background_recording_batches_and_fails_open(client, staff_client, setti
     middleware.recorder.flush()  # what the thread does every quarter second
     assert middleware.recorder.pending() == 0
     body = staff_client.get("/api/analytics/page-views?range=24h").json()
-    assert body["total"] == 31, (middleware.losses.total, middleware.losses.last_error)
+    losses = middleware.recorder.losses
+    assert body["total"] == 31, (losses.total, losses.last_error)
     assert body["top_pages"] == [
         {"page": "movie-detail", "views": 30},
         {"page": "search", "views": 1},
@@ -116,4 +99,4 @@ def test_background_recording_counts_losses_when_the_store_is_down(
     for _ in range(5):
         assert visit(client, "/").status_code == 200
     middleware.recorder.flush()
-    assert middleware.losses.total == 5
+    assert middleware.recorder.losses.total == 5

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from insights import keys
-from insights.retention import COUNTRY_RETENTION_MS, PAGE_VIEWS_RETENTION_MS
-from insights.units import DAY_MS, HOUR_MS, MINUTE_MS
+from insights.series import COUNTRY_RETENTION_MS, PAGE_VIEWS_RETENTION_MS
+from telemetry.units import DAY_MS, HOUR_MS, MINUTE_MS
 
 
 def _ms(*args):

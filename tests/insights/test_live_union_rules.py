@@ -1,7 +1,7 @@
 """The rules of the live search unions (insights.live_unions): plain functions."""
 
 from insights import keys, live_unions
-from insights.units import DAY_MS, HOUR_MS
+from telemetry.units import DAY_MS, HOUR_MS
 
 TODAY = 1_795_000_000_123 - 1_795_000_000_123 % DAY_MS
 

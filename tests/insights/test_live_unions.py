@@ -7,15 +7,16 @@ from collections import Counter
 import pytest
 
 from config.redis_stores import get_redis
-from insights import keys, live_unions, middleware, reports, search_store, store, units
+from insights import keys, live_unions, middleware, reports, search_store, store
 from insights.ranges import RANGES
+from telemetry.units import DAY_MS, HOUR_MS
 
 from .conftest import visit
 
 pytestmark = [pytest.mark.urls("tests.insights.urls"), pytest.mark.django_db]
 
-DAY = units.DAY_MS
-HOUR = units.HOUR_MS
+DAY = DAY_MS
+HOUR = HOUR_MS
 
 
 def _search(client, clock, at_ms, query, results, log):

@@ -5,7 +5,9 @@ import pytest
 
 from config.events import recent_events
 from config.redis_stores import get_redis
-from insights import keys, search_store, store, units
+from insights import keys, search_store, series_reads, store
+from insights.series import search_queries_series
+from telemetry.units import DAY_MS, HOUR_MS
 from tests.conftest import empty_store
 
 from .conftest import BROWSER_UA, visit
@@ -80,14 +82,14 @@ def test_one_visitor_counts_once_a_day_and_the_salt_rotates(client, staff_client
     assert staff_client.get("/api/analytics/page-views?range=24h").json()["unique_visitors"] == 2
     analytics = get_redis("analytics")
     first_salt = analytics.get(keys.visitor_salt_key(day0))
-    assert first_salt and analytics.pttl(keys.visitor_salt_key(day0)) <= units.DAY_MS
+    assert first_salt and analytics.pttl(keys.visitor_salt_key(day0)) <= DAY_MS
 
-    clock.shift(units.DAY_MS)
+    clock.shift(DAY_MS)
     visit(client, "/")
     # a new day, a new salt; yesterday's is gone so its hashes cannot be recomputed
     assert analytics.get(keys.visitor_salt_key(day0)) is None
     assert analytics.get(keys.visitor_salt_key(clock.now)) not in (None, first_salt)
-    daily = store.unique_visitors("daily", [clock.now - clock.now % units.DAY_MS])
+    daily = store.unique_visitors("daily", [clock.now - clock.now % DAY_MS])
     assert daily == 1
     # nothing anywhere holds the IP address
     for key in analytics.scan_iter("*"):
@@ -133,9 +135,9 @@ def test_searches_from_pages_and_the_api(client, staff_client):
     assert views["top_pages"] == [{"page": "search", "views": 6}]
     # searches made on pages (user activity) vs every search (search analytics)
     assert (
-        store.series_totals(
-            [store.search_queries_series()], "hourly", [(0, store.now_ms() + units.HOUR_MS)]
-        )[(store.search_queries_series().key, 0)]
+        series_reads.series_totals(
+            [search_queries_series()], "hourly", [(0, store.now_ms() + HOUR_MS)]
+        )[(search_queries_series().key, 0)]
         == 5
     )
 
@@ -155,17 +157,17 @@ def test_series_are_created_with_labels_retention_and_buckets(client):
     }
     for key, days in expected.items():
         for level, retention in (
-            ("", days * units.DAY_MS),
-            (":minute", 3 * units.HOUR_MS),
-            (":hourly", days * units.DAY_MS),
-            (":daily", days * units.DAY_MS),
+            ("", days * DAY_MS),
+            (":minute", 3 * HOUR_MS),
+            (":hourly", days * DAY_MS),
+            (":daily", days * DAY_MS),
         ):
             info = ts.info(key + level)
             assert info.retention_msecs == retention, key + level
             assert info.duplicate_policy == "sum", key + level
             assert info.labels["granularity"] == (level[1:] or "raw")
             assert info.rules == [] or info.rules == {}  # buckets are app-written
-        assert ts.range(key + ":daily", "-", "+")[0][0] % units.DAY_MS == 0  # bucket starts
+        assert ts.range(key + ":daily", "-", "+")[0][0] % DAY_MS == 0  # bucket starts
     assert ts.info("user_activity:page_views:page:search").labels["page"] == "search"
     assert ts.info("user_activity:country_distribution:ZZ").labels["country"] == "Unknown"
     assert ts.range("search_analytics:zero_results:hourly", "-", "+")[0][1] == 1
@@ -180,7 +182,7 @@ def test_a_series_emptied_under_a_running_process_is_recreated(client):
     assert daily[0][1] == 1
     info = get_redis("analytics").ts().info("user_activity:page_views:daily")
     assert info.labels == {"type": "page_views", "granularity": "daily"}
-    assert info.retention_msecs == 90 * units.DAY_MS
+    assert info.retention_msecs == 90 * DAY_MS
 
 
 def test_a_batch_of_hits_is_summed_per_key(client):
@@ -199,8 +201,8 @@ def test_a_batch_of_hits_is_summed_per_key(client):
         "home": "2",
         "search": "1",
     }
-    assert store.unique_visitors("daily", [t - t % units.DAY_MS]) == 2
-    assert search_store.top_searches("zero_results", "daily", [t - t % units.DAY_MS]) == (
+    assert store.unique_visitors("daily", [t - t % DAY_MS]) == 2
+    assert search_store.top_searches("zero_results", "daily", [t - t % DAY_MS]) == (
         [("dune", 1)],
         1,
     )

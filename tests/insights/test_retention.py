@@ -4,14 +4,15 @@ from the compactions."""
 import pytest
 
 from config.redis_stores import get_redis
-from insights import keys, reports, retention, units
+from insights import keys, reports, retention
 from insights.ranges import RANGES
+from telemetry.units import DAY_MS, HOUR_MS
 
 from .conftest import visit
 
 pytestmark = [pytest.mark.urls("tests.insights.urls"), pytest.mark.django_db]
 
-DAY = units.DAY_MS
+DAY = DAY_MS
 
 
 def _raw_samples(key):
@@ -215,7 +216,7 @@ def test_an_idle_series_shows_nothing_beyond_its_retention(clock, search_25_days
 @pytest.mark.parametrize(
     ("granularity", "low", "high"),
     [
-        ("minute", 0, 2 * units.HOUR_MS),
+        ("minute", 0, 2 * HOUR_MS),
         ("hourly", DAY, 3 * DAY),
         ("daily", 89 * DAY, 91 * DAY),
     ],

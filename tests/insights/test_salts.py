@@ -1,7 +1,7 @@
 """The daily salt policy (insights.salts): plain functions."""
 
 from insights import keys, salts
-from insights.units import DAY_MS
+from telemetry.units import DAY_MS
 
 NOW = 1_795_000_000_123
 

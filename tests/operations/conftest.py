@@ -1,6 +1,6 @@
 import pytest
 
-from operations import store
+from operations import metrics_store
 
 
 class FakeClock:
@@ -29,6 +29,7 @@ def inline_request_metrics(settings):
     from tests.conftest import empty_store
 
     recorder.flush()
+    recorder.losses.reset()  # each test counts (and logs) its own losses
     empty_store("metrics")  # never FLUSHDB: RediSearch would drop every index
     settings.OPERATIONS_REQUEST_METRICS_BACKGROUND = False
     yield
@@ -38,6 +39,6 @@ def inline_request_metrics(settings):
 def forget_created_digests():
     # The middleware remembers which minute digests it created; the stores are flushed
     # between tests, so start each test with an empty memory.
-    store._created_digests.clear()
+    metrics_store.forget_created_digests()
     yield
-    store._created_digests.clear()
+    metrics_store.forget_created_digests()

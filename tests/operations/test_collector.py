@@ -6,9 +6,11 @@ import logging
 import pytest
 
 from config.redis_stores import get_redis
-from operations import alert_store, redis_server, store
+from operations import alert_store, metrics_store, redis_server
 from operations.collector import Collector
 from operations.management.commands.collect_metrics import Command
+from operations.series import ALL_SERIES, REQUEST_BUCKET_MS, SYSTEM_SERIES
+from telemetry.units import MINUTE_MS
 from tests.conftest import empty_store
 from tests.operations.helpers import fixed_system
 
@@ -18,8 +20,8 @@ pytestmark = pytest.mark.django_db
 def test_a_pass_writes_every_series_with_labels_retention_and_compactions(clock):
     Collector(clock=clock, **fixed_system()).run_pass()
     metrics = get_redis("metrics")
-    for series in store.ALL_SERIES.values():
-        info = store.series_info(series.key)
+    for series in ALL_SERIES.values():
+        info = metrics_store.series_info(series.key)
         assert info["labels"]["group"] == series.key.split(":")[0]
         assert info["retention_msecs"] == series.retention_ms
         # Rules only where no duplicate can reach the source (store.py); the app writes
@@ -28,7 +30,7 @@ def test_a_pass_writes_every_series_with_labels_retention_and_compactions(clock)
             c.key(series.key) for c in series.compactions if c.app_written is None
         ]
         for compaction in series.compactions:
-            dest = store.series_info(compaction.key(series.key))
+            dest = metrics_store.series_info(compaction.key(series.key))
             assert dest["labels"]["resolution"] == compaction.suffix
             assert dest["retention_msecs"] == compaction.retention_ms
             assert dest["duplicate_policy"].upper() == (compaction.app_written or "LAST")
@@ -41,23 +43,23 @@ def test_a_pass_writes_every_series_with_labels_retention_and_compactions(clock)
     assert metrics.ts().get("app_metrics:error_rate") == (now_ms, 0.0)
     # Labels make the series findable by filter, which an auto-created series never is.
     found = metrics.ts().mrange("-", "+", ["group=system_metrics", "resolution=raw"])
-    assert len(found) == len(store.SYSTEM_SERIES)
+    assert len(found) == len(SYSTEM_SERIES)
 
 
 def test_each_series_keeps_its_retention():
-    store.ensure_series()
+    metrics_store.ensure_series()
     day = 24 * 3600 * 1000
-    assert store.series_info("system_metrics:cpu_usage")["retention_msecs"] == 7 * day
-    assert store.series_info("app_metrics:response_time")["retention_msecs"] == 3 * day
-    assert store.series_info("app_metrics:error_rate")["retention_msecs"] == 7 * day
+    assert metrics_store.series_info("system_metrics:cpu_usage")["retention_msecs"] == 7 * day
+    assert metrics_store.series_info("app_metrics:response_time")["retention_msecs"] == 3 * day
+    assert metrics_store.series_info("app_metrics:error_rate")["retention_msecs"] == 7 * day
 
 
 def test_ensure_series_is_idempotent_and_restores_a_lost_rule():
-    assert store.ensure_series() > 0
-    assert store.ensure_series() == 0
+    assert metrics_store.ensure_series() > 0
+    assert metrics_store.ensure_series() == 0
     get_redis("metrics").delete("system_metrics:cpu_usage:avg_1h")
-    assert store.ensure_series() == 1
-    rules = store.series_info("system_metrics:cpu_usage")["rules"]
+    assert metrics_store.ensure_series() == 1
+    rules = metrics_store.series_info("system_metrics:cpu_usage")["rules"]
     assert "system_metrics:cpu_usage:avg_1h" in [rule[0] for rule in rules]
 
 
@@ -80,37 +82,43 @@ def test_compactions_serve_the_seven_day_window(clock):
 def test_record_request_counts_requests_errors_and_latency(clock):
     now_ms = int(clock() * 1000)
     for index in range(20):
-        store.record_request(10.0 + index, is_error=index % 10 == 0, now_ms=now_ms + index)
+        metrics_store.record_request(10.0 + index, is_error=index % 10 == 0, now_ms=now_ms + index)
     metrics = get_redis("metrics")
-    bucket = now_ms - now_ms % store.REQUEST_BUCKET_MS
+    bucket = now_ms - now_ms % REQUEST_BUCKET_MS
     assert metrics.ts().range("app_metrics:requests", "-", "+") == [(bucket, 20.0)]
     assert metrics.ts().range("app_metrics:errors", "-", "+") == [(bucket, 2.0)]
     assert len(metrics.ts().range("app_metrics:response_time", "-", "+")) == 20
-    minute = store.minute_of(now_ms)
-    quantiles = store.digest_quantiles([minute])[minute]
+    minute = metrics_store.minute_of(now_ms)
+    quantiles = metrics_store.digest_quantiles([minute])[minute]
     assert quantiles["count"] == 20
     assert 18 <= quantiles["p50"] <= 21 and quantiles["p99"] >= 28
-    assert 0 < metrics.ttl(store.latency_digest_key(minute)) <= store.LATENCY_DIGEST_TTL_SECONDS
-    assert store.request_totals()["requests"] == 20
-    assert store.request_totals()["errors"] == 2
+    assert (
+        0
+        < metrics.ttl(metrics_store.latency_digest_key(minute))
+        <= metrics_store.LATENCY_DIGEST_TTL_SECONDS
+    )
+    assert metrics_store.request_totals()["requests"] == 20
+    assert metrics_store.request_totals()["errors"] == 2
 
 
 def test_a_flushed_digest_is_recreated_on_the_next_request(clock):
     now_ms = int(clock() * 1000)
-    store.record_request(5.0, False, now_ms=now_ms)
+    metrics_store.record_request(5.0, False, now_ms=now_ms)
     empty_store("metrics")  # the process still believes the digest exists
-    store.record_request(7.0, False, now_ms=now_ms + 1)
-    minute = store.minute_of(now_ms)
-    assert store.digest_quantiles([minute])[minute]["count"] == 1
+    metrics_store.record_request(7.0, False, now_ms=now_ms + 1)
+    minute = metrics_store.minute_of(now_ms)
+    assert metrics_store.digest_quantiles([minute])[minute]["count"] == 1
     # TS.ADD's creation arguments kept the labels of the series it had to recreate.
-    assert store.series_info("app_metrics:requests")["labels"]["group"] == "app_metrics"
+    assert metrics_store.series_info("app_metrics:requests")["labels"]["group"] == "app_metrics"
 
 
 def test_the_collector_turns_digests_and_counts_into_percentiles_and_error_rate(clock):
     now_ms = int(clock() * 1000)
-    previous_minute = store.minute_of(now_ms) - store.MINUTE_MS
+    previous_minute = metrics_store.minute_of(now_ms) - MINUTE_MS
     for index in range(100):
-        store.record_request(float(index + 1), index < 10, now_ms=previous_minute + 30_000 + index)
+        metrics_store.record_request(
+            float(index + 1), index < 10, now_ms=previous_minute + 30_000 + index
+        )
     result = Collector(clock=clock, **fixed_system()).run_pass()
     assert result.values["error_rate"] == pytest.approx(10.0)
     assert 94 <= result.values["response_time"] <= 97  # p95 of 1..100 ms
@@ -170,7 +178,7 @@ def test_the_collector_survives_a_redis_restart_and_logs_once(stoppable_server, 
         assert command.tick(collector) is True
     assert any("recovered" in r.getMessage() for r in caplog.records)
     # The series were created again, with their labels, before writing.
-    assert store.series_info("system_metrics:cpu_usage")["labels"]["metric"] == "cpu_usage"
+    assert metrics_store.series_info("system_metrics:cpu_usage")["labels"]["metric"] == "cpu_usage"
     assert alert_store.read_configuration()["cpu_threshold"] == "80"
 
 
@@ -188,6 +196,6 @@ def test_redis_ops_per_sec_is_the_commands_counted_between_two_passes(clock, mon
     assert collector.run_pass().system["redis_ops_per_sec"] == 50.0  # 500 in 10 s
     clock.advance(20)
     assert collector.run_pass().system["redis_ops_per_sec"] == 5.0
-    assert store.latest_values()["redis_ops_per_sec"][1] == 5.0
+    assert metrics_store.latest_values()["redis_ops_per_sec"][1] == 5.0
     clock.advance(10)  # the server restarted: its counter began again
     assert collector.run_pass().system["redis_ops_per_sec"] is None

@@ -1,10 +1,10 @@
-"""The 5m/1h compactions the 24h and 7d views read, in the metrics store (DB 4).
+"""The 5m/1h bucket series the 24h and 7d views read, in the metrics store (DB 4).
 
-In the bundled RedisTimeSeries 1.12 a TS.CREATERULE rule outside DB 0 is silently deleted
-by the first duplicate or out-of-order sample (tests/insights/test_timeseries_db_bug.py).
-The request counters get a duplicate on every second request of a 10-second interval and
-the latency series are rewritten by every collector pass, so their compactions are written
-by the app; these tests go through the real write paths and read what the reports show.
+Outside DB 0 a duplicate or out-of-order sample deletes a TS.CREATERULE rule
+(tests/telemetry/test_compaction_rule_bug.py). The request counters get a duplicate on
+every second request of a 10-second interval and the latency series are rewritten by
+every collector pass, so the app writes their buckets; these tests go through the real
+write paths and read what the reports show.
 """
 
 from types import SimpleNamespace
@@ -12,13 +12,15 @@ from types import SimpleNamespace
 import pytest
 
 from config.redis_stores import get_redis
-from operations import reports, store
+from operations import metrics_store, reports
 from operations.collector import Collector
+from operations.series import APP_SERIES, SYSTEM_SERIES
+from telemetry.units import HOUR_MS, MINUTE_MS
 
 pytestmark = pytest.mark.django_db
 
-MINUTE = store.MINUTE_MS
-HOUR = store.HOUR_MS
+MINUTE = MINUTE_MS
+HOUR = HOUR_MS
 
 
 def fixed_system():
@@ -30,7 +32,7 @@ def fixed_system():
 
 def rules_of(key):
     """The destinations of a series' rules (TS.INFO answers a list or a dict)."""
-    rules = store.series_info(key)["rules"] or {}
+    rules = metrics_store.series_info(key)["rules"] or {}
     return set(rules) if isinstance(rules, dict) else {rule[0] for rule in rules}
 
 
@@ -42,14 +44,14 @@ def hour(clock):
 
 
 def test_request_counts_reach_the_5m_and_1h_compactions_and_the_long_reports(hour):
-    store.ensure_series()  # as the collector does at start
+    metrics_store.ensure_series()  # as the collector does at start
     # Four requests in one 10-second interval, each its own pipeline (duplicate writes)...
     for offset in (1_000, 2_000, 3_000):
-        store.record_request(5.0, False, now_ms=hour + offset)
-    store.record_request(5.0, True, now_ms=hour + 4_000)
+        metrics_store.record_request(5.0, False, now_ms=hour + offset)
+    metrics_store.record_request(5.0, True, now_ms=hour + 4_000)
     # ...then a batch in a later 5-minute bucket, and one request in the next hour.
-    store.record_requests([(hour + 7 * MINUTE + i, 5.0, i == 0) for i in range(5)])
-    store.record_request(5.0, False, now_ms=hour + HOUR + 1_000)
+    metrics_store.record_requests([(hour + 7 * MINUTE + i, 5.0, i == 0) for i in range(5)])
+    metrics_store.record_request(5.0, False, now_ms=hour + HOUR + 1_000)
 
     ts = get_redis("metrics").ts()
     assert ts.range("app_metrics:requests:sum_5m", "-", "+") == [
@@ -82,10 +84,10 @@ def test_request_counts_reach_the_5m_and_1h_compactions_and_the_long_reports(hou
 def test_the_performance_api_shows_the_long_ranges(staff_client, range_name):
     import time
 
-    store.ensure_series()
+    metrics_store.ensure_series()
     now_ms = int(time.time() * 1000)
     for offset in range(3):  # one interval: duplicates on app_metrics:requests
-        store.record_request(5.0, offset == 0, now_ms=now_ms - 5_000 + offset)
+        metrics_store.record_request(5.0, offset == 0, now_ms=now_ms - 5_000 + offset)
     body = staff_client.get(f"/api/operations/performance-metrics?range={range_name}").json()
     # The API call itself was a request too (recorded after its answer).
     assert body["totals"] == {"requests": 3, "errors": 1}
@@ -94,26 +96,26 @@ def test_the_performance_api_shows_the_long_ranges(staff_client, range_name):
 def test_latency_percentiles_reach_the_hourly_compaction(clock, hour):
     collector = Collector(clock=clock, **fixed_system())
     # Minute 0: one slow request, then a pass while the minute holds only that one...
-    store.record_request(900.0, False, now_ms=hour + 1_000)
+    metrics_store.record_request(900.0, False, now_ms=hour + 1_000)
     clock.advance(10)
     collector.run_pass()
     # ...then 99 fast ones and a second pass in the same minute, which rewrites it.
-    store.record_requests([(hour + 12_000 + i, 10.0, False) for i in range(99)])
+    metrics_store.record_requests([(hour + 12_000 + i, 10.0, False) for i in range(99)])
     clock.advance(10)
     collector.run_pass()
     # Minute 1: 50 ms requests; the pass rewrites minutes 0 and 1 (duplicates again).
-    store.record_requests([(hour + MINUTE + 1_000 + i, 50.0, False) for i in range(20)])
+    metrics_store.record_requests([(hour + MINUTE + 1_000 + i, 50.0, False) for i in range(20)])
     clock.advance(50)
     collector.run_pass()
     # The next hour.
-    store.record_request(20.0, False, now_ms=hour + HOUR + 1_000)
+    metrics_store.record_request(20.0, False, now_ms=hour + HOUR + 1_000)
     clock.advance(3600)
     collector.run_pass()
 
     ts = get_redis("metrics").ts()
     week = reports.performance_metrics("7d", now_ms=int(clock() * 1000))
     at = week["timestamps"].index(hour)
-    for name, _ in store.QUANTILES:
+    for name, _ in metrics_store.QUANTILES:
         key = f"app_metrics:latency_{name}"
         minutes = ts.range(key, hour, hour + HOUR - 1)
         assert [t for t, _ in minutes] == [hour, hour + MINUTE]
@@ -136,7 +138,7 @@ def test_a_pass_on_a_clock_that_went_back_keeps_the_system_rules(clock):
     collector.run_pass()
     clock.advance(-5)  # the same millisecond as the first pass
     collector.run_pass()
-    for series in [*store.SYSTEM_SERIES.values(), store.APP_SERIES["error_rate"]]:
+    for series in [*SYSTEM_SERIES.values(), APP_SERIES["error_rate"]]:
         assert rules_of(series.key) == {c.key(series.key) for c in series.compactions}
     samples = get_redis("metrics").ts().range("system_metrics:cpu_usage", "-", "+")
     assert len(samples) == 1
@@ -145,7 +147,7 @@ def test_a_pass_on_a_clock_that_went_back_keeps_the_system_rules(clock):
 def test_starting_the_collector_removes_old_rules_and_restores_lost_ones(clock):
     """An upgrade from a version that had rules on the request and latency series (in DB 0,
     where rules work, they would count every request twice) and a system rule that went."""
-    store.ensure_series()
+    metrics_store.ensure_series()
     ts = get_redis("metrics").ts()
     ts.createrule("app_metrics:requests", "app_metrics:requests:sum_5m", "sum", 5 * MINUTE)
     ts.createrule("app_metrics:latency_p95", "app_metrics:latency_p95:max_1h", "max", HOUR)

@@ -7,9 +7,10 @@ import pytest
 from django.test import Client
 
 from config.redis_stores import get_redis, reset_pools
-from operations import alert_store, store
+from operations import alert_store, metrics_store
 from operations.alert_types import Alert, AlertState, AlertStatus, RuleState, iso_utc
 from operations.alerts import Evaluator
+from operations.series import SYSTEM_SERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +131,7 @@ def test_system_metrics_api(staff_client):
         body = staff_client.get(f"/api/operations/system-metrics?range={name}").json()
         assert body["range"] == name
         assert len(body["labels"]) == len(body["timestamps"]) == points
-        assert set(body["series"]) == set(store.SYSTEM_SERIES)
+        assert set(body["series"]) == set(SYSTEM_SERIES)
         assert all(len(v) == points for v in body["series"].values())
     body = staff_client.get("/api/operations/system-metrics").json()
     assert body["series"]["cpu_usage"][-1] is not None  # the pass landed in the last bucket
@@ -141,8 +142,10 @@ def test_the_ops_per_sec_tile_table_and_apis_show_one_figure(staff_client, clock
     """One known state: the collector's newest samples. INFO's instantaneous figure (the
     dashboard's own polling, at another moment) appears nowhere."""
     now_ms = int(clock() * 1000)
-    store.ensure_series()
-    store.write_samples(now_ms, {"redis_ops_per_sec": 1234.5, "redis_clients": 17.0}, None, {})
+    metrics_store.ensure_series()
+    metrics_store.write_samples(
+        now_ms, {"redis_ops_per_sec": 1234.5, "redis_clients": 17.0}, None, {}
+    )
     page = staff_client.get("/operations/").content.decode()
     shown = re.findall(r'data-latest(?:-of)?="redis_ops_per_sec" data-unit="">([^<]*)<', page)
     assert shown == ["1234.5", "1234.5"]  # the tile, then the Redis table
@@ -256,7 +259,7 @@ def stopped_redis(stoppable_server):
 def test_the_middleware_records_requests_and_5xx(client, settings):
     client.get("/accounts/login/")
     client.get("/static/css/app.css")  # skipped: not the application's performance
-    assert store.request_totals()["requests"] == 1
+    assert metrics_store.request_totals()["requests"] == 1
     metrics = get_redis("metrics")
     assert metrics.ts().range("app_metrics:requests", "-", "+")[0][1] == 1.0
 
@@ -268,7 +271,7 @@ def test_the_middleware_counts_server_errors(rf):
 
     middleware = RequestMetricsMiddleware(lambda request: HttpResponseServerError("boom"))
     assert middleware(rf.get("/broken")).status_code == 500
-    assert store.request_totals()["errors"] == 1
+    assert metrics_store.request_totals()["errors"] == 1
 
 
 def test_a_failing_store_never_fails_the_request(rf, monkeypatch, caplog):
@@ -280,7 +283,7 @@ def test_a_failing_store_never_fails_the_request(rf, monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise redis.ConnectionError("down")
 
-    monkeypatch.setattr(store, "record_request", broken)
+    monkeypatch.setattr(metrics_store, "record_requests", broken)
     middleware = RequestMetricsMiddleware(lambda request: HttpResponse("ok"))
     for _ in range(3):
         assert middleware(rf.get("/")).content == b"ok"
@@ -372,7 +375,7 @@ def test_background_mode_queues_and_a_flush_writes_one_batch(client, settings):
     for _ in range(3):
         assert client.get("/accounts/login/").status_code == 200
     recorder.flush()  # the writer thread may have flushed some already: the rest now
-    assert store.request_totals()["requests"] == 3
+    assert metrics_store.request_totals()["requests"] == 3
     assert recorder.thread is not None and recorder.thread.daemon
 
     own = RequestRecorder(flush_interval=3600)  # its thread will not flush during the test
@@ -384,7 +387,7 @@ def test_background_mode_queues_and_a_flush_writes_one_batch(client, settings):
     metrics = get_redis("metrics")
     assert metrics.ts().range("app_metrics:requests", now_ms, now_ms + 10_000) == [(now_ms, 50.0)]
     assert metrics.ts().range("app_metrics:errors", now_ms, now_ms + 10_000) == [(now_ms, 5.0)]
-    assert store.digest_quantiles([now_ms])[now_ms]["count"] == 50
+    assert metrics_store.digest_quantiles([now_ms])[now_ms]["count"] == 50
 
 
 def test_background_flush_survives_redis_down(stopped_redis, caplog):

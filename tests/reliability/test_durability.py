@@ -15,8 +15,10 @@ from bench import durability
 from config.redis_stores import reset_pools
 from insights import middleware
 from insights import store as insights_store
+from insights.series import page_views_series
 from search import importer, indexing
 from search.synthetic import MovieFactory
+from telemetry import timeseries
 
 pytestmark = pytest.mark.slow
 
@@ -31,15 +33,15 @@ def crashable(stoppable_server):
     """Every store on a server the test kills; per-process caches forgotten around it."""
     config = stoppable_server.client().config_get("append*")
     assert (config["appendonly"], config["appendfsync"]) == ("yes", "everysec")
-    insights_store.forget_ensured()
+    timeseries.forget_ensured()
     insights_store.forget_salts()
     yield stoppable_server
-    insights_store.forget_ensured()
+    timeseries.forget_ensured()
     insights_store.forget_salts()
 
 
 class StoppableRecorder(middleware.Recorder):
-    """The middleware's recorder (queue, batches, write_or_count) with a thread that ends
+    """The middleware's recorder (queue, batches, losses) with a thread that ends
     with the test: the real one runs forever and would later write into other tests'
     stores."""
 
@@ -116,8 +118,6 @@ def test_kill_9_during_tracking_loses_no_acknowledged_hit_and_counts_the_rest(
 ):
     """In-process through the middleware's background recorder (the path gunicorn
     workers use); bench/durability.py does the same over HTTP."""
-    losses = middleware.LossCounter()
-    monkeypatch.setattr(middleware, "losses", losses)
     acks = []  # (acknowledged at, hits in the batch)
     original = middleware.record
 
@@ -127,6 +127,7 @@ def test_kill_9_during_tracking_loses_no_acknowledged_hit_and_counts_the_rest(
 
     monkeypatch.setattr(middleware, "record", acknowledged)
     recorder = StoppableRecorder()
+    losses = recorder.losses
     started_ms = insights_store.now_ms()
     submitted = 0
     stop = threading.Event()
@@ -165,7 +166,7 @@ def test_kill_9_during_tracking_loses_no_acknowledged_hit_and_counts_the_rest(
     samples = (
         insights_store.client()
         .ts()
-        .range(insights_store.page_views_series().key, started_ms, insights_store.now_ms())
+        .range(page_views_series().key, started_ms, insights_store.now_ms())
     )
     recorded = int(sum(value for _, value in samples))
     assert recorded >= acked_old  # the promise (see above)

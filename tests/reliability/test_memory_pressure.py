@@ -18,10 +18,11 @@ from config.embedded_redis import EmbeddedRedis, free_port
 from config.redis_stores import get_redis, reset_pools
 from insights import middleware
 from insights import store as insights_store
-from operations import store as operations_store
+from operations import metrics_store
 from operations.recorder import recorder as request_recorder
 from search import service, store
 from search.synthetic import MovieFactory
+from telemetry import timeseries
 from tests.conftest import cache_settings, store_urls
 
 pytestmark = pytest.mark.slow
@@ -41,12 +42,12 @@ def small_server(tmp_path, settings):
     urls = store_urls(server.port, server.password)
     settings.REDIS_URLS = urls
     settings.CACHES = cache_settings(urls["cache"])
-    insights_store.forget_ensured()
+    timeseries.forget_ensured()
     insights_store.forget_salts()
     yield server
     server.stop(save=False)
     reset_pools()
-    insights_store.forget_ensured()
+    timeseries.forget_ensured()
     insights_store.forget_salts()
 
 
@@ -122,7 +123,7 @@ def test_eviction_takes_caches_only_and_refused_writes_are_counted(
     call_command("import_movies", str(catalogue), verbosity=0)
     insights_store.record_hits(hits(300) + hits(200, page="search"))
     now_ms = int(time.time() * 1000)
-    operations_store.record_requests([(now_ms - i, 4.0 + i % 9, i % 50 == 0) for i in range(500)])
+    metrics_store.record_requests([(now_ms - i, 4.0 + i % 9, i % 50 == 0) for i in range(500)])
     keep = persistent_keys()
     samples = series_samples()
     assert len(keep["search"]) >= 2 * MOVIES and len(samples) >= 10
@@ -189,15 +190,15 @@ def test_eviction_takes_caches_only_and_refused_writes_are_counted(
     assert still_there(keep) == dict.fromkeys(STORES, 0)
 
     # The tracking writer counts what Redis refuses.
-    losses = middleware.LossCounter()
-    monkeypatch.setattr(middleware, "losses", losses)
-    middleware.write_or_count(hits(40))
+    losses = middleware.recorder.losses
+    losses.reset()
+    middleware.recorder.write_now(hits(40))
     assert losses.total == 40 and "OutOfMemoryError" in losses.last_error
     # So does the request-metrics writer.
-    dropped = request_recorder.dropped
+    dropped = request_recorder.losses.total
     request_recorder.queue.extend((now_ms, 5.0, False) for _ in range(7))
     assert request_recorder.flush() == 0
-    assert request_recorder.dropped == dropped + 7
+    assert request_recorder.losses.total == dropped + 7
     # Both show on /metrics (this request's own figures are refused too).
     response = client.get("/metrics")
     assert response.status_code == 200

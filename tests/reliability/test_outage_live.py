@@ -197,10 +197,10 @@ class Live:
         return psutil.Process(process.pid) if process.poll() is None else None
 
     def newest_cpu_sample_ms(self):
-        from operations import store
+        from operations import metrics_store
 
         with self.stores():
-            latest = store.latest_values()["cpu_usage"]
+            latest = metrics_store.latest_values()["cpu_usage"]
         return latest[0] if latest else 0
 
     def views_today(self, page):

@@ -23,6 +23,7 @@ from redis.retry import Retry
 
 from config.embedded_redis import EmbeddedRedis, free_port
 from config.redis_stores import get_pool, get_redis, reset_pools
+from telemetry import timeseries
 from tests.config.test_settings import load_settings, loaded
 from tests.conftest import cache_settings
 from tests.insights.conftest import BROWSER_UA
@@ -167,13 +168,13 @@ def tls_settings(tls_server):
     )
     urls = values["urls"]
     assert values["embedded"] is False  # TLS: nothing embedded would start
-    insights_store.forget_ensured()
+    timeseries.forget_ensured()
     insights_store.forget_salts()
     with override_settings(
         REDIS_URLS=urls, CACHES=cache_settings(urls["cache"]), INSIGHTS_RECORD_IN_BACKGROUND=False
     ):
         yield urls
-    insights_store.forget_ensured()
+    timeseries.forget_ensured()
     insights_store.forget_salts()
 
 
@@ -217,7 +218,7 @@ def write_movies(path):
 def test_search_tracking_collector_and_health_over_tls(client, tls_settings, tmp_path):
     from insights import keys as insights_keys
     from insights import store as insights_store
-    from operations import alert_store
+    from operations import alert_store, metrics_store
     from operations import store as operations_store
     from search import store as search_store
 
@@ -239,7 +240,7 @@ def test_search_tracking_collector_and_health_over_tls(client, tls_settings, tmp
     assert views["movie"] == 1 and views["search"] == 1
 
     call_command("collect_metrics", "--once")
-    latest = operations_store.latest_values()
+    latest = metrics_store.latest_values()
     assert latest["cpu_usage"] is not None and latest["memory_usage"] is not None
     assert alert_store.collector_state().last_pass_ms
 
