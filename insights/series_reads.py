@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import redis
 
 from insights import store
+from insights.retention import retained_from
 from telemetry.timeseries import Series
 
 
@@ -39,7 +40,7 @@ def series_range(
 ) -> Counter:
     """{bucket start ms: sum} of one series over [start, end), read from its buckets."""
     now = store.now_ms() if now is None else now
-    start_ms = max(start_ms, store.retained_from(series.retention_ms, granularity, now))
+    start_ms = max(start_ms, retained_from(series.retention_ms, granularity, now))
     if start_ms >= end_ms:
         return Counter()
     try:
@@ -64,7 +65,7 @@ def series_totals(
     pipe = store.client().ts().pipeline(transaction=False)
     asked = []
     for series in series_list:
-        oldest = store.retained_from(series.retention_ms, granularity, now)
+        oldest = retained_from(series.retention_ms, granularity, now)
         for i, (start_ms, end_ms) in enumerate(periods):
             start = max(start_ms, oldest)
             if start < end_ms:
@@ -88,7 +89,7 @@ def labelled_totals(
 ) -> Counter:
     """{label value: sum over [start, end)} for every series of a type (one TS.MRANGE)."""
     now = store.now_ms() if now is None else now
-    start_ms = max(start_ms, store.retained_from(retention_ms, granularity, now))
+    start_ms = max(start_ms, retained_from(retention_ms, granularity, now))
     totals = Counter()
     if start_ms >= end_ms:
         return totals

@@ -26,14 +26,6 @@ from insights.keys import (
     visitor_salt_expires_at,
     visitor_salt_key,
 )
-from insights.retention import (
-    COUNTRY_RETENTION_MS,
-    MINUTE_BUCKETS_RETENTION_MS,
-    PAGE_VIEWS_RETENTION_MS,
-    RESPONSE_TIMES_RETENTION_MS,
-    SEARCH_RETENTION_MS,
-    retained_from,
-)
 from insights.searches import SearchHit
 from insights.series import (
     GRANULARITIES,
@@ -57,8 +49,6 @@ def now_ms() -> int:
 
 def client() -> redis.Redis:
     return get_redis(STORE)
-
-
 
 
 # --- the daily salt for visitor hashes ------------------------------------------------

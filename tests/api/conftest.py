@@ -8,7 +8,6 @@ from django.test import Client
 
 from insights import store as insights_store
 from operations import alert_store, alerts, metrics_store
-from operations import store as operations_store
 from telemetry import timeseries
 from tests.insights.conftest import BROWSER_UA
 from tests.operations.conftest import FakeClock

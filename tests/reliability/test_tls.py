@@ -219,7 +219,6 @@ def test_search_tracking_collector_and_health_over_tls(client, tls_settings, tmp
     from insights import keys as insights_keys
     from insights import store as insights_store
     from operations import alert_store, metrics_store
-    from operations import store as operations_store
     from search import store as search_store
 
     assert get_pool("search").connection_class is redis.SSLConnection
