@@ -267,7 +267,7 @@ def _series_samples(key_for, times, values=None, now=0):
 
 def load(events, now):
     """`events` page views over the 90 days before `now`, written day by day in order."""
-    from config.events import EVENTS_MAXLEN, event_fields
+    from config.events import EVENTS_MAXLEN, PAGE_VIEW, event_fields
     from config.redis_stores import get_redis
     from insights import keys, store
     from insights.countries import COUNTRY_NAMES
@@ -374,7 +374,7 @@ def load(events, now):
     print()
     pipe = stream.pipeline(transaction=False)
     for t, page, country in last:
-        fields = event_fields("page_view", page=page, country=names[country])
+        fields = event_fields(PAGE_VIEW, page=page, country=names[country])
         fields["ts"] = str(t)
         pipe.xadd("events:stream", fields, maxlen=EVENTS_MAXLEN, approximate=True)
     pipe.execute()

@@ -15,14 +15,13 @@ import time
 import redis
 from django.conf import settings
 
-from config.events import append_event
+from config.events import PAGE_VIEW, append_event
 from config.redis_stores import get_redis
 from insights import search_store, store, tracking
 from telemetry import batcher
 
 logger = logging.getLogger(__name__)
 
-PAGE_VIEW_EVENT = "page_view"
 PAUSE_AFTER_FAILURE_SECONDS = 5
 BATCH_SIZE = 500
 FLUSH_INTERVAL_SECONDS = 0.25
@@ -49,7 +48,7 @@ def record(hits: list[store.Hit]) -> None:
         if hit.search:
             data["search"] = hit.search.query
             data["results"] = hit.search.result_count
-        append_event(PAGE_VIEW_EVENT, pipeline=pipe, **data)
+        append_event(PAGE_VIEW, pipeline=pipe, **data)
     if pipe is not None:
         pipe.execute()
 

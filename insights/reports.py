@@ -10,9 +10,8 @@ Field names are the JSON names of the APIs (insights.api.as_json), `from_` as "f
 from dataclasses import dataclass
 from enum import StrEnum
 
-from config.events import recent_events
+from config.events import PAGE_VIEW, recent_events
 from insights import ranges, search_store, series_reads, store
-from insights.middleware import PAGE_VIEW_EVENT
 from insights.ranges import Range, window
 from insights.retention import retained_from
 from insights.series import (
@@ -341,7 +340,7 @@ def page_activities(rng: Range, now_ms: int | None = None, limit: int = 30) -> A
     """The newest page views of the range from the events stream (capped, so the oldest
     of a long range may be gone)."""
     win = _window(rng, now_ms)
-    events = recent_events(count=limit, kinds={PAGE_VIEW_EVENT}, since_ms=win.start_ms)
+    events = recent_events(count=limit, kinds={PAGE_VIEW}, since_ms=win.start_ms)
     return ActivityReport(
         **_period(win),
         events=[

@@ -3,7 +3,7 @@ APIs, the dashboard and the keys themselves."""
 
 import pytest
 
-from config.events import recent_events
+from config.events import PAGE_VIEW, recent_events
 from config.redis_stores import get_redis
 from insights import keys, search_store, series_reads, store
 from insights.series import search_queries_series
@@ -71,7 +71,7 @@ def test_bots_static_admin_apis_and_failures_are_not_counted(client, staff_clien
     assert views["top_pages"] == [{"page": "home", "views": 1}]
     # the dashboard's own requests are not page views either
     assert staff_client.get("/api/analytics/page-views?range=24h").json()["total"] == 1
-    assert len(recent_events(10, kinds={"page_view"})) == 1
+    assert len(recent_events(10, kinds={PAGE_VIEW})) == 1
 
 
 def test_one_visitor_counts_once_a_day_and_the_salt_rotates(client, staff_client, clock):
