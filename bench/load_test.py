@@ -20,7 +20,7 @@ What it does (from the project root):
     .venv/bin/python bench/load_test.py --movies 1000000 --users 1000 --run-time 5m \
         --reuse --write docs/BENCHMARKS.md
 
-Goals (project issue #6): 0 failures, p99 <= 200 ms, page views recorded == page views sent.
+Goals: 0 failures, p99 <= 200 ms, page views recorded == page views sent.
 """
 
 import argparse
@@ -92,9 +92,8 @@ def setup_django(env):
     from django.conf import settings
 
     django.setup()
-    # This process runs the slow one-off calls (warming the whole-catalogue facet counts
-    # takes seconds at 1,000,000 movies on a busy machine): a longer socket timeout here
-    # only; gunicorn keeps the project's settings.
+    # This process runs the slow one-off calls (the whole-catalogue facet counts): a
+    # longer socket timeout here only; gunicorn keeps the project's settings.
     settings.REDIS_POOL_OPTIONS = {**settings.REDIS_POOL_OPTIONS, "socket_timeout": 300}
 
 
@@ -105,8 +104,7 @@ def ensure_movies(args, env):
     indexing.ensure_indexes()
     count = store.movie_count()
     if count < args.movies:
-        # Ids are consecutive from FIRST_ID, so an interrupted load resumes where it stopped
-        # (a loaded 2-core machine can time a batch out).
+        # Ids are consecutive from FIRST_ID, so an interrupted load resumes where it stopped.
         missing = args.movies - count
         print(f"generating {missing:,} movies (once; kept in {workdir_for(args.movies)})…")
         started = time.monotonic()
@@ -126,7 +124,7 @@ def ensure_movies(args, env):
 
 
 def prepare_site(args, env, rundir):
-    """Django's tables, the staff account, and the plan the locustfile reads."""
+    """Django's tables, the staff account, and the load plan (plan.json) the locustfile reads."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 

@@ -10,16 +10,11 @@ BODY_TIMED_OUT = b"Request Timeout: the request body did not arrive in time.\n"
 
 
 def post_worker_init(worker):
-    """Under gevent, at most `--threads` requests run the app at once in a worker, and
-    only once they have arrived whole.
+    """Under gevent, at most `--threads` requests run the app at once in a worker, each
+    only once its body has arrived (within --keep-alive seconds, else 408).
 
-    The event loop reads any number of connections (up to --worker-connections), and
-    gunicorn drops one whose headers take longer than --keep-alive seconds; its body is
-    then read here within the same time, or the request is answered 408. Only then does
-    it wait for a slot, as a request waits for a thread under gthread. Unbounded, a burst
-    of 200 requests in one worker asked for more Redis connections than a store's pool
-    holds (20 per process) and most answered 503 "Too many connections"; and a body read
-    inside a slot let a few clients that send their bodies slowly hold every slot.
+    The slots keep a burst within a store's Redis pool, as gthread's threads do; reading
+    the body before taking one keeps clients that send slowly from holding them all.
     """
     if worker.cfg.worker_class_str != "gevent":
         return

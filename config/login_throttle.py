@@ -1,14 +1,9 @@
-"""The answer to a login that django-axes refuses after too many failures.
-
-django-axes (settings "Login throttling") counts failed logins per username and per
-client address in the cache store and refuses every login for a counter that reached
-LOGIN_FAILURE_LIMIT, right password or not. This module words that refusal: HTTP 429
-with Retry-After and the minutes left until the lockout ends by itself, as a page that
-extends the site's base or, for scripts, as JSON.
+"""django-axes' callables (settings "Login throttling"): the username it counts, and the
+answer to a locked-out login: HTTP 429 with Retry-After and the minutes left, as a page
+or, for scripts, as JSON.
 
 A cache outage is not a lockout: reading the counters raises the Redis error, which
-RedisOutageMiddleware turns into the 503 "try again shortly" page, and nothing is
-counted meanwhile.
+RedisOutageMiddleware answers with a 503, and nothing is counted meanwhile.
 """
 
 import math

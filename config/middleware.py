@@ -1,14 +1,9 @@
 """Project-wide middleware: security headers, and no traceback page on a Redis outage.
 
-SecurityHeadersMiddleware adds the headers Django 5.2 does not set itself (a strict
-Content-Security-Policy, Permissions-Policy, Cross-Origin-Resource-Policy); Django's own
-SecurityMiddleware and XFrameOptionsMiddleware set nosniff, Referrer-Policy,
-Cross-Origin-Opener-Policy and X-Frame-Options from the settings.
-
-RedisOutageMiddleware: any view that lets a Redis connection error (or a reply saying the
-server cannot serve now) escape gets a friendly 503 instead: an HTML page for pages, JSON
-for `/api/` and `/health/`. Views that can degrade further (a dashboard showing "Redis is
-down" inside its layout) catch the error themselves.
+SecurityHeadersMiddleware adds the headers Django's own middleware does not set (a strict
+Content-Security-Policy, Permissions-Policy, Cross-Origin-Resource-Policy).
+RedisOutageMiddleware answers a Redis outage a view lets escape with a 503: an HTML page,
+or JSON for `/api/` and `/health/`.
 """
 
 import logging
