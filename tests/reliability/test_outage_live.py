@@ -152,9 +152,12 @@ class Live:
 
         command = serve.Command()
         # serve's defaults come from this process's environment: give every one here.
-        arguments = ["--host", "127.0.0.1", "--port", str(self.port)]
-        arguments += ["--workers", self.env["WEB_WORKERS"], "--threads", self.env["WEB_THREADS"]]
-        options = vars(command.create_parser("manage.py", "serve").parse_args(arguments))
+        options = serve.serve_options(
+            host="127.0.0.1",
+            port=self.port,
+            workers=int(self.env["WEB_WORKERS"]),
+            threads=int(self.env["WEB_THREADS"]),
+        )
         with monkeypatch.context() as patch:
             patch.setattr(serve, "subprocess", Launcher)
             self.children = command.start_background_processes()
