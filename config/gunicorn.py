@@ -1,6 +1,8 @@
 """gunicorn hooks for `manage.py serve` (loaded with `--config python:config.gunicorn`)."""
 
 import io
+from collections.abc import Callable, Iterable
+from typing import Any
 
 # Bodies up to this size are read before the request takes a slot (Django's own
 # in-memory limit, DATA_UPLOAD_MAX_MEMORY_SIZE); larger ones go to the app as they are,
@@ -9,7 +11,7 @@ BUFFERED_BODY_MAX = 2_621_440
 BODY_TIMED_OUT = b"Request Timeout: the request body did not arrive in time.\n"
 
 
-def post_worker_init(worker):
+def post_worker_init(worker: Any) -> None:
     """Under gevent, at most `--threads` requests run the app at once in a worker, each
     only once its body has arrived (within --keep-alive seconds, else 408).
 
@@ -25,7 +27,7 @@ def post_worker_init(worker):
     body_timeout = worker.cfg.keepalive
     app = worker.wsgi
 
-    def application(environ, start_response):
+    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if not _read_body_first(environ, gevent.Timeout(body_timeout, False)):
             start_response("408 Request Timeout", [("Content-Type", "text/plain")])
             return [BODY_TIMED_OUT]
