@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 
 from search import importer, indexing, store
 
-# Ids of this module's movies (the session catalogue uses 1-36106, other tests 900M+).
+# Ids of this module's movies: far above the bundled catalogue's, apart from other tests' 900M+.
 ID_BASE = 920_000_000
 HUNDRED_MB = 100 * 1024 * 1024
 
