@@ -38,7 +38,9 @@ def _build_pool(store: str) -> redis.ConnectionPool:
     # A short retry: enough to ride over a reconnect, short enough that an outage
     # is reported in seconds instead of hanging a request.
     options["retry"] = Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2)
-    return redis.ConnectionPool.from_url(
+    # Blocking: a command that finds every connection busy waits up to `timeout` for one
+    # instead of failing at once with "Too many connections".
+    return redis.BlockingConnectionPool.from_url(
         store_url(store), decode_responses=True, protocol=2, **options
     )
 

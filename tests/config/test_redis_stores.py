@@ -1,11 +1,13 @@
 """The connection factory against the real Redis Stack."""
 
 import os
+import threading
 
 import pytest
 import redis
 
 from config import redis_stores
+from config.middleware import is_redis_outage
 from config.redis_stores import STORES, get_pool, get_redis
 
 
@@ -72,3 +74,51 @@ def test_rediss_urls_build_tls_connections(settings):
     pool = get_pool("metrics")
     assert pool.connection_class is redis.SSLConnection
     assert pool.connection_kwargs["password"] == "pw"
+
+
+def test_more_concurrent_commands_than_connections_wait_for_one(settings):
+    """5 commands at once on a pool of 2: each waits for a free connection, none fails.
+    Each command holds its connection (BLPOP on an empty list) so that they overlap."""
+    settings.REDIS_POOL_OPTIONS = {
+        **settings.REDIS_POOL_OPTIONS, "max_connections": 2, "timeout": 60,
+    }  # fmt: skip
+    client = get_redis("events")
+    start = threading.Barrier(5)
+    answers, errors = [], []
+
+    def command():
+        start.wait()
+        try:
+            answers.append(client.blpop(["no-such-list"], timeout=0.2))
+        except redis.RedisError as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=command) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert answers == [None] * 5
+
+
+def test_a_command_that_finds_no_free_connection_in_time_is_an_outage(settings):
+    settings.REDIS_POOL_OPTIONS = {
+        **settings.REDIS_POOL_OPTIONS, "max_connections": 1, "timeout": 0.1,
+    }  # fmt: skip
+    pool = get_pool("events")
+    held = pool.get_connection()
+    try:
+        with pytest.raises(redis.ConnectionError) as failure:
+            get_redis("events").ping()
+        assert is_redis_outage(failure.value)  # answered 503, as any outage
+    finally:
+        pool.release(held)
+
+
+def test_the_cache_pool_waits_for_a_free_connection_too():
+    from django.core.cache import cache
+
+    pool = cache.client.get_client().connection_pool
+    assert isinstance(pool, redis.BlockingConnectionPool)
+    assert pool.max_connections == 20
