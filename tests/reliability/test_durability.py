@@ -5,22 +5,19 @@ the redis-server pid, a real restart that replays the AOF. The full-size measure
 `bench/durability.py` (docs/RELIABILITY.md); these are the same checks, small.
 """
 
-import contextlib
 import json
 import threading
 import time
 
 import pytest
-from django.test import override_settings
 
 from bench import durability
-from config.embedded_redis import EmbeddedRedis, free_port
 from config.redis_stores import reset_pools
 from insights import middleware
 from insights import store as insights_store
 from search import importer, indexing
 from search.synthetic import MovieFactory
-from tests.conftest import store_urls
+from tests.reliability.conftest import stores_on_own_server
 
 pytestmark = pytest.mark.slow
 
@@ -32,24 +29,6 @@ AOF_WORST_CASE_SECONDS = 2  # everysec's write postponed behind a slow fsync
 
 class Seen:
     """What a crash scenario observed, for the tests below to check."""
-
-
-@contextlib.contextmanager
-def crash_server(workdir):
-    """Every store on a server of its own that the scenario kills; per-process caches
-    forgotten around it."""
-    server = EmbeddedRedis(port=free_port(), data_dir=workdir / "redis")
-    server.start()
-    insights_store.forget_ensured()
-    insights_store.forget_salts()
-    try:
-        with override_settings(REDIS_URLS=store_urls(server.port, server.password)):
-            yield server
-    finally:
-        server.stop(save=False)
-        reset_pools()
-        insights_store.forget_ensured()
-        insights_store.forget_salts()
 
 
 class StoppableRecorder(middleware.Recorder):
@@ -80,7 +59,7 @@ def write_movies(path, count):
 
 
 def test_the_crash_server_fsyncs_its_aof_every_second(tmp_path):
-    with crash_server(tmp_path) as server:
+    with stores_on_own_server(tmp_path) as server:
         config = server.client().config_get("append*")
     assert (config["appendonly"], config["appendfsync"]) == ("yes", "everysec")
 
@@ -94,7 +73,7 @@ def import_crash(tmp_path_factory):
     the same file: what each step left (run once, it costs seconds)."""
     workdir = tmp_path_factory.mktemp("import-crash")
     seen = Seen()
-    with crash_server(workdir) as server:
+    with stores_on_own_server(workdir) as server:
         path = workdir / "movies.jsonl"
         write_movies(path, MOVIES)
         indexing.ensure_indexes()
@@ -184,7 +163,7 @@ def tracking_crash(tmp_path_factory):
     bench/durability.py does the same over HTTP."""
     seen = Seen()
     with (
-        crash_server(tmp_path_factory.mktemp("tracking-crash")) as server,
+        stores_on_own_server(tmp_path_factory.mktemp("tracking-crash")) as server,
         pytest.MonkeyPatch.context() as monkeypatch,
     ):
         losses = middleware.LossCounter()

@@ -14,17 +14,16 @@ import redis
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import Client, override_settings
+from django.test import Client
 
-from config.embedded_redis import EmbeddedRedis, free_port
-from config.redis_stores import get_redis, reset_pools
+from config.redis_stores import get_redis
 from insights import middleware
 from insights import store as insights_store
 from operations import store as operations_store
 from operations.recorder import recorder as request_recorder
 from search import service, store
 from search.synthetic import MovieFactory
-from tests.conftest import cache_settings, store_urls
+from tests.reliability.conftest import stores_on_own_server
 
 pytestmark = pytest.mark.slow
 
@@ -200,25 +199,14 @@ def seen(tmp_path_factory):
     """Every store and Django's cache on a server with a small maxmemory, taken through
     the three stages once (each costs seconds); what happened, for the tests."""
     workdir = tmp_path_factory.mktemp("pressure")
-    server = EmbeddedRedis(port=free_port(), data_dir=workdir / "small", maxmemory=MAXMEMORY)
-    server.start()
-    observed = Seen()
-    observed.server, observed.workdir = server, workdir
-    observed.policy = server.client().config_get("maxmemory-policy")["maxmemory-policy"]
-    urls = store_urls(server.port, server.password)
-    insights_store.forget_ensured()
-    insights_store.forget_salts()
-    try:
-        with override_settings(REDIS_URLS=urls, CACHES=cache_settings(urls["cache"])):
-            fill_caches(observed)
-            import_too_much(observed)
-            refuse_every_write(observed, Client())
-        yield observed
-    finally:
-        server.stop(save=False)
-        reset_pools()
-        insights_store.forget_ensured()
-        insights_store.forget_salts()
+    with stores_on_own_server(workdir, maxmemory=MAXMEMORY, cache_too=True) as server:
+        observed = Seen()
+        observed.server, observed.workdir = server, workdir
+        observed.policy = server.client().config_get("maxmemory-policy")["maxmemory-policy"]
+        fill_caches(observed)
+        import_too_much(observed)
+        refuse_every_write(observed, Client())
+    return observed
 
 
 def test_the_server_evicts_only_keys_with_a_ttl(seen):
