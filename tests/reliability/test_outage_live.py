@@ -228,12 +228,6 @@ def served_app(workdir, monkeypatch):
         app.stop()
 
 
-@pytest.fixture
-def live(tmp_path, monkeypatch):
-    with served_app(tmp_path, monkeypatch) as app:
-        yield app
-
-
 @pytest.fixture(scope="module")
 def shared_live(tmp_path_factory):
     """One served app for this module's tests (starting one costs far more than a test);
@@ -245,14 +239,21 @@ def shared_live(tmp_path_factory):
 @pytest.fixture
 def outage(shared_live):
     """Redis stopped (its data kept in the same directory) for the test; afterwards started
-    again if the test did not, and the app serving again. `log_mark`: the log's length
-    when the outage began."""
-    shared_live.log_mark = len(shared_live.log_text())
-    shared_live.redis.stop(save=True)
-    yield shared_live
-    if shared_live.redis.status() != "running":
-        shared_live.redis.start()
-    poll(lambda: shared_live.get("/health/redis")[0] == 200, 30, "health 200 again")
+    again if the test did not, and the app serving again, the collector included (it logs
+    a failure only when it starts failing, so the next outage must find it recovered).
+    `log_mark`: the log's length when the outage began."""
+    app = shared_live
+    app.log_mark = len(app.log_text())
+    app.redis.stop(save=True)
+    yield app
+    restarted_ms = int(time.time() * 1000)
+    if app.redis.status() != "running":
+        app.redis.start()
+    poll(lambda: app.get("/health/redis")[0] == 200, 30, "health 200 again")
+    poll(lambda: app.newest_cpu_sample_ms() > restarted_ms, 30, "a collector sample again")
+    if "metrics collection failed" in log_since_outage(app):
+        poll(lambda: "metrics collection recovered" in log_since_outage(app), 30,
+             "the collector's recovery logged")  # fmt: skip
 
 
 def log_since_outage(app):
