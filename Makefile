@@ -30,7 +30,7 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest
 
-# Every benchmark (bench/run_all.py), written to docs/BENCHMARKS.md; about an hour here.
+# Every benchmark (bench/run_all.py), written to docs/BENCHMARKS.md.
 # BENCH_ARGS="--quick" for reduced sizes, "--with-load" to add the 1,000-user load test.
 bench: setup
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)

@@ -6,8 +6,9 @@ What it does (from the project root):
    the first time only, fills it with N synthetic movies (`manage.py generate_movies`,
    several minutes at 1,000,000); later runs reload the saved data. `--reuse` leaves the
    server running at the end and picks it up again next time (no reload, no re-indexing);
-2. starts gunicorn against it (worker class, workers, threads from the options) with
-   insights tracking on, plus the metrics collector, as `manage.py serve` does;
+2. starts gunicorn against it as `manage.py serve` does (its `gunicorn_command`; worker
+   class, workers, threads from the options) with insights tracking on, plus the metrics
+   collector;
 3. runs locust headless in one process (`bench/load/locustfile.py`): search-as-you-type,
    filter clicks, search pages, movie pages, staff users polling the dashboards;
 4. reads locust's CSV stats (requests, failures, p50/p95/p99, requests/s) and the CPU
@@ -20,7 +21,7 @@ What it does (from the project root):
     .venv/bin/python bench/load_test.py --movies 1000000 --users 1000 --run-time 5m \
         --reuse --write docs/BENCHMARKS.md
 
-Goals (project issue #6): 0 failures, p99 <= 200 ms, page views recorded == page views sent.
+Goals: 0 failures, p99 <= 200 ms, page views recorded == page views sent.
 """
 
 import argparse
@@ -92,9 +93,8 @@ def setup_django(env):
     from django.conf import settings
 
     django.setup()
-    # This process runs the slow one-off calls (warming the whole-catalogue facet counts
-    # takes seconds at 1,000,000 movies on a busy machine): a longer socket timeout here
-    # only; gunicorn keeps the project's settings.
+    # This process runs the slow one-off calls (the whole-catalogue facet counts): a
+    # longer socket timeout here only; gunicorn keeps the project's settings.
     settings.REDIS_POOL_OPTIONS = {**settings.REDIS_POOL_OPTIONS, "socket_timeout": 300}
 
 
@@ -105,8 +105,7 @@ def ensure_movies(args, env):
     indexing.ensure_indexes()
     count = store.movie_count()
     if count < args.movies:
-        # Ids are consecutive from FIRST_ID, so an interrupted load resumes where it stopped
-        # (a loaded 2-core machine can time a batch out).
+        # Ids are consecutive from FIRST_ID, so an interrupted load resumes where it stopped.
         missing = args.movies - count
         print(f"generating {missing:,} movies (once; kept in {workdir_for(args.movies)})…")
         started = time.monotonic()
@@ -126,7 +125,7 @@ def ensure_movies(args, env):
 
 
 def prepare_site(args, env, rundir):
-    """Django's tables, the staff account, and the plan the locustfile reads."""
+    """Django's tables, the staff account, and the load plan (plan.json) the locustfile reads."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
@@ -182,20 +181,20 @@ def wait_for_http(url, timeout=120):
 
 
 def start_web(args, env, rundir):
-    """gunicorn with the chosen configuration, and the metrics collector beside it."""
-    command = [
-        PYTHON, "-m", "gunicorn", "config.wsgi:application",
-        "--bind", f"127.0.0.1:{args.web_port}",
-        "--worker-class", args.worker_class,
-        "--workers", str(args.workers),
-        "--graceful-timeout", "10",
-        "--access-logfile", str(rundir / "access.log"),
-        "--error-logfile", str(rundir / "gunicorn.log"),
-    ]  # fmt: skip
-    if args.worker_class == "gthread":
-        command += ["--threads", str(args.threads)]
-    if args.worker_class == "gevent":
-        command += ["--worker-connections", str(args.worker_connections)]
+    """gunicorn as `manage.py serve` runs it, with the chosen configuration, and the metrics
+    collector beside it."""
+    from config.management.commands import serve
+
+    options = serve.serve_options(
+        host="127.0.0.1",
+        port=args.web_port,
+        worker_class=args.worker_class,
+        workers=args.workers,
+        threads=args.threads,
+        worker_connections=args.worker_connections,
+    )
+    command = serve.gunicorn_command(options, access_log=str(rundir / "access.log"))
+    command += ["--error-logfile", str(rundir / "gunicorn.log")]
     gunicorn = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
         stderr=open(rundir / "django.log", "w"),  # noqa: SIM115 - Django's log (tracebacks)
@@ -488,7 +487,7 @@ def run(args, command_line):
             "locust_version": locust_module.__version__,
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "server": (f"--worker-class {args.worker_class} --workers {args.workers}"
-                       + (f" --threads {args.threads}" if args.worker_class == "gthread" else "")),
+                       + (f" --threads {args.threads}" if args.worker_class != "asgi" else "")),
             "movies": args.movies,
             "redis_memory": redis_client.info("memory")["used_memory_human"],
             "users": args.users,
@@ -528,7 +527,8 @@ def main():
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--spawn-rate", type=float, default=20)
     parser.add_argument("--run-time", default="5m")
-    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync", "gevent"))
+    # serve's WORKER_CLASSES (importing serve needs the settings, configured later)
+    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "gevent", "asgi"))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--worker-connections", type=int, default=1000)

@@ -1,6 +1,6 @@
 """Every benchmark of the project in one command; writes docs/BENCHMARKS.md.
 
-    .venv/bin/python bench/run_all.py                 # full size (about 40–60 min here)
+    .venv/bin/python bench/run_all.py                 # full size
     .venv/bin/python bench/run_all.py --quick         # reduced sizes, to check the suite
     .venv/bin/python bench/run_all.py --with-load     # also the 1,000-user load test
 

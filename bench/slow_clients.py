@@ -251,13 +251,10 @@ class Site:
     def __enter__(self):
         from config.management.commands import serve
 
-        command = serve.Command()
-        parser = command.create_parser("manage.py", "serve")
-        arguments = ["--host", "127.0.0.1", "--port", str(self.gunicorn_port)]
-        options = {**vars(parser.parse_args(arguments)), **self.options}
+        options = serve.serve_options(host="127.0.0.1", port=self.gunicorn_port, **self.options)
         self.log = log = (self.workdir / "gunicorn.log").open("ab")
         self.processes.append(
-            subprocess.Popen(command.gunicorn_command(options), cwd=ROOT, stdout=log, stderr=log)
+            subprocess.Popen(serve.gunicorn_command(options), cwd=ROOT, stdout=log, stderr=log)
         )
         wait_for_health(self.gunicorn_port)
         if self.behind_nginx:

@@ -4,16 +4,19 @@ Pages: anonymous users are redirected to the login page; logged-in non-staff get
 APIs: 401 JSON for anonymous users, 403 JSON for non-staff (no redirect to HTML).
 """
 
+from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+View = Callable[..., HttpResponse]
 
-def staff_required(view):
+
+def staff_required(view: View) -> View:
     @wraps(view)
-    def wrapped(request, *args, **kwargs):
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not request.user.is_staff:
@@ -24,9 +27,9 @@ def staff_required(view):
     return wrapped
 
 
-def staff_required_api(view):
+def staff_required_api(view: View) -> View:
     @wraps(view)
-    def wrapped(request, *args, **kwargs):
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         if not request.user.is_authenticated:
             return JsonResponse({"error": "authentication required"}, status=401)
         if not request.user.is_staff:

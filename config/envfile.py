@@ -12,6 +12,7 @@ import re
 import secrets
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 ENV_FILE = Path(__file__).resolve().parent.parent / ".env"
@@ -26,7 +27,7 @@ def _assignment(name):
     return re.compile(rf"^\s*(?:export\s+)?{name}\s*=(.*)$")
 
 
-def ensure_secrets(env_file=ENV_FILE, environ=os.environ):
+def ensure_secrets(env_file: Path = ENV_FILE, environ: Mapping[str, str] = os.environ) -> list[str]:
     """Write the missing secrets into `env_file`; returns the names written. A name
     assigned an empty value (`REDIS_PASSWORD=`) counts as missing and that line gets the
     new value, since django-environ takes a name's first line."""

@@ -1,6 +1,8 @@
 """gunicorn hooks for `manage.py serve` (loaded with `--config python:config.gunicorn`)."""
 
 import io
+from collections.abc import Callable, Iterable
+from typing import Any
 
 # Bodies up to this size are read before the request takes a slot (Django's own
 # in-memory limit, DATA_UPLOAD_MAX_MEMORY_SIZE); larger ones go to the app as they are,
@@ -9,17 +11,12 @@ BUFFERED_BODY_MAX = 2_621_440
 BODY_TIMED_OUT = b"Request Timeout: the request body did not arrive in time.\n"
 
 
-def post_worker_init(worker):
-    """Under gevent, at most `--threads` requests run the app at once in a worker, and
-    only once they have arrived whole.
+def post_worker_init(worker: Any) -> None:
+    """Under gevent, at most `--threads` requests run the app at once in a worker, each
+    only once its body has arrived (within --keep-alive seconds, else 408).
 
-    The event loop reads any number of connections (up to --worker-connections), and
-    gunicorn drops one whose headers take longer than --keep-alive seconds; its body is
-    then read here within the same time, or the request is answered 408. Only then does
-    it wait for a slot, as a request waits for a thread under gthread. Unbounded, a burst
-    of 200 requests in one worker asked for more Redis connections than a store's pool
-    holds (20 per process) and most answered 503 "Too many connections"; and a body read
-    inside a slot let a few clients that send their bodies slowly hold every slot.
+    The slots keep a burst within a store's Redis pool, as gthread's threads do; reading
+    the body before taking one keeps clients that send slowly from holding them all.
     """
     if worker.cfg.worker_class_str != "gevent":
         return
@@ -30,7 +27,7 @@ def post_worker_init(worker):
     body_timeout = worker.cfg.keepalive
     app = worker.wsgi
 
-    def application(environ, start_response):
+    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if not _read_body_first(environ, gevent.Timeout(body_timeout, False)):
             start_response("408 Request Timeout", [("Content-Type", "text/plain")])
             return [BODY_TIMED_OUT]

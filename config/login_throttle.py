@@ -1,25 +1,20 @@
-"""The answer to a login that django-axes refuses after too many failures.
-
-django-axes (settings "Login throttling") counts failed logins per username and per
-client address in the cache store and refuses every login for a counter that reached
-LOGIN_FAILURE_LIMIT, right password or not. This module words that refusal: HTTP 429
-with Retry-After and the minutes left until the lockout ends by itself, as a page that
-extends the site's base or, for scripts, as JSON.
+"""django-axes' callables (settings "Login throttling"): the username it counts, and the
+answer to a locked-out login: HTTP 429 with Retry-After and the minutes left, as a page
+or, for scripts, as JSON.
 
 A cache outage is not a lockout: reading the counters raises the Redis error, which
-RedisOutageMiddleware turns into the 503 "try again shortly" page, and nothing is
-counted meanwhile.
+RedisOutageMiddleware answers with a 503, and nothing is counted meanwhile.
 """
 
 import math
 
 from axes.helpers import get_cache, get_client_cache_keys, get_cool_off, get_failure_limit
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 
-def counted_username(request, credentials=None):
+def counted_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
     """AXES_USERNAME_CALLABLE: the username as axes counts it, prefixed. axes keys each
     counter by the bare value, so a failed login as "203.0.113.5" would otherwise count
     against, and lock out, the client address 203.0.113.5."""
@@ -28,7 +23,7 @@ def counted_username(request, credentials=None):
     return f"username:{username}" if username else None
 
 
-def seconds_until_unlocked(request, credentials=None):
+def seconds_until_unlocked(request: HttpRequest, credentials: dict | None = None) -> int:
     """How long the lockout of this request lasts: the longest time left on a counter at
     the limit (axes keeps each with the lockout time as its TTL)."""
     cool_off = int(get_cool_off(request).total_seconds())
@@ -42,18 +37,22 @@ def seconds_until_unlocked(request, credentials=None):
     return max(1, max(left, default=cool_off))
 
 
-def retry_message(seconds):
+def retry_message(seconds: int) -> str:
     minutes = math.ceil(seconds / 60)
     return f"Too many failed logins; try again in {minutes} minute{'' if minutes == 1 else 's'}."
 
 
-def wants_json(request):
+def wants_json(request: HttpRequest) -> bool:
     return request.headers.get("X-Requested-With") == "XMLHttpRequest" or (
         request.get_preferred_type(["text/html", "application/json"]) == "application/json"
     )
 
 
-def lockout_response(request, original_response=None, credentials=None):
+def lockout_response(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict | None = None,
+) -> HttpResponse:
     """AXES_LOCKOUT_CALLABLE: what a locked-out login gets instead of the login form."""
     credentials = credentials or getattr(request, "axes_credentials", None)
     seconds = seconds_until_unlocked(request, credentials)

@@ -1,21 +1,17 @@
 """Project-wide middleware: security headers, and no traceback page on a Redis outage.
 
-SecurityHeadersMiddleware adds the headers Django 5.2 does not set itself (a strict
-Content-Security-Policy, Permissions-Policy, Cross-Origin-Resource-Policy); Django's own
-SecurityMiddleware and XFrameOptionsMiddleware set nosniff, Referrer-Policy,
-Cross-Origin-Opener-Policy and X-Frame-Options from the settings.
-
-RedisOutageMiddleware: any view that lets a Redis connection error (or a reply saying the
-server cannot serve now) escape gets a friendly 503 instead: an HTML page for pages, JSON
-for `/api/` and `/health/`. Views that can degrade further (a dashboard showing "Redis is
-down" inside its layout) catch the error themselves.
+SecurityHeadersMiddleware adds the headers Django's own middleware does not set (a strict
+Content-Security-Policy, Permissions-Policy, Cross-Origin-Resource-Policy).
+RedisOutageMiddleware answers a Redis outage a view lets escape with a 503: an HTML page,
+or JSON for `/api/` and `/health/`.
 """
 
 import logging
 import re
+from collections.abc import Callable
 
 import redis
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 logger = logging.getLogger(__name__)
@@ -58,10 +54,10 @@ class SecurityHeadersMiddleware:
     """First in MIDDLEWARE, so every response gets the headers: static files, redirects
     and error pages included. A view that needs another policy sets its own header."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         for header, value in SECURITY_HEADERS.items():
             response.headers.setdefault(header, value)
@@ -74,20 +70,22 @@ class SecurityHeadersMiddleware:
 UNAVAILABLE_REPLIES = re.compile(r"^(LOADING|MISCONF)|: no such index$|^Unknown Index name$")
 
 
-def is_redis_outage(exc):
+def is_redis_outage(exc: BaseException) -> bool:
     return isinstance(exc, OUTAGE_ERRORS) or (
         isinstance(exc, redis.ResponseError) and UNAVAILABLE_REPLIES.search(str(exc)) is not None
     )
 
 
 class RedisOutageMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_exception(self, request, exception):
+    def process_exception(
+        self, request: HttpRequest, exception: BaseException
+    ) -> HttpResponse | None:
         if not is_redis_outage(exception):
             return None
         logger.warning("Redis unavailable for %s: %s", request.path, exception)

@@ -26,24 +26,26 @@ class UnknownStore(KeyError):
     pass
 
 
-def store_url(store):
+def store_url(store: str) -> str:
     try:
         return settings.REDIS_URLS[store]
     except KeyError:
         raise UnknownStore(store) from None
 
 
-def _build_pool(store):
+def _build_pool(store: str) -> redis.ConnectionPool:
     options = dict(settings.REDIS_POOL_OPTIONS)
     # A short retry: enough to ride over a reconnect, short enough that an outage
     # is reported in seconds instead of hanging a request.
     options["retry"] = Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2)
-    return redis.ConnectionPool.from_url(
+    # Blocking: a command that finds every connection busy waits up to `timeout` for one
+    # instead of failing at once with "Too many connections".
+    return redis.BlockingConnectionPool.from_url(
         store_url(store), decode_responses=True, protocol=2, **options
     )
 
 
-def get_pool(store):
+def get_pool(store: str) -> redis.ConnectionPool:
     global _pools_pid
     pid = os.getpid()
     with _lock:
@@ -56,12 +58,12 @@ def get_pool(store):
         return pool
 
 
-def get_redis(store):
+def get_redis(store: str) -> redis.Redis:
     """A client for one logical store; cheap, all clients of a store share its pool."""
     return redis.Redis(connection_pool=get_pool(store))
 
 
-def reset_pools():
+def reset_pools() -> None:
     with _lock:
         for pool in _pools.values():
             pool.disconnect()

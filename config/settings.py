@@ -241,6 +241,9 @@ if not REDISEARCH_PREFIX or " " in REDISEARCH_PREFIX:
 # The pool settings every store shares (config/redis_stores.py builds the pools).
 REDIS_POOL_OPTIONS = {
     "max_connections": 20,
+    # Seconds a command waits for a free connection when all are busy: at most as long as
+    # one command may take (socket_timeout); then a ConnectionError, answered 503.
+    "timeout": 5,
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
     "retry_on_timeout": True,
@@ -253,6 +256,7 @@ CACHES = {
         "LOCATION": REDIS_URLS["cache"],
         "OPTIONS": {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "CONNECTION_POOL_CLASS": "redis.BlockingConnectionPool",  # as the stores' pools
             "CONNECTION_POOL_KWARGS": {
                 k: v for k, v in REDIS_POOL_OPTIONS.items() if k != "socket_connect_timeout"
             },

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
@@ -9,7 +9,7 @@ from config.openapi import openapi_view
 from operations.views import metrics as operations_metrics
 
 
-def favicon(request):
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
     """Browsers ask for /favicon.ico on pages that name no icon (the admin's); without
     this, every admin page logs a 404 in the console."""
     return HttpResponseRedirect(static("favicon.svg"))

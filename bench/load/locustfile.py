@@ -1,6 +1,6 @@
 """Locust users for bench/load_test.py: what visitors and staff do on the site.
 
-Run by the driver (headless, one process); it writes the plan this file reads
+Run by the driver (headless, one process); it writes the load plan this file reads
 (`LOAD_PLAN`: queries, facet values, movie ids, the staff login) and reads back the
 page views counted here (`LOAD_PAGE_VIEWS_OUT`).
 

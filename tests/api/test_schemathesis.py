@@ -9,7 +9,7 @@ Every case must pass: no 5xx, only documented status codes, content types and he
 every body as documented, every input the document forbids answered with a 4xx, and
 every input it allows accepted (a search may still refuse one for what the catalogue
 holds, with a reason checked here). The run is deterministic (derandomized, no example
-database): about 1,600 cases, under a minute on an idle 2-core machine.
+database), and prints how many cases each operation got.
 """
 
 import re

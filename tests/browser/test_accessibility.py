@@ -18,6 +18,7 @@ from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, reso
 from playwright.sync_api import expect
 
 from config.middleware import CONTENT_SECURITY_POLICY
+from config.redis_stores import get_redis
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Account, log_in
 from tests.browser.test_dashboards import CHART_HAS_DATA_JS, poll_json
@@ -194,7 +195,7 @@ def fill_alert_history(app):
     """Resolved alerts in the served app's history, shaped as the alert engine writes
     them, so the dashboard's history list scrolls. Through the operations store's own
     key; the rules' states, which the collector reads, are left alone."""
-    from operations import alert_store, keys
+    from operations import keys
 
     served = app.served
     resolved_at = datetime.now(UTC) - timedelta(hours=1)  # older than this session's
@@ -209,7 +210,7 @@ def fill_alert_history(app):
     # Appended at the old end of the list: the newest entries stay this session's own.
     entries = [{**resolved, "id": secrets.token_hex(8)} for _ in range(OVERFLOWING_ROWS)]
     with override_settings(REDIS_URLS=store_urls(served.redis_port, served.redis_password)):
-        alert_store.client().rpush(keys.ALERTS_KEY, *(json.dumps(entry) for entry in entries))
+        get_redis("operations").rpush(keys.ALERTS_KEY, *(json.dumps(entry) for entry in entries))
 
 
 def visit_operations_dashboard(page, app, watcher):

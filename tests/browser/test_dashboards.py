@@ -41,8 +41,10 @@ def poll_json(page, path, found, timeout=30):
         time.sleep(0.25)
 
 
-def test_staff_login_then_insights_shows_this_sessions_page_views(page, served_app):
-    probe = f"qzxv{secrets.token_hex(4)}"  # a search no one else makes
+def browse_as_a_visitor(page):
+    """A movie page opened from a search, then a submitted search that finds nothing;
+    returns that search's query (one no one else makes)."""
+    probe = f"qzxv{secrets.token_hex(4)}"
     page.goto("/?q=terminator")
     page.locator(".movie-list").get_by_role("link", name="The Terminator", exact=True).click()
     expect(page.locator("h1")).to_contain_text("The Terminator")
@@ -50,25 +52,55 @@ def test_staff_login_then_insights_shows_this_sessions_page_views(page, served_a
     page.locator("#q").fill(probe)
     page.locator("#q").press("Enter")  # a submitted search is recorded
     expect(page.locator("#search-results .summary")).to_contain_text("No movies found")
+    return probe
 
-    log_in(page, served_app.staff, "/insights/?range=realtime")
-    expect(page).to_have_url(re.compile(r"/insights/\?range=realtime$"))
-    expect(page.get_by_role("heading", name="Insights")).to_be_visible()
 
-    searches = poll_json(
+def searches_landed(page, probe):
+    return poll_json(
         page,
         "/api/analytics/search-activities?range=realtime&limit=100",
         lambda a: any(row["query"] == probe for row in a["zero_result_queries"]),
     )
-    assert any(row["query"] == probe for row in searches["top_queries"]), searches
-    views = poll_json(
+
+
+def page_views_landed(page):
+    return poll_json(
         page,
         "/api/analytics/page-views?range=realtime&limit=100",
         lambda a: {"movie", "search", "login"} <= {r["page"] for r in a["top_pages"]},
     )
-    assert {"movie", "search", "login"} <= {r["page"] for r in views["top_pages"]}
-    page.reload()  # the dashboard renders what has landed
 
+
+def insights_after_browsing(page, served_app):
+    """Browse, log in as staff onto insights, wait until this session's figures have
+    landed and render the dashboard again; returns the probe query."""
+    probe = browse_as_a_visitor(page)
+    log_in(page, served_app.staff, "/insights/?range=realtime")
+    expect(page.get_by_role("heading", name="Insights")).to_be_visible()
+    searches_landed(page, probe)
+    page_views_landed(page)
+    page.reload()  # the dashboard renders what has landed
+    return probe
+
+
+def test_staff_log_in_through_the_form_onto_the_dashboard_they_asked_for(page, served_app):
+    log_in(page, served_app.staff, "/insights/?range=realtime")
+    expect(page).to_have_url(re.compile(r"/insights/\?range=realtime$"))
+    expect(page.get_by_role("heading", name="Insights")).to_be_visible()
+
+
+def test_insights_apis_show_this_sessions_searches_and_page_views(page, served_app):
+    probe = browse_as_a_visitor(page)
+    log_in(page, served_app.staff, "/insights/?range=realtime")
+    expect(page.get_by_role("heading", name="Insights")).to_be_visible()
+    searches = searches_landed(page, probe)
+    assert any(row["query"] == probe for row in searches["top_queries"]), searches
+    views = page_views_landed(page)
+    assert {"movie", "search", "login"} <= {r["page"] for r in views["top_pages"]}
+
+
+def test_the_insights_tables_show_this_sessions_pages_searches_and_country(page, served_app):
+    probe = insights_after_browsing(page, served_app)
     tables = page.locator("section.tables")
     top_pages = tables.locator(".card", has=page.get_by_role("heading", name="Top pages"))
     for name in ("search", "movie", "login"):
@@ -77,11 +109,18 @@ def test_staff_login_then_insights_shows_this_sessions_page_views(page, served_a
     expect(zero.locator("tbody")).to_contain_text(probe)
     countries = tables.locator(".card", has=page.get_by_role("heading", name="Countries"))
     expect(countries.locator("tbody")).to_contain_text("United States")  # Accept-Language en-US
+
+
+def test_the_insights_kpi_and_activity_feed_show_this_session(page, served_app):
+    probe = insights_after_browsing(page, served_app)
     page_views_kpi = page.locator(".kpi", has_text="Page views").locator(".kpi-value")
     expect(page_views_kpi).to_have_text(re.compile(r"^[1-9][\d,]*$"))
     expect(page.locator("#activity-feed")).to_contain_text(f"searched “{probe}” (0 results)")
 
-    # The charts are drawn (Chart.js instances) and hold this session's figures.
+
+def test_the_insights_charts_hold_this_sessions_figures(page, served_app):
+    """Drawn (Chart.js instances), with this session's figures."""
+    insights_after_browsing(page, served_app)
     expect(page.locator("#views-chart")).to_be_visible()
     page_view_total, search_total = page.evaluate(CHART_TOTALS_JS, "views-chart")
     assert page_view_total >= 4  # search, movie, search, login at least
@@ -90,7 +129,18 @@ def test_staff_login_then_insights_shows_this_sessions_page_views(page, served_a
     assert countries_total > 0
 
 
-def test_operations_dashboard_metrics_and_acknowledging_an_alert(page, served_app, settings):
+def test_the_operations_dashboard_shows_metrics_redis_info_and_charts(page, served_app):
+    log_in(page, served_app.staff, "/operations/")
+    expect(page.get_by_role("heading", name="Operations", exact=True)).to_be_visible()
+    for metric in ("cpu_usage", "memory_usage", "redis_memory", "redis_clients"):
+        expect(page.locator(f'[data-latest="{metric}"]')).to_have_text(re.compile(r"\d"))
+    expect(page.locator('[data-info="version"]')).to_contain_text("7.4")
+    expect(page.locator('[data-info="modules"]')).to_contain_text("search")
+    for chart in ("chart-system", "chart-requests", "chart-redis"):
+        page.wait_for_function(CHART_HAS_DATA_JS, arg=chart)
+
+
+def test_acknowledging_a_firing_alert_shows_on_the_page_and_in_redis(page, served_app, settings):
     staff = served_app.staff
     # Lower a threshold in the admin so the collector (every 2 s here) fires an alert.
     log_in(page, staff, "/admin/operations/alertthreshold/")
@@ -102,14 +152,6 @@ def test_operations_dashboard_metrics_and_acknowledging_an_alert(page, served_ap
     expect(page.locator(".messagelist")).to_contain_text("applies from the next evaluation")
 
     page.goto("/operations/")
-    expect(page.get_by_role("heading", name="Operations", exact=True)).to_be_visible()
-    for metric in ("cpu_usage", "memory_usage", "redis_memory", "redis_clients"):
-        expect(page.locator(f'[data-latest="{metric}"]')).to_have_text(re.compile(r"\d"))
-    expect(page.locator('[data-info="version"]')).to_contain_text("7.4")
-    expect(page.locator('[data-info="modules"]')).to_contain_text("search")
-    for chart in ("chart-system", "chart-requests", "chart-redis"):
-        page.wait_for_function(CHART_HAS_DATA_JS, arg=chart)
-
     alert_row = page.locator("#active-alerts tbody tr", has_text="memory_usage")
     acknowledge = alert_row.get_by_role("button", name="Acknowledge")
     # Held 1 s and seen by the next pass: seconds, unless the machine is overloaded.
@@ -140,12 +182,14 @@ def test_operations_dashboard_metrics_and_acknowledging_an_alert(page, served_ap
     assert alert.acknowledged_at
 
 
-def test_dashboards_are_closed_to_anonymous_and_non_staff_users(page, served_app, watcher):
+def test_anonymous_visitors_of_the_dashboards_are_sent_to_log_in(page):
     for path in ("/insights/", "/operations/"):
         page.goto(path)
         expect(page).to_have_url(re.compile(rf"/accounts/login/\?next={re.escape(path)}$"))
         expect(page.get_by_role("button", name="Log in")).to_be_visible()
 
+
+def test_users_who_are_not_staff_get_403_from_the_dashboards(page, served_app, watcher):
     watcher.allow(403, rf"^{re.escape(served_app.url)}/(insights|operations)/$")
     with page.expect_response(f"{served_app.url}/operations/") as answer:
         log_in(page, served_app.viewer, "/operations/")

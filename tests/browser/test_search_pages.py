@@ -79,80 +79,137 @@ def test_autocomplete_with_the_keyboard_opens_the_chosen_movie(page):
     expect(page.locator("h1")).to_have_text(labels[1])  # "Title (year)", as suggested
 
 
-def test_ticking_a_genre_updates_total_facets_and_url_together(page):
+def open_heat(page):
+    """The search page for "heat" and the API's answer for it (exact facet counts)."""
     page.goto("/?q=heat")
-    summary = page.locator("#search-results .summary")
     before = api(page, "/api/search?q=heat")
     assert before["facetsExact"], "pick a query with exact counts for this test"
-    genre_counts = {row["value"]: row["count"] for row in before["facets"]["genre"]}
-    expect(summary).to_contain_text(f"of {before['totalCount']} movies")
+    return before
+
+
+def genre_counts_of(answer):
+    return {row["value"]: row["count"] for row in answer["facets"]["genre"]}
+
+
+def tick(page, genre):
+    page.locator(f'fieldset[data-facet="genre"] input[value="{genre}"]').check()
+
+
+def test_the_search_page_shows_the_apis_total_and_facets(page):
+    before = open_heat(page)
+    expect(page.locator("#search-results .summary")).to_contain_text(
+        f"of {before['totalCount']} movies"
+    )
     assert page.evaluate(FACETS_JS) == facet_counts(before["facets"])
 
-    page.locator('fieldset[data-facet="genre"] input[value="comedy"]').check()
+
+def test_ticking_a_genre_updates_total_facets_and_url_together(page):
+    before = open_heat(page)
+    tick(page, "comedy")
 
     expect(page).to_have_url(re.compile(r"/\?q=heat&genre=comedy$"))
-    expect(summary).to_contain_text(f"of {genre_counts['comedy']} movies")
+    expect(page.locator("#search-results .summary")).to_contain_text(
+        f"of {genre_counts_of(before)['comedy']} movies"
+    )
     comedy = api(page, "/api/search?q=heat&genre=comedy")
+    assert page.evaluate(FACETS_JS) == facet_counts(comedy["facets"])
+    expect(page.locator('[data-facet="genre"] input[value="comedy"]')).to_be_checked()
+
+
+def test_a_ticked_genre_keeps_its_own_counts_and_narrows_the_others(page):
+    """OR within the genre facet: its own counts stay; the other facets count comedies."""
+    before = open_heat(page)
+    comedies = genre_counts_of(before)["comedy"]
+    tick(page, "comedy")
+    expect(page).to_have_url(re.compile(r"/\?q=heat&genre=comedy$"))
+    expect(page.locator("#search-results .summary")).to_contain_text(f"of {comedies} movies")
+
     shown = page.evaluate(FACETS_JS)
-    assert shown == facet_counts(comedy["facets"])
-    # OR within the genre facet: its own counts stay; the other facets now count comedies.
     assert shown["genre"] == facet_counts(before["facets"])["genre"]
     assert shown["subgenre"] != facet_counts(before["facets"])["subgenre"]
     for facet in ("subgenre", "language", "country"):
         for value, count in shown.get(facet, {}).items():
-            assert int(count) <= genre_counts["comedy"], (facet, value, count)
-    expect(page.locator('[data-facet="genre"] input[value="comedy"]')).to_be_checked()
+            assert int(count) <= comedies, (facet, value, count)
 
-    page.locator('fieldset[data-facet="genre"] input[value="drama"]').check()
+
+def test_a_second_genre_adds_its_movies(page):
+    before = open_heat(page)
+    genre_counts = genre_counts_of(before)
+    tick(page, "comedy")
+    expect(page).to_have_url(re.compile(r"/\?q=heat&genre=comedy$"))
+    tick(page, "drama")
 
     expect(page).to_have_url(re.compile(r"/\?q=heat&genre=comedy&genre=drama$"))
     # One genre per film, so the union is the sum.
-    expect(summary).to_contain_text(f"of {genre_counts['comedy'] + genre_counts['drama']} movies")
+    expect(page.locator("#search-results .summary")).to_contain_text(
+        f"of {genre_counts['comedy'] + genre_counts['drama']} movies"
+    )
     both = api(page, "/api/search?q=heat&genre=comedy&genre=drama")
     assert page.evaluate(FACETS_JS) == facet_counts(both["facets"])
 
-    page.reload()  # the URL alone restores the state
-    expect(summary).to_contain_text(f"of {both['totalCount']} movies")
+
+def test_the_url_alone_restores_the_ticked_genres(page):
+    page.goto("/?q=heat&genre=comedy&genre=drama")
+    both = api(page, "/api/search?q=heat&genre=comedy&genre=drama")
+    expect(page.locator("#search-results .summary")).to_contain_text(
+        f"of {both['totalCount']} movies"
+    )
     expect(page.locator('[data-facet="genre"] input[value="comedy"]')).to_be_checked()
     expect(page.locator('[data-facet="genre"] input[value="drama"]')).to_be_checked()
 
 
-def test_pagination_and_the_back_button(page):
+def go_to_page_two(page):
+    """The first page of results for "heat", then a click on page 2; both pages' titles."""
     page.goto("/?q=heat")
     summary = page.locator("#search-results .summary")
     expect(summary).to_contain_text("1–20 of")
     first_page = result_titles(page)
-    assert len(first_page) == 20
-
     page.locator("nav.pagination").get_by_role("link", name="2", exact=True).click()
-
     expect(page).to_have_url(re.compile(r"/\?q=heat&page=2$"))
     expect(summary).to_contain_text("21–40 of")
+    return first_page, result_titles(page)
+
+
+def test_page_two_shows_the_next_twenty_results(page):
+    first_page, second_page = go_to_page_two(page)
+    assert len(first_page) == 20
     expect(page.locator("nav.pagination [aria-current=page]")).to_have_text("2")
-    second_page = result_titles(page)
     assert len(second_page) == 20
     assert not set(first_page) & set(second_page)
+
+
+def test_the_back_button_returns_to_the_first_page(page):
+    first_page, _ = go_to_page_two(page)
 
     page.go_back()
 
     expect(page).to_have_url(re.compile(r"/\?q=heat$"))
-    expect(summary).to_contain_text("1–20 of")
+    expect(page.locator("#search-results .summary")).to_contain_text("1–20 of")
     expect(page.locator("nav.pagination [aria-current=page]")).to_have_text("1")
     assert result_titles(page) == first_page
     expect(page.locator("#q")).to_have_value("heat")
 
+
+def test_the_forward_button_returns_to_page_two(page):
+    _, second_page = go_to_page_two(page)
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/\?q=heat$"))
+
     page.go_forward()
 
     expect(page).to_have_url(re.compile(r"/\?q=heat&page=2$"))
-    expect(summary).to_contain_text("21–40 of")
+    expect(page.locator("#search-results .summary")).to_contain_text("21–40 of")
     assert result_titles(page) == second_page
 
 
-def test_movie_page_fields_credit_and_more_like_this(page):
+def open_the_terminator(page):
     page.goto("/?q=terminator")
     page.locator(".movie-list").get_by_role("link", name="The Terminator", exact=True).click()
-
     expect(page).to_have_url(re.compile(r"/movies/\d+/$"))
+
+
+def test_the_movie_page_shows_its_fields(page):
+    open_the_terminator(page)
     expect(page.locator("h1")).to_have_text("The Terminator (1984)")
     expect(page).to_have_title(re.compile(r"^The Terminator \(1984\)"))
     facts = page.locator("dl.facts")
@@ -163,6 +220,9 @@ def test_movie_page_fields_credit_and_more_like_this(page):
     expect(facts.locator("dt:text-is('Cast') + dd")).to_contain_text("Arnold Schwarzenegger")
     expect(page.locator("p.plot")).to_contain_text("cyborg assassin")
 
+
+def test_the_movie_page_credits_wikipedia_under_its_licence(page):
+    open_the_terminator(page)
     credit = page.locator("p.credit")
     expect(credit).to_contain_text("Wikipedia contributors")
     expect(credit.get_by_role("link", name="“The Terminator”")).to_have_attribute(
@@ -172,6 +232,9 @@ def test_movie_page_fields_credit_and_more_like_this(page):
         "href", re.compile(r"^https://creativecommons\.org/licenses/by-sa/")
     )
 
+
+def test_more_like_this_leads_to_another_film_of_the_director(page):
+    open_the_terminator(page)
     similar = page.locator("section.similar")
     expect(similar.get_by_role("heading", name="More like this")).to_be_visible()
     links = similar.get_by_role("link")

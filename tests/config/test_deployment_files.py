@@ -1,4 +1,4 @@
-"""redis.conf and docker-compose.yml agree with the plan and with the settings."""
+"""redis.conf and docker-compose.yml agree with each other and with the settings."""
 
 import re
 
@@ -18,15 +18,25 @@ def redis_conf():
     return values
 
 
-def test_redis_conf_has_the_plans_values():
+def test_redis_conf_caps_memory_and_evicts_only_keys_with_a_ttl():
     conf = redis_conf()
     assert conf["maxmemory"] == ["2gb"]
     assert conf["maxmemory-policy"] == ["volatile-lru"]
+
+
+def test_redis_conf_saves_snapshots_and_an_aof_fsynced_every_second():
+    conf = redis_conf()
     assert conf["save"] == ["900 1", "300 10", "60 10000"]
     assert conf["appendonly"] == ["yes"]
     assert conf["appendfsync"] == ["everysec"]
-    assert conf["bind"][0].startswith("127.0.0.1")
-    assert "requirepass" not in conf  # the password comes from the environment
+
+
+def test_redis_conf_listens_on_loopback():
+    assert redis_conf()["bind"][0].startswith("127.0.0.1")
+
+
+def test_redis_conf_holds_no_password():
+    assert "requirepass" not in redis_conf()  # the password comes from the environment
 
 
 def test_volatile_lru_is_explained():
@@ -34,25 +44,49 @@ def test_volatile_lru_is_explained():
     assert re.search(r"allkeys-lru would evict movie\s*#?\s*hashes", text)
 
 
-def test_compose_matches_conf_and_settings():
-    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
-    redis_service = compose["services"]["redis"]
+def compose():
+    return yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+
+
+def test_compose_redis_is_redis_stack_published_on_loopback_only():
+    redis_service = compose()["services"]["redis"]
     assert redis_service["image"].startswith("redis/redis-stack:")
     assert "127.0.0.1:6379:6379" in redis_service["ports"]
     assert "127.0.0.1:8001:8001" in redis_service["ports"]
+
+
+def test_compose_redis_runs_the_projects_conf_on_a_kept_volume():
+    config = compose()
+    redis_service = config["services"]["redis"]
     assert "redis_data:/data" in redis_service["volumes"]
     assert "./redis.conf:/redis-stack.conf:ro" in redis_service["volumes"]
+    assert "redis_data" in config["volumes"]
+
+
+def test_compose_redis_requires_the_password_from_the_environment():
+    redis_service = compose()["services"]["redis"]
     assert "requirepass ${REDIS_PASSWORD" in redis_service["environment"]["REDIS_ARGS"]
-    assert "healthcheck" in redis_service
-    web = compose["services"]["web"]
-    assert web["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_compose_web_waits_for_a_healthy_redis():
+    config = compose()
+    assert "healthcheck" in config["services"]["redis"]
+    assert config["services"]["web"]["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_compose_web_uses_the_compose_redis_not_an_embedded_one():
+    web = compose()["services"]["web"]
     assert web["environment"]["REDIS_PORT"] == str(settings.REDIS_STORE_DBS and 6379)
     assert web["environment"]["REDIS_EMBEDDED"] == "false"
+
+
+def test_compose_web_runs_serve_with_gthread_and_no_separate_collector():
+    config = compose()
     # serve prepares what make run prepares (indexes, catalogue, admin) and runs the
     # collector beside gunicorn; behind nginx, which buffers, gthread is safe.
-    assert "manage.py serve --host 0.0.0.0 --port 8000 --worker-class gthread" in web["command"]
-    assert "collector" not in compose["services"]
-    assert "redis_data" in compose["volumes"]
+    command = config["services"]["web"]["command"]
+    assert "manage.py serve --host 0.0.0.0 --port 8000 --worker-class gthread" in command
+    assert "collector" not in config["services"]
 
 
 def test_env_example_names_only_real_settings():

@@ -14,28 +14,54 @@ def values(env_file):
     return dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
 
 
-def test_a_fresh_clone_gets_both_secrets_private(tmp_path):
+def test_a_fresh_clone_gets_both_secrets(tmp_path):
     env_file = tmp_path / ".env"
     assert ensure_secrets(env_file, environ={}) == ["SECRET_KEY", "REDIS_PASSWORD"]
     written = values(env_file)
     assert len(written["SECRET_KEY"]) >= 50
     assert len(written["REDIS_PASSWORD"]) >= 40  # token_urlsafe(32): 256 random bits
+
+
+def test_the_new_env_file_is_readable_by_its_owner_only(tmp_path):
+    env_file = tmp_path / ".env"
+    ensure_secrets(env_file, environ={})
     assert oct(env_file.stat().st_mode)[-3:] == "600"
-    other = tmp_path / "other.env"
+
+
+def test_each_clone_gets_a_password_of_its_own(tmp_path):
+    first, other = tmp_path / ".env", tmp_path / "other.env"
+    ensure_secrets(first, environ={})
     ensure_secrets(other, environ={})
-    assert values(other)["REDIS_PASSWORD"] != written["REDIS_PASSWORD"]
+    assert values(other)["REDIS_PASSWORD"] != values(first)["REDIS_PASSWORD"]
+
+
+OLDER_ENV = "# mine\nSECRET_KEY=kept-key\nDEBUG=false\nREDIS_PORT=6380"  # no final newline
+
+
+def older_env_file(directory):
+    env_file = directory / ".env"
+    env_file.write_text(OLDER_ENV)
+    env_file.chmod(0o644)
+    return env_file
 
 
 def test_an_existing_env_without_a_password_gets_one_and_keeps_its_lines(tmp_path):
-    env_file = tmp_path / ".env"
-    before = "# mine\nSECRET_KEY=kept-key\nDEBUG=false\nREDIS_PORT=6380"  # no final newline
-    env_file.write_text(before)
-    env_file.chmod(0o644)
+    env_file = older_env_file(tmp_path)
     assert ensure_secrets(env_file, environ={}) == ["REDIS_PASSWORD"]
     lines = env_file.read_text().splitlines()
-    assert lines[:4] == before.splitlines()
+    assert lines[:4] == OLDER_ENV.splitlines()
     assert lines[4].startswith("REDIS_PASSWORD=") and len(lines) == 5
+
+
+def test_an_existing_env_given_a_secret_becomes_private(tmp_path):
+    env_file = older_env_file(tmp_path)
+    ensure_secrets(env_file, environ={})
     assert oct(env_file.stat().st_mode)[-3:] == "600"  # it holds a secret now
+
+
+def test_a_second_run_changes_nothing(tmp_path):
+    env_file = older_env_file(tmp_path)
+    ensure_secrets(env_file, environ={})
     first = env_file.read_text()
     assert ensure_secrets(env_file, environ={}) == []  # idempotent: run on every setup
     assert env_file.read_text() == first

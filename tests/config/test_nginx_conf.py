@@ -56,12 +56,17 @@ def test_missing_nginx_skips_without_ci_and_fails_with_it(tmp_path):
         require_nginx(absent, environ={"CI": "true"})
 
 
-def test_the_rendered_configuration_passes_nginx_t(tmp_path):
+def test_rendering_fills_every_template_variable_and_keeps_nginxs_own(tmp_path):
     require_nginx()
-    conf = render_nginx(tmp_path, f"127.0.0.1:{free_port()}", free_port())
+    render_nginx(tmp_path, f"127.0.0.1:{free_port()}", free_port())
     site = (tmp_path / "conf.d" / "default.conf").read_text()
     assert "${" not in site  # every template variable was given
     assert "$remote_addr" in site and "$host" in site  # nginx's own are left alone
+
+
+def test_the_rendered_configuration_passes_nginx_t(tmp_path):
+    require_nginx()
+    conf = render_nginx(tmp_path, f"127.0.0.1:{free_port()}", free_port())
     result = nginx_test(conf)
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
@@ -79,21 +84,35 @@ def test_nginx_t_really_reads_the_file(tmp_path):
     assert "client_header_timeuot" in result.stderr
 
 
-def test_compose_gives_every_template_variable_and_puts_nginx_in_front():
-    services = compose()["services"]
-    proxy = services["nginx"]
+def test_compose_runs_nginx_with_the_templates_of_deploy():
+    proxy = compose()["services"]["nginx"]
     assert proxy["image"].startswith("nginx:")
     assert "./deploy/nginx:/etc/nginx/templates:ro" in proxy["volumes"]
+
+
+def test_compose_gives_every_template_variable():
+    proxy = compose()["services"]["nginx"]
     wanted = set(re.findall(r"\$\{(\w+)\}", NGINX_TEMPLATE.read_text()))
     assert wanted == set(proxy["environment"]), "template variables vs compose environment"
+
+
+def test_compose_publishes_nginx_on_loopback_in_front_of_web():
+    services = compose()["services"]
+    proxy = services["nginx"]
     host, _, port = proxy["environment"]["WEB_UPSTREAM"].partition(":")
     assert host == "web" and port == "8000"
     assert proxy["ports"] == [f"127.0.0.1:8000:{proxy['environment']['NGINX_PORT']}"]
-    web = services["web"]
-    assert "ports" not in web  # reached only through the proxy
-    assert "--host 0.0.0.0 --port 8000" in web["command"]
+    assert "--host 0.0.0.0 --port 8000" in services["web"]["command"]
+
+
+def test_compose_web_is_reached_only_through_the_proxy():
+    assert "ports" not in compose()["services"]["web"]
+
+
+def test_compose_web_trusts_the_address_the_proxy_sets_and_guards_metrics():
     # Behind the proxy every request comes from it: the token guards /metrics, and the
     # client's address is the header the proxy overwrites.
+    web = compose()["services"]["web"]
     assert web["environment"]["METRICS_ALLOW_LOOPBACK"] == "false"
     assert web["environment"]["INSIGHTS_CLIENT_IP_HEADER"] == "X-Forwarded-For"
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in NGINX_TEMPLATE.read_text()
@@ -164,6 +183,9 @@ def test_a_body_over_the_limit_is_refused_before_the_app(proxy):
         # Announced only: nginx answers from the header, without reading 3 MB.
         client.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3145728\r\n\r\n")
         assert client.recv(4096).startswith(b"HTTP/1.1 413")
+
+
+def test_a_body_under_the_limit_reaches_the_app(proxy):
     assert request(proxy, "POST", body=b"x" * 1024)[0] == 200
 
 

@@ -13,8 +13,14 @@ from config.embedded_redis import EmbeddedRedis, EmbeddedRedisError, free_port
 NOT_AUTHENTICATED = "NOAUTH|already authenticated"
 
 
+def test_a_server_given_no_password_gets_a_random_one(tmp_path):
+    first = EmbeddedRedis(port=free_port(), data_dir=tmp_path / "a")
+    second = EmbeddedRedis(port=free_port(), data_dir=tmp_path / "b")
+    assert first.password
+    assert first.password != second.password
+
+
 def test_the_launcher_refuses_clients_without_the_password(server):
-    assert server.password  # a random one when none is given
     server.start()
     with pytest.raises(redis.AuthenticationError, match=NOT_AUTHENTICATED):
         server.client(authenticated=False).ping()
@@ -51,20 +57,35 @@ def test_a_password_with_quotes_cannot_add_directives(tmp_path):
         instance.stop(save=False)
 
 
-def test_a_running_password_less_server_gets_the_password(server):
+@pytest.fixture
+def relocked(server):
     """A server an older version started without a password (still running, its pid file
-    in our data directory): the launcher locks it instead of failing."""
+    in our data directory), started again by the launcher with a password."""
     server.start()
     server.client().set("movie:1", "kept")
     server.client().config_set("requirepass", "")  # as the older version ran it
     assert server.client(authenticated=False).ping() is True
     newer = EmbeddedRedis(port=server.port, data_dir=server.data_dir, password="from-dot-env")
-    assert newer.start() == "already running, and now requires the password"
+    outcome = newer.start()
+    server.password = newer.password  # for the fixture's stop
+    return newer, outcome
+
+
+def test_a_running_password_less_server_gets_the_password(relocked):
+    newer, outcome = relocked
+    assert outcome == "already running, and now requires the password"
     with pytest.raises(redis.AuthenticationError, match=NOT_AUTHENTICATED):
         newer.client(authenticated=False).ping()
+
+
+def test_a_relocked_server_keeps_its_data(relocked):
+    newer, _ = relocked
     assert newer.client().get("movie:1") == "kept"
+
+
+def test_a_relocked_server_starts_with_the_password_next_time(relocked):
+    newer, _ = relocked
     assert 'requirepass "from-dot-env"' in newer.runtime_conf.read_text()
-    server.password = newer.password  # for the fixture's stop
 
 
 def test_data_from_a_password_less_run_starts_with_the_password(server):
@@ -79,12 +100,17 @@ def test_data_from_a_password_less_run_starts_with_the_password(server):
         server.client(authenticated=False).ping()
 
 
-def test_another_password_is_named_and_the_server_still_stops_cleanly(server):
+def test_starting_with_another_password_names_the_mismatch(server):
     server.start()
-    server.client().set("movie:3", "saved")
     other = EmbeddedRedis(port=server.port, data_dir=server.data_dir, password="changed")
     with pytest.raises(EmbeddedRedisError, match="started with another one"):
         other.start(timeout=5)
+
+
+def test_a_server_with_another_password_still_stops_and_saves(server):
+    server.start()
+    server.client().set("movie:3", "saved")
+    other = EmbeddedRedis(port=server.port, data_dir=server.data_dir, password="changed")
     assert other.stop() == "stopped"  # SIGTERM, which saves: not a SIGKILL after 30 s
     assert server.start() == "started"
     assert server.client().get("movie:3") == "saved"

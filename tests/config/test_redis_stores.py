@@ -1,11 +1,13 @@
 """The connection factory against the real Redis Stack."""
 
 import os
+import threading
 
 import pytest
 import redis
 
 from config import redis_stores
+from config.middleware import is_redis_outage
 from config.redis_stores import STORES, get_pool, get_redis
 
 
@@ -19,19 +21,28 @@ def test_each_store_is_its_own_db_on_the_server(redis_settings):
     get_redis("search").delete("which-store")
 
 
-def test_one_pool_per_store_with_the_planned_limits():
+def test_clients_of_a_store_share_its_one_pool():
     assert get_redis("analytics").connection_pool is get_redis("analytics").connection_pool
+
+
+def test_each_store_has_a_pool_of_its_own():
     assert get_pool("analytics") is not get_pool("metrics")
+
+
+def test_pools_take_their_limits_from_the_settings():
     pool = get_pool("operations")
     assert pool.max_connections == 20
     assert pool.connection_kwargs["retry_on_timeout"] is True
     assert pool.connection_kwargs["health_check_interval"] == 30
 
 
-def test_password_is_required_and_used(redis_server):
+def test_a_client_without_the_password_is_refused(redis_server):
     anonymous = redis.Redis(port=redis_server.port, socket_connect_timeout=1)
     with pytest.raises(redis.AuthenticationError):
         anonymous.ping()
+
+
+def test_store_clients_use_the_password():
     assert get_redis("search").ping() is True
 
 
@@ -40,12 +51,22 @@ def test_unknown_store_is_an_error():
         get_redis("nonsense")
 
 
-def test_pools_are_rebuilt_after_fork(monkeypatch):
+def test_a_forked_process_builds_pools_of_its_own():
+    """As a gunicorn worker does: it must never share its parent's sockets."""
     before = get_pool("events")
-    monkeypatch.setattr(redis_stores, "_pools_pid", os.getpid() + 1)
-    after = get_pool("events")
-    assert after is not before
-    assert get_redis("events").ping()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child answers through the pipe, and never returns to pytest
+        try:
+            answered = get_pool("events") is not before and get_redis("events").ping()
+            os.write(write, b"1" if answered else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as child:
+        answer = child.read()
+    os.waitpid(pid, 0)
+    assert answer == b"1"
 
 
 def test_rediss_urls_build_tls_connections(settings):
@@ -53,3 +74,51 @@ def test_rediss_urls_build_tls_connections(settings):
     pool = get_pool("metrics")
     assert pool.connection_class is redis.SSLConnection
     assert pool.connection_kwargs["password"] == "pw"
+
+
+def test_more_concurrent_commands_than_connections_wait_for_one(settings):
+    """5 commands at once on a pool of 2: each waits for a free connection, none fails.
+    Each command holds its connection (BLPOP on an empty list) so that they overlap."""
+    settings.REDIS_POOL_OPTIONS = {
+        **settings.REDIS_POOL_OPTIONS, "max_connections": 2, "timeout": 60,
+    }  # fmt: skip
+    client = get_redis("events")
+    start = threading.Barrier(5)
+    answers, errors = [], []
+
+    def command():
+        start.wait()
+        try:
+            answers.append(client.blpop(["no-such-list"], timeout=0.2))
+        except redis.RedisError as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=command) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert answers == [None] * 5
+
+
+def test_a_command_that_finds_no_free_connection_in_time_is_an_outage(settings):
+    settings.REDIS_POOL_OPTIONS = {
+        **settings.REDIS_POOL_OPTIONS, "max_connections": 1, "timeout": 0.1,
+    }  # fmt: skip
+    pool = get_pool("events")
+    held = pool.get_connection()
+    try:
+        with pytest.raises(redis.ConnectionError) as failure:
+            get_redis("events").ping()
+        assert is_redis_outage(failure.value)  # answered 503, as any outage
+    finally:
+        pool.release(held)
+
+
+def test_the_cache_pool_waits_for_a_free_connection_too():
+    from django.core.cache import cache
+
+    pool = cache.client.get_client().connection_pool
+    assert isinstance(pool, redis.BlockingConnectionPool)
+    assert pool.max_connections == 20

@@ -39,10 +39,14 @@ def loaded(**env):
     return json.loads(done.stdout)
 
 
-def test_defaults_give_six_stores_on_one_server():
-    values = loaded()
-    assert values["debug"] is False
-    assert values["urls"] == {
+@pytest.fixture(scope="module")
+def defaults():
+    """The settings with no variable of the project set."""
+    return loaded()
+
+
+def test_defaults_give_six_stores_on_one_server(defaults):
+    assert defaults["urls"] == {
         "search": "redis://127.0.0.1:6379/0",
         "analytics": "redis://127.0.0.1:6379/1",
         "operations": "redis://127.0.0.1:6379/2",
@@ -50,16 +54,33 @@ def test_defaults_give_six_stores_on_one_server():
         "metrics": "redis://127.0.0.1:6379/4",
         "events": "redis://127.0.0.1:6379/5",
     }
-    assert values["embedded"] is True
-    assert values["index"] == "movies_index"
-    assert "sqlite3" in values["db"]
+
+
+def test_debug_is_off_by_default(defaults):
+    assert defaults["debug"] is False
+
+
+def test_the_embedded_redis_runs_by_default(defaults):
+    assert defaults["embedded"] is True
+
+
+def test_the_default_index_name(defaults):
+    assert defaults["index"] == "movies_index"
+
+
+def test_the_default_database_is_sqlite(defaults):
+    assert "sqlite3" in defaults["db"]
 
 
 def test_password_host_port_and_tls_build_the_urls():
     values = loaded(REDIS_HOST="redis.internal", REDIS_PORT="6380", REDIS_PASSWORD="p@ss:w/rd",
                     REDIS_TLS="true")  # fmt: skip
     assert values["urls"]["analytics"] == "rediss://:p%40ss%3Aw%2Frd@redis.internal:6380/1"
-    assert values["embedded"] is False  # an external server: nothing embedded starts
+
+
+def test_an_external_server_starts_nothing_embedded():
+    assert loaded(REDIS_HOST="redis.internal")["embedded"] is False
+    assert loaded(REDIS_HOST="redis.internal", REDIS_TLS="true")["embedded"] is False
 
 
 def test_the_password_reaches_every_store_and_the_cache():
@@ -74,7 +95,10 @@ def test_a_store_can_move_to_its_own_server():
     values = loaded(REDIS_METRICS_URL="redis://metrics-host:6379/0")
     assert values["urls"]["metrics"] == "redis://metrics-host:6379/0"
     assert values["urls"]["search"] == "redis://127.0.0.1:6379/0"
-    assert values["embedded"] is False
+
+
+def test_a_store_url_of_its_own_starts_nothing_embedded():
+    assert loaded(REDIS_METRICS_URL="redis://metrics-host:6379/0")["embedded"] is False
 
 
 @pytest.mark.parametrize(
@@ -120,8 +144,11 @@ def test_deploy_check_is_clean_under_production_settings():
     assert "no issues" in done.stdout
 
 
-def test_sessions_and_cache_live_on_the_cache_store():
+def test_sessions_live_in_the_cache():
     assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cache"
+
+
+def test_the_cache_lives_on_the_cache_store():
     assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
     assert settings.CACHES["default"]["LOCATION"] == settings.REDIS_URLS["cache"]
 

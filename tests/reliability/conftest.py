@@ -1,6 +1,37 @@
 """Fixtures shared by the reliability tests (access, security, outages)."""
 
+import contextlib
+
 import pytest
+from django.test import override_settings
+
+from config.embedded_redis import EmbeddedRedis, free_port
+from config.redis_stores import reset_pools
+from telemetry import timeseries
+from tests.conftest import cache_settings, store_urls
+
+
+@contextlib.contextmanager
+def stores_on_own_server(workdir, maxmemory=None, cache_too=False):
+    """Every store (with `cache_too`, Django's cache as well) on a Redis Stack of its own
+    for the block, which may kill or fill it; insights' per-process caches forgotten
+    around it. Yields the server."""
+    from insights import store as insights_store
+
+    server = EmbeddedRedis(port=free_port(), data_dir=workdir / "redis", maxmemory=maxmemory)
+    server.start()
+    urls = store_urls(server.port, server.password)
+    moved = {"REDIS_URLS": urls, **({"CACHES": cache_settings(urls["cache"])} if cache_too else {})}
+    timeseries.forget_ensured()
+    insights_store.forget_salts()
+    try:
+        with override_settings(**moved):
+            yield server
+    finally:
+        server.stop(save=False)
+        reset_pools()
+        timeseries.forget_ensured()
+        insights_store.forget_salts()
 
 
 @pytest.fixture

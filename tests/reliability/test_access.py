@@ -129,14 +129,22 @@ def test_staff_gets_the_view(staff_client):
 
 
 @pytest.mark.django_db
-def test_login_page_logs_staff_in_and_back_to_the_dashboard(client, staff_user):
+def test_the_login_page_has_a_protected_form_that_keeps_next(client):
     page = client.get("/accounts/login/?next=/operations/")
     body = page.content.decode()
     assert page.status_code == 200
     assert 'name="csrfmiddlewaretoken"' in body and 'name="password"' in body
     assert 'value="/operations/"' in body
+
+
+@pytest.mark.django_db
+def test_a_wrong_password_shows_the_form_again_saying_so(client, staff_user):
     wrong = client.post("/accounts/login/", {"username": "staff", "password": "nope"})
     assert wrong.status_code == 200 and "didn't match" in wrong.content.decode()
+
+
+@pytest.mark.django_db
+def test_login_page_logs_staff_in_and_back_to_the_dashboard(client, staff_user):
     done = client.post(
         "/accounts/login/",
         {"username": "staff", "password": "staff-pass-123", "next": "/operations/"},
@@ -189,11 +197,15 @@ ADMIN_NOT_200 = {
 ADMIN_OPEN = {"admin/login/", "admin/logout/", "admin/r/<path:content_type_id>/<path:object_id>/"}
 
 
+def log_in_as(who, client, django_user_model):
+    if who == "non-staff":
+        client.force_login(django_user_model.objects.create_user("viewer", password="v-123456"))
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["anonymous", "non-staff"])
 def test_only_staff_get_into_the_admin(client, django_user_model, admin_samples, who):
-    if who == "non-staff":
-        client.force_login(django_user_model.objects.create_user("viewer", password="v-123456"))
+    log_in_as(who, client, django_user_model)
     checked = 0
     for route in ADMIN_ROUTES:
         if route in ADMIN_OPEN:
@@ -204,14 +216,25 @@ def test_only_staff_get_into_the_admin(client, django_user_model, admin_samples,
         assert response["Location"].startswith("/admin/login/?next="), path
         checked += 1
     assert checked == len(ADMIN_ROUTES) - len(ADMIN_OPEN)
-    # Following the redirect shows the admin's login form, not the admin.
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["anonymous", "non-staff"])
+def test_the_admin_redirect_shows_its_login_form_not_the_admin(client, django_user_model, who):
+    log_in_as(who, client, django_user_model)
     login = client.get("/admin/", follow=True)
     body = login.content.decode()
     assert login.status_code == 200 and 'id="login-form"' in body
     assert "Alert thresholds" not in body
     if who == "non-staff":
         assert "not authorized to access this page" in body
-    assert client.get("/admin/logout/").status_code in (302, 405)  # never a page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["anonymous", "non-staff"])
+def test_the_admin_logout_is_never_a_page(client, django_user_model, who):
+    log_in_as(who, client, django_user_model)
+    assert client.get("/admin/logout/").status_code in (302, 405)
 
 
 @pytest.mark.django_db

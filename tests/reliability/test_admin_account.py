@@ -24,12 +24,16 @@ def authenticate(username, password):
     return auth.authenticate(request, username=username, password=password)
 
 
-def test_creates_a_superuser_with_a_random_password_once():
+def test_creates_a_superuser_admin_with_a_long_random_password():
     username, password = ensure_admin()
     assert username == "admin"
     assert len(password) >= 24  # token_urlsafe(18): 144 random bits
     user = authenticate(username="admin", password=password)
     assert user is not None and user.is_superuser and user.is_staff
+
+
+def test_a_second_call_creates_nothing():
+    ensure_admin()
     assert ensure_admin() is None  # a superuser exists: nothing happens
     assert get_user_model().objects.count() == 1
 
@@ -41,12 +45,16 @@ def test_passwords_differ_between_installations():
     assert first != second
 
 
-def test_the_command_prints_the_password_once():
+def test_the_command_prints_a_password_that_logs_in():
     out = StringIO()
     call_command("ensure_admin", stdout=out)
     printed = PRINTED.search(out.getvalue())
     assert printed and printed["user"] == "admin"
     assert authenticate(username="admin", password=printed["pw"]) is not None
+
+
+def test_the_command_prints_nothing_once_an_admin_exists():
+    call_command("ensure_admin", stdout=StringIO())
     again = StringIO()
     call_command("ensure_admin", stdout=again)
     assert again.getvalue() == ""
@@ -68,9 +76,9 @@ def test_an_existing_superuser_means_no_new_account():
     assert list(get_user_model().objects.values_list("username", flat=True)) == ["owner"]
 
 
-def test_the_run_command_prints_it_on_the_first_run_only(monkeypatch):
-    """`manage.py serve`'s preparation step: migrations and static files are stubbed,
-    the account step is real."""
+def run_serve_preparation_twice(monkeypatch):
+    """`manage.py serve`'s preparation step, twice: migrations and static files are
+    stubbed, the account step is real. Returns (commands called, each run's output)."""
     ran = []
 
     def fake_call_command(name, *args, **kwargs):
@@ -85,7 +93,16 @@ def test_the_run_command_prints_it_on_the_first_run_only(monkeypatch):
         out = StringIO()
         serve.Command(stdout=out).prepare()
         outputs.append(out.getvalue())
+    return ran, outputs
+
+
+def test_the_run_command_migrates_before_it_creates_the_account(monkeypatch):
+    ran, _ = run_serve_preparation_twice(monkeypatch)
     assert ran.index("migrate") < ran.index("ensure_admin")  # the table exists first
+
+
+def test_the_run_command_prints_it_on_the_first_run_only(monkeypatch):
+    _, outputs = run_serve_preparation_twice(monkeypatch)
     printed = PRINTED.search(outputs[0])
     assert printed and authenticate(username="admin", password=printed["pw"]) is not None
     assert "password" not in outputs[1]

@@ -57,12 +57,19 @@ def test_every_url_refuses_a_post_without_a_token(csrf_client, superuser, admin_
 
 
 @pytest.mark.django_db
-def test_login_and_logout_work_with_the_token(csrf_client, staff_user):
+def test_login_needs_the_token(csrf_client, staff_user):
     token = token_from(csrf_client.get("/accounts/login/"))
     login = {"username": "staff", "password": "staff-pass-123"}
     assert csrf_client.post("/accounts/login/", login).status_code == 403
     done = csrf_client.post("/accounts/login/", {**login, "csrfmiddlewaretoken": token})
     assert done.status_code == 302
+
+
+@pytest.mark.django_db
+def test_logout_needs_the_token(csrf_client, staff_user):
+    token = token_from(csrf_client.get("/accounts/login/"))
+    login = {"username": "staff", "password": "staff-pass-123", "csrfmiddlewaretoken": token}
+    csrf_client.post("/accounts/login/", login)
     page = csrf_client.get("/operations/")
     assert page.status_code == 200
     token = token_from(page)  # login rotates the token
@@ -101,15 +108,33 @@ def test_acknowledging_an_alert_needs_the_token(csrf_client, staff_user):
     assert alert_store.get_active_alert(alert_id).acknowledged_by == "staff"
 
 
-@pytest.mark.django_db
-def test_admin_forms_need_the_token(csrf_client, superuser):
-    from operations.models import AlertThreshold
+ADMIN_LOGIN = {"username": "root", "password": "root-pass-123", "next": "/admin/"}
 
+
+@pytest.fixture
+def admin_token(csrf_client, superuser):
+    """`csrf_client` logged into the admin through its form; the token of its pages."""
     form = csrf_client.get("/admin/login/")
-    login = {"username": "root", "password": "root-pass-123", "next": "/admin/"}
-    assert csrf_client.post("/admin/login/", login).status_code == 403
-    done = csrf_client.post("/admin/login/", {**login, "csrfmiddlewaretoken": token_from(form)})
+    done = csrf_client.post(
+        "/admin/login/", {**ADMIN_LOGIN, "csrfmiddlewaretoken": token_from(form)}
+    )
     assert done.status_code == 302 and done["Location"] == "/admin/"
+    return token_from(csrf_client.get("/admin/auth/user/add/"))
+
+
+@pytest.mark.django_db
+def test_the_admin_login_needs_the_token(csrf_client, superuser):
+    form = csrf_client.get("/admin/login/")
+    assert csrf_client.post("/admin/login/", ADMIN_LOGIN).status_code == 403
+    done = csrf_client.post(
+        "/admin/login/", {**ADMIN_LOGIN, "csrfmiddlewaretoken": token_from(form)}
+    )
+    assert done.status_code == 302 and done["Location"] == "/admin/"
+
+
+@pytest.mark.django_db
+def test_an_admin_change_form_needs_the_token(csrf_client, admin_token):
+    from operations.models import AlertThreshold
 
     rule = AlertThreshold.objects.get(rule="cpu_usage")
     change = f"/admin/operations/alertthreshold/{rule.pk}/change/"
@@ -129,14 +154,22 @@ def test_admin_forms_need_the_token(csrf_client, superuser):
     rule.refresh_from_db()
     assert rule.threshold == 70
 
+
+@pytest.mark.django_db
+def test_an_admin_add_form_needs_the_token(csrf_client, admin_token):
     add_user = {"username": "newbie", "password1": "a-Long-pass-4821",
                 "password2": "a-Long-pass-4821", "usable_password": "true"}  # fmt: skip
     assert csrf_client.post("/admin/auth/user/add/", add_user).status_code == 403
-    added = csrf_client.post("/admin/auth/user/add/", {**add_user, "csrfmiddlewaretoken": token})
+    added = csrf_client.post(
+        "/admin/auth/user/add/", {**add_user, "csrfmiddlewaretoken": admin_token}
+    )
     assert added.status_code == 302
 
+
+@pytest.mark.django_db
+def test_the_admin_logout_needs_the_token(csrf_client, admin_token):
     assert csrf_client.post("/admin/logout/").status_code == 403
-    out = csrf_client.post("/admin/logout/", {"csrfmiddlewaretoken": token})
+    out = csrf_client.post("/admin/logout/", {"csrfmiddlewaretoken": admin_token})
     assert out.status_code == 302  # to LOGOUT_REDIRECT_URL
     assert csrf_client.get("/admin/").status_code == 302  # logged out: to the admin login
 

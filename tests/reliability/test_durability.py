@@ -18,7 +18,7 @@ from insights import store as insights_store
 from insights.series import page_views_series
 from search import importer, indexing
 from search.synthetic import MovieFactory
-from telemetry import timeseries
+from tests.reliability.conftest import stores_on_own_server
 
 pytestmark = pytest.mark.slow
 
@@ -28,16 +28,8 @@ KILL_AFTER = 1_000  # acknowledged movies: four batches, then kill -9 mid-import
 AOF_WORST_CASE_SECONDS = 2  # everysec's write postponed behind a slow fsync
 
 
-@pytest.fixture
-def crashable(stoppable_server):
-    """Every store on a server the test kills; per-process caches forgotten around it."""
-    config = stoppable_server.client().config_get("append*")
-    assert (config["appendonly"], config["appendfsync"]) == ("yes", "everysec")
-    timeseries.forget_ensured()
-    insights_store.forget_salts()
-    yield stoppable_server
-    timeseries.forget_ensured()
-    insights_store.forget_salts()
+class Seen:
+    """What a crash scenario observed, for the tests below to check."""
 
 
 class StoppableRecorder(middleware.Recorder):
@@ -67,110 +59,180 @@ def write_movies(path, count):
             out.write(json.dumps(movie) + "\n")
 
 
-def test_kill_9_mid_import_loses_nothing_acknowledged_and_rerun_has_no_duplicates(
-    crashable, tmp_path
-):
-    path = tmp_path / "movies.jsonl"
-    write_movies(path, MOVIES)
-    indexing.ensure_indexes()
+def test_the_crash_server_fsyncs_its_aof_every_second(tmp_path):
+    with stores_on_own_server(tmp_path) as server:
+        config = server.client().config_get("append*")
+    assert (config["appendonly"], config["appendfsync"]) == ("yes", "everysec")
 
-    crash = durability.import_and_kill(
-        path, crashable.kill, lambda acked: acked >= KILL_AFTER, batch_size=BATCH
-    )
-    assert crash.crash_time is not None and crashable.pid() is None
+
+# --- kill -9 mid-import, restart, import again ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def import_crash(tmp_path_factory):
+    """An import killed after KILL_AFTER acknowledged movies, the restart, and a rerun of
+    the same file: what each step left (run once, it costs seconds)."""
+    workdir = tmp_path_factory.mktemp("import-crash")
+    seen = Seen()
+    with stores_on_own_server(workdir) as server:
+        path = workdir / "movies.jsonl"
+        write_movies(path, MOVIES)
+        indexing.ensure_indexes()
+        seen.crash = durability.import_and_kill(
+            path, server.kill, lambda acked: acked >= KILL_AFTER, batch_size=BATCH
+        )
+        seen.pid_after_kill = server.pid()
+        seen.acked = seen.crash.acked()
+
+        restart(server)
+        durability.wait_for_indexes()
+        # With appendfsync everysec Redis may postpone an AOF write for up to two seconds
+        # while a slow fsync is still running, and replies meanwhile: that is the promise
+        # ("about one second"). kill -9 ends the process, not the machine, so what was
+        # written is in the page cache; only the promise is asserted, as a slow CI disk
+        # can postpone a write.
+        promised = seen.crash.acked(until=seen.crash.crash_time - AOF_WORST_CASE_SECONDS)
+        seen.promised_missing = durability.missing(promised)
+        seen.after = durability.consistency()
+        seen.survivors = seen.after.pop("movie_ids")
+        seen.created = durability.created_at(seen.acked)
+
+        seen.summary = importer.import_file(path, batch_size=BATCH, clock=lambda: time.time() + 60)
+        durability.wait_for_indexes()
+        seen.rerun = durability.consistency()
+        seen.rerun_ids = seen.rerun.pop("movie_ids")
+        seen.file_ids = durability.file_ids(path)
+        seen.created_after_rerun = durability.created_at(seen.acked)
+    return seen
+
+
+def test_the_import_meets_the_killed_server(import_crash):
+    crash = import_crash.crash
+    assert crash.crash_time is not None and import_crash.pid_after_kill is None
     assert "Connection" in (crash.error or "")  # the import met the dead server
-    acked = crash.acked()
-    assert KILL_AFTER <= len(acked) < MOVIES
+    assert KILL_AFTER <= len(import_crash.acked) < MOVIES
 
-    restart(crashable)
-    durability.wait_for_indexes()
-    # With appendfsync everysec Redis may postpone an AOF write for up to two seconds
-    # while a slow fsync is still running, and replies meanwhile: that is the promise
-    # ("about one second"). kill -9 ends the process, not the machine, so what was
-    # written is in the page cache; here nothing was lost at all, but only the promise
-    # is asserted, as a slow CI disk can postpone a write.
-    promised = crash.acked(until=crash.crash_time - AOF_WORST_CASE_SECONDS)
-    assert durability.missing(promised) == 0
 
-    after = durability.consistency()
-    survivors = after.pop("movie_ids")
-    assert set(acked) <= survivors
-    assert after["num_docs"] == after["movie_keys"] == len(survivors)
+def test_no_movie_acknowledged_before_the_fsync_window_is_lost(import_crash):
+    assert import_crash.promised_missing == 0
+
+
+def test_after_the_restart_every_acknowledged_movie_is_there(import_crash):
+    assert set(import_crash.acked) <= import_crash.survivors
+
+
+def test_after_the_restart_the_index_holds_exactly_the_movies(import_crash):
+    after = import_crash.after
+    assert after["num_docs"] == after["movie_keys"] == len(import_crash.survivors)
+
+
+def test_after_the_restart_suggestions_and_autocomplete_match_the_movies(import_crash):
+    after = import_crash.after
     assert after["suggestions_match_movies"]
-    assert after["suggestion_docs"] == after["suggestion_keys"] == len(survivors)
+    assert after["suggestion_docs"] == after["suggestion_keys"] == len(import_crash.survivors)
     assert after["autocomplete_entries"] == after["autocomplete_expected"]
-    created = durability.created_at(acked)
 
-    summary = importer.import_file(path, batch_size=BATCH, clock=lambda: time.time() + 60)
-    durability.wait_for_indexes()
-    rerun = durability.consistency()
-    assert rerun.pop("movie_ids") == durability.file_ids(path)
-    assert (summary.imported, summary.updated) == (MOVIES - len(survivors), len(survivors))
-    assert rerun["num_docs"] == rerun["movie_keys"] == MOVIES
+
+def test_a_rerun_imports_the_rest_and_updates_the_survivors_without_duplicates(import_crash):
+    survivors = len(import_crash.survivors)
+    assert import_crash.rerun_ids == import_crash.file_ids
+    assert (import_crash.summary.imported, import_crash.summary.updated) == (
+        MOVIES - survivors,
+        survivors,
+    )
+    assert import_crash.rerun["num_docs"] == import_crash.rerun["movie_keys"] == MOVIES
+
+
+def test_a_rerun_leaves_suggestions_and_autocomplete_complete(import_crash):
+    rerun = import_crash.rerun
     assert rerun["suggestions_match_movies"] and rerun["suggestion_docs"] == MOVIES
     assert rerun["autocomplete_entries"] == rerun["autocomplete_expected"]
-    assert durability.created_at(acked) == created  # kept by the upsert
-    assert all(created.values())
 
 
-def test_kill_9_during_tracking_loses_no_acknowledged_hit_and_counts_the_rest(
-    crashable, monkeypatch
-):
+def test_a_rerun_keeps_created_at(import_crash):
+    assert import_crash.created_after_rerun == import_crash.created  # kept by the upsert
+    assert all(import_crash.created.values())
+
+
+# --- kill -9 during tracking ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tracking_crash(tmp_path_factory):
     """In-process through the middleware's background recorder (the path gunicorn
-    workers use); bench/durability.py does the same over HTTP."""
-    acks = []  # (acknowledged at, hits in the batch)
-    original = middleware.record
+    workers use) under a steady load, Redis killed mid-load and restarted;
+    bench/durability.py does the same over HTTP."""
+    seen = Seen()
+    with (
+        stores_on_own_server(tmp_path_factory.mktemp("tracking-crash")) as server,
+        pytest.MonkeyPatch.context() as monkeypatch,
+    ):
+        acks = []  # (acknowledged at, hits in the batch)
+        original = middleware.record
 
-    def acknowledged(hits):
-        original(hits)
-        acks.append((time.time(), len(hits)))
+        def acknowledged(hits):
+            original(hits)
+            acks.append((time.time(), len(hits)))
 
-    monkeypatch.setattr(middleware, "record", acknowledged)
-    recorder = StoppableRecorder()
-    losses = recorder.losses
-    started_ms = insights_store.now_ms()
-    submitted = 0
-    stop = threading.Event()
-    crash_time = None
+        monkeypatch.setattr(middleware, "record", acknowledged)
+        recorder = StoppableRecorder()
+        losses = recorder.losses
+        started_ms = insights_store.now_ms()
+        submitted = 0
+        stop = threading.Event()
 
-    def steady_load():
-        nonlocal submitted
-        while not stop.is_set():
-            for _ in range(20):  # 20 hits every 10 ms: 2,000 page views/s
-                recorder.submit(insights_store.Hit(
-                    timestamp_ms=insights_store.now_ms(), page="movie",
-                    visitor=f"visitor-{submitted % 97}",
-                ))  # fmt: skip
-                submitted += 1
+        def steady_load():
+            nonlocal submitted
+            while not stop.is_set():
+                for _ in range(20):  # 20 hits every 10 ms: 2,000 page views/s
+                    recorder.submit(insights_store.Hit(
+                        timestamp_ms=insights_store.now_ms(), page="movie",
+                        visitor=f"visitor-{submitted % 97}",
+                    ))  # fmt: skip
+                    submitted += 1
+                time.sleep(0.01)
+
+        load = threading.Thread(target=steady_load, daemon=True)
+        load.start()
+        deadline = time.monotonic() + 30
+        while sum(n for _, n in acks) < 2_000 and time.monotonic() < deadline:
             time.sleep(0.01)
+        crash_time = time.time()
+        server.kill()
+        time.sleep(0.3)  # hits keep coming while Redis is down
+        stop.set()
+        load.join(5)
+        recorder.stopped.set()
+        recorder.thread.join(5)
+        recorder.flush()  # what was queued meets the dead server: counted as lost
+        restart(server)
 
-    load = threading.Thread(target=steady_load, daemon=True)
-    load.start()
-    deadline = time.monotonic() + 30
-    while sum(n for _, n in acks) < 2_000 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    crash_time = time.time()
-    crashable.kill()
-    time.sleep(0.3)  # hits keep coming while Redis is down
-    stop.set()
-    load.join(5)
-    recorder.stopped.set()
-    recorder.thread.join(5)
-    recorder.flush()  # what was queued meets the dead server: counted as lost
-    restart(crashable)
+        window = crash_time - AOF_WORST_CASE_SECONDS
+        seen.acked_total = sum(n for _, n in acks)
+        seen.acked_old = sum(n for at, n in acks if at <= window)
+        samples = (
+            insights_store.client()
+            .ts()
+            .range(page_views_series().key, started_ms, insights_store.now_ms())
+        )
+        seen.recorded = int(sum(value for _, value in samples))
+        seen.lost, seen.lost_error = losses.total, losses.last_error
+        seen.submitted = submitted
+    return seen
 
-    window = crash_time - AOF_WORST_CASE_SECONDS
-    acked_total = sum(n for _, n in acks)
-    acked_old = sum(n for at, n in acks if at <= window)
-    assert acked_total >= 2_000
-    samples = (
-        insights_store.client()
-        .ts()
-        .range(page_views_series().key, started_ms, insights_store.now_ms())
-    )
-    recorded = int(sum(value for _, value in samples))
-    assert recorded >= acked_old  # the promise (see above)
-    # Every hit is either recorded or counted as lost, never dropped silently.
-    assert losses.total > 0 and "Connection" in losses.last_error
-    assert recorded + losses.total >= submitted
-    assert recorded <= submitted
+
+def test_tracking_had_hits_acknowledged_before_the_kill(tracking_crash):
+    assert tracking_crash.acked_total >= 2_000
+
+
+def test_no_hit_acknowledged_before_the_fsync_window_is_lost(tracking_crash):
+    assert tracking_crash.recorded >= tracking_crash.acked_old  # the promise (see above)
+
+
+def test_hits_the_dead_server_refused_are_counted_as_lost(tracking_crash):
+    assert tracking_crash.lost > 0 and "Connection" in tracking_crash.lost_error
+
+
+def test_every_hit_is_either_recorded_or_counted_never_dropped_silently(tracking_crash):
+    assert tracking_crash.recorded + tracking_crash.lost >= tracking_crash.submitted
+    assert tracking_crash.recorded <= tracking_crash.submitted

@@ -162,7 +162,7 @@ def test_random_parameters_never_give_a_500(name, staff_client, fuzz_movies):
 
 @pytest.mark.parametrize("name", ["search", "api-search", "api-suggest", "insights:dashboard",
                                   "insights_api:page-views", "operations_api:alerts"])  # fmt: skip
-def test_raw_undecodable_query_strings(name, staff_client, fuzz_movies):
+def test_raw_undecodable_query_strings_never_give_a_500(name, staff_client, fuzz_movies):
     """Bytes that are not UTF-8, broken percent escapes, NUL, a bare key."""
     base = path_for(name, fuzz_movies[0])
     key = (PAGES[name][1] or ["q"])[0]

@@ -54,8 +54,12 @@ def test_every_url_answers_with_the_headers(client, superuser, admin_samples, bu
 
 
 @pytest.mark.django_db
-def test_forbidden_and_csrf_failure_pages_have_them(user_client):
+def test_the_forbidden_page_has_them(user_client):
     assert_secure_headers(user_client.get("/operations/"), "403")
+
+
+@pytest.mark.django_db
+def test_the_csrf_failure_page_has_them():
     from django.test import Client
 
     refused = Client(enforce_csrf_checks=True).post("/accounts/login/")
@@ -63,22 +67,28 @@ def test_forbidden_and_csrf_failure_pages_have_them(user_client):
     assert_secure_headers(refused, "CSRF failure")
 
 
-def test_the_outage_pages_have_them(client, monkeypatch):
-    """The 503 page and JSON of RedisOutageMiddleware (the outage itself is simulated:
-    the live outage test stops a real server)."""
+def down(*args, **kwargs):
+    """Stands in for a Redis call during an outage (the live outage test stops a real
+    server)."""
     import redis
 
-    from config import health
+    raise redis.ConnectionError("Connection refused")
+
+
+def test_the_outage_page_has_them(client, monkeypatch):
+    """The 503 page of RedisOutageMiddleware."""
     from search import views
 
-    def down(*args, **kwargs):
-        raise redis.ConnectionError("Connection refused")
-
     monkeypatch.setattr(views.service, "movie_detail", down)
-    monkeypatch.setattr(health, "get_redis", down)
     page = client.get("/movies/1/")
     assert page.status_code == 503 and "right back" in page.content.decode()
     assert_secure_headers(page, "503 page")
+
+
+def test_the_outage_json_has_them(client, monkeypatch):
+    from config import health
+
+    monkeypatch.setattr(health, "get_redis", down)
     report = client.get("/health/redis")
     assert report.status_code == 503
     assert_secure_headers(report, "503 health")

@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 
 from search import importer, indexing, store
 
-# Ids of this module's movies (the session catalogue uses 1-36106, other tests 900M+).
+# Ids of this module's movies: far above the bundled catalogue's, apart from other tests' 900M+.
 ID_BASE = 920_000_000
 HUNDRED_MB = 100 * 1024 * 1024
 
@@ -153,17 +153,23 @@ def test_latin1_jsonl_rejects_the_undecodable_lines(tmp_path, ids, capsys):
     assert store.get_movie(a) and store.get_movie(b) is None
 
 
+def one_movie_file(directory, movie_id, suffix, encoding, csv_title):
+    """A file of one good movie in the format of `suffix`, written in `encoding`."""
+    text = {
+        ".jsonl": json.dumps(good(movie_id)) + "\n",
+        ".json": json.dumps([good(movie_id)]),
+        ".csv": f"id,title\n{movie_id},{csv_title}\n",
+    }[suffix]
+    path = directory / f"movies{suffix}"
+    path.write_bytes(text.encode(encoding))  # Python writes the byte-order mark
+    return path
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
 @pytest.mark.parametrize("suffix", [".jsonl", ".json", ".csv"])
 def test_utf16_and_utf32_with_bom_are_refused(tmp_path, ids, encoding, suffix):
     (a,) = ids(1)
-    text = {
-        ".jsonl": json.dumps(good(a)) + "\n",
-        ".json": json.dumps([good(a)]),
-        ".csv": f"id,title\n{a},Zephyr\n",
-    }[suffix]
-    path = tmp_path / f"movies{suffix}"
-    path.write_bytes(text.encode(encoding))  # Python writes the byte-order mark
+    path = one_movie_file(tmp_path, a, suffix, encoding, "Zephyr")
     message = refused(path, f"{encoding.upper()} \\(byte-order mark\\), not UTF-8")
     assert message.startswith(f"{path}: line 1:")
 
@@ -171,13 +177,7 @@ def test_utf16_and_utf32_with_bom_are_refused(tmp_path, ids, encoding, suffix):
 @pytest.mark.parametrize("suffix", [".jsonl", ".json", ".csv"])
 def test_utf8_with_bom_imports(tmp_path, ids, suffix):
     (a,) = ids(1)
-    text = {
-        ".jsonl": json.dumps(good(a)) + "\n",
-        ".json": json.dumps([good(a)]),
-        ".csv": f"id,title\n{a},Zephyr BOM\n",
-    }[suffix]
-    path = tmp_path / f"movies{suffix}"
-    path.write_bytes(text.encode("utf-8-sig"))
+    path = one_movie_file(tmp_path, a, suffix, "utf-8-sig", "Zephyr BOM")
     summary = importer.import_file(path)
     assert (summary.imported, summary.rejected) == (1, [])
 

@@ -13,6 +13,7 @@ directory: search, health, the collector and page-view tracking all come back by
 themselves. Waits are bounded polls, never sleeps.
 """
 
+import contextlib
 import gzip
 import json
 import os
@@ -152,9 +153,12 @@ class Live:
 
         command = serve.Command()
         # serve's defaults come from this process's environment: give every one here.
-        arguments = ["--host", "127.0.0.1", "--port", str(self.port)]
-        arguments += ["--workers", self.env["WEB_WORKERS"], "--threads", self.env["WEB_THREADS"]]
-        options = vars(command.create_parser("manage.py", "serve").parse_args(arguments))
+        options = serve.serve_options(
+            host="127.0.0.1",
+            port=self.port,
+            workers=int(self.env["WEB_WORKERS"]),
+            threads=int(self.env["WEB_THREADS"]),
+        )
         with monkeypatch.context() as patch:
             patch.setattr(serve, "subprocess", Launcher)
             self.children = command.start_background_processes()
@@ -211,9 +215,10 @@ class Live:
             return store.page_views_by_day([today])[page]
 
 
-@pytest.fixture
-def live(tmp_path, monkeypatch):
-    app = Live(tmp_path)
+@contextlib.contextmanager
+def served_app(workdir, monkeypatch):
+    """The app served against its own Redis Stack, seeded; stopped on leaving."""
+    app = Live(workdir)
     app.redis.start()
     try:
         app.seed()
@@ -223,69 +228,120 @@ def live(tmp_path, monkeypatch):
         app.stop()
 
 
-def test_redis_outage_and_recovery_under_the_real_server(live):
-    # Serving normally: search finds the seeded movie, health is green, the collector
-    # writes samples.
-    status, body = live.get(SEARCH)
-    assert status == 200 and MOVIE_TITLE in body.replace("<mark>", "").replace("</mark>", "")
-    poll(live.newest_cpu_sample_ms, 20, "a first collector sample")
-    collector = live.collector()
+@pytest.fixture(scope="module")
+def shared_live(tmp_path_factory):
+    """One served app for this module's tests (starting one costs far more than a test);
+    each test finds it serving normally."""
+    with served_app(tmp_path_factory.mktemp("live"), pytest.MonkeyPatch()) as app:
+        yield app
+
+
+@pytest.fixture
+def outage(shared_live):
+    """Redis stopped (its data kept in the same directory) for the test; afterwards started
+    again if the test did not, and the app serving again, the collector included (it logs
+    a failure only when it starts failing, so the next outage must find it recovered).
+    `log_mark`: the log's length when the outage began."""
+    app = shared_live
+    app.log_mark = len(app.log_text())
+    app.redis.stop(save=True)
+    yield app
+    restarted_ms = int(time.time() * 1000)
+    if app.redis.status() != "running":
+        app.redis.start()
+    poll(lambda: app.get("/health/redis")[0] == 200, 30, "health 200 again")
+    poll(lambda: app.newest_cpu_sample_ms() > restarted_ms, 30, "a collector sample again")
+    if "metrics collection failed" in log_since_outage(app):
+        poll(lambda: "metrics collection recovered" in log_since_outage(app), 30,
+             "the collector's recovery logged")  # fmt: skip
+
+
+def log_since_outage(app):
+    return app.log_text()[app.log_mark :]
+
+
+def found_the_seeded_movie(app):
+    status, body = app.get(SEARCH)
+    return status == 200 and MOVIE_TITLE in body.replace("<mark>", "").replace("</mark>", "")
+
+
+def test_serving_normally_search_finds_the_seeded_movie(shared_live):
+    assert found_the_seeded_movie(shared_live)
+
+
+def test_serving_normally_the_collector_writes_samples(shared_live):
+    poll(shared_live.newest_cpu_sample_ms, 20, "a first collector sample")
+    collector = shared_live.collector()
     assert collector is not None and collector.is_running()
 
-    live.redis.stop(save=True)  # its data stays in the same directory
-    stopped_at = time.monotonic()
 
-    status, body = live.get(SEARCH)
+def test_during_an_outage_the_search_page_is_the_friendly_503(outage):
+    status, body = outage.get(SEARCH)
     assert status == 503
     assert "We'll be right back" in body and "Traceback" not in body
-    status, body = live.get("/api/search?q=lighthouse")
+
+
+def test_during_an_outage_the_search_api_answers_503_json(outage):
+    status, body = outage.get("/api/search?q=lighthouse")
     assert status == 503 and "unavailable" in json.loads(body)["error"]
-    status, body = live.get("/health/redis")
+
+
+def test_during_an_outage_health_answers_503_unhealthy(outage):
+    status, body = outage.get("/health/redis")
     assert status == 503 and json.loads(body)["status"] == "unhealthy"
-    # A page that needs no data still answers: tracking its view fails open.
-    status, body = live.get("/accounts/login/")
+
+
+def test_during_an_outage_a_page_that_needs_no_data_still_answers(outage):
+    """Tracking its view fails open."""
+    status, body = outage.get("/accounts/login/")
     assert status == 200 and 'name="password"' in body
-    poll(lambda: "metrics collection failed" in live.log_text(), 20, "the collector logs it")
-    assert live.collector() is not None and live.collector().pid == collector.pid
-    outage_s = time.monotonic() - stopped_at
 
-    live.redis.start()  # same port, same data directory
-    started_at = time.monotonic()
+
+def test_during_an_outage_the_collector_logs_it_and_keeps_running(outage):
+    started = outage.children[0].pid
+    poll(lambda: "metrics collection failed" in log_since_outage(outage), 20,
+         "the collector logs it")  # fmt: skip
+    assert outage.collector() is not None and outage.collector().pid == started
+
+
+def test_after_redis_restarts_search_answers_with_results_again(outage):
+    outage.redis.start()  # same port, same data directory
+    poll(lambda: found_the_seeded_movie(outage), 30, "search answering 200 with results again")
+
+
+def test_after_redis_restarts_health_and_the_collector_come_back(outage):
+    started = outage.children[0].pid
+    outage.redis.start()
     started_ms = int(time.time() * 1000)
+    poll(lambda: outage.get("/health/redis")[0] == 200, 30, "health 200 again")
+    poll(lambda: outage.newest_cpu_sample_ms() > started_ms, 30, "a new collector sample")
+    poll(lambda: "metrics collection recovered" in log_since_outage(outage), 10,
+         "recovery logged")  # fmt: skip
+    assert outage.collector().pid == started  # the same process, never restarted
 
-    def search_back():
-        status, body = live.get(SEARCH)
-        return status == 200 and "Lighthouse Keeper" in body.replace("<mark>", "").replace(
-            "</mark>", ""
-        )
 
-    poll(search_back, 30, "search answering 200 with results again")
-    search_recovery_s = time.monotonic() - started_at
-    poll(lambda: live.get("/health/redis")[0] == 200, 30, "health 200 again")
-    poll(lambda: live.newest_cpu_sample_ms() > started_ms, 30, "a new collector sample")
-    poll(lambda: "metrics collection recovered" in live.log_text(), 10, "recovery logged")
-    assert live.collector().pid == collector.pid  # the same process, never restarted
-
-    # Page views are counted again: once the recorder writes again (it pauses a few
-    # seconds after a failure, dropping what comes meanwhile), every view is counted.
-    before = live.views_today("login")
+def test_after_redis_restarts_every_page_view_is_counted_again(outage):
+    outage.redis.start()
+    # Once the recorder writes again (it pauses a few seconds after a failure, dropping
+    # what comes meanwhile), every view is counted.
+    before = outage.views_today("login")
 
     def one_counted():
-        live.get("/accounts/login/")
-        return live.views_today("login") > before
+        outage.get("/accounts/login/")
+        return outage.views_today("login") > before
 
     poll(one_counted, 30, "a page view counted after the recovery")
-    assert live.views_today("movie") == 0  # a page this test has not opened yet
+    assert outage.views_today("movie") == 0  # a page no test of this module opens before
     for _ in range(3):
-        assert live.get("/movies/1/")[0] == 200
-    poll(lambda: live.views_today("movie") >= 3, 10, "three movie page views counted")
-    assert live.views_today("movie") == 3
-    tracking_recovery_s = time.monotonic() - started_at
+        assert outage.get("/movies/1/")[0] == 200
+    poll(lambda: outage.views_today("movie") >= 3, 10, "three movie page views counted")
+    assert outage.views_today("movie") == 3
 
-    log = live.log_text()
+
+def test_an_outage_leaves_no_traceback_and_gunicorn_running(outage):
+    outage.get(SEARCH)  # a request that meets the outage
+    outage.redis.start()
+    poll(lambda: outage.get("/health/redis")[0] == 200, 30, "health 200 again")
+    log = outage.log_text()  # the whole log: no test's outage left a traceback
     assert "Traceback" not in log, log[-3000:]
-    assert live.gunicorn.poll() is None  # gunicorn never stopped
-    print(
-        f"\noutage checks {outage_s:.1f} s; after Redis restarted: search back in "
-        f"{search_recovery_s:.2f} s, tracking counted again in {tracking_recovery_s:.1f} s"
-    )
+    assert outage.gunicorn.poll() is None  # gunicorn never stopped

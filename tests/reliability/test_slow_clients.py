@@ -1,6 +1,6 @@
 """Slow clients cannot stop the site, and are dropped; many fast ones are all served.
 
-The app runs as `manage.py serve` runs it (the `live` fixture of test_outage_live: serve's
+The app runs as `manage.py serve` runs it (the `shared_live` fixture of test_outage_live: serve's
 own gunicorn command line, with serve's defaults, one worker). 200 connections each send
 the start of a request's headers and then nothing more, as a slowloris client does
 between its lines. While they are open, `/health/redis` and `/` must still answer 200,
@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from tests.reliability.test_outage_live import live  # noqa: F401 - the served app
+from tests.reliability.test_outage_live import shared_live  # noqa: F401 - the served app
 
 pytestmark = pytest.mark.slow
 
@@ -68,46 +68,60 @@ def wait_until_closed_by_server(connections, timeout):
     return still_open
 
 
-def test_slow_clients_neither_block_other_requests_nor_stay_forever(live):  # noqa: F811
-    slow = open_slow_connections(live.port, SLOW_CONNECTIONS)
+@contextlib.contextmanager
+def held(connections):
+    """The connections, closed on leaving whatever happened."""
     try:
+        yield connections
+    finally:
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.close()
+
+
+# The start of a POST whose body never comes whole. A well-formed CSRF cookie, so the
+# CSRF check reads the form (without one it refuses the request without reading the body).
+SLOW_BODY_START = (
+    b"POST /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    b"Cookie: csrftoken=" + b"a" * 32 + b"\r\n"
+    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
+    b"username="  # and never the rest of the 100 bytes
+)
+
+
+def test_slow_clients_do_not_block_other_requests(shared_live):  # noqa: F811
+    live = shared_live
+    with held(open_slow_connections(live.port, SLOW_CONNECTIONS)):
         # Each GET has its own 15 s timeout (Live.get); a blocked server fails here.
         for path in ("/health/redis", "/", "/health/redis"):
             status, body = live.get(path)
             assert status == 200, f"{path} while {SLOW_CONNECTIONS} slow clients: {body[:300]}"
 
+
+def test_the_server_drops_slow_clients(shared_live):  # noqa: F811
+    live = shared_live
+    with held(open_slow_connections(live.port, SLOW_CONNECTIONS)) as slow:
         still_open = wait_until_closed_by_server(slow, DROP_GUARD_S)
         assert not still_open, f"{len(still_open)} slow connections still open"
         assert live.get("/health/redis")[0] == 200
-    finally:
-        for connection in slow:
-            with contextlib.suppress(OSError):
-                connection.close()
 
 
-def test_slow_bodies_neither_block_other_requests_nor_stay_forever(live):  # noqa: F811
-    start = (
-        b"POST /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        # A well-formed CSRF cookie, so the CSRF check reads the form (without one it
-        # refuses the request without reading the body).
-        b"Cookie: csrftoken=" + b"a" * 32 + b"\r\n"
-        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
-        b"username="  # and never the rest of the 100 bytes
-    )
-    slow = open_slow_connections(live.port, SLOW_BODIES, start)
-    try:
+def test_slow_bodies_do_not_block_other_requests(shared_live):  # noqa: F811
+    live = shared_live
+    with held(open_slow_connections(live.port, SLOW_BODIES, SLOW_BODY_START)):
         for path in ("/health/redis", "/"):
             status, body = live.get(path)
             assert status == 200, f"{path} while {SLOW_BODIES} slow bodies: {body[:300]}"
+
+
+def test_the_server_drops_slow_bodies(shared_live):  # noqa: F811
+    with held(open_slow_connections(shared_live.port, SLOW_BODIES, SLOW_BODY_START)) as slow:
         still_open = wait_until_closed_by_server(slow, DROP_GUARD_S)
         assert not still_open, f"{len(still_open)} slow bodies still open"
-    finally:
-        for connection in slow:
-            with contextlib.suppress(OSError):
-                connection.close()
 
 
-def test_requests_arriving_at_once_are_all_served(live):  # noqa: F811
+def test_requests_arriving_at_once_are_all_served(shared_live):  # noqa: F811
+    live = shared_live
     start = threading.Barrier(SIMULTANEOUS_REQUESTS)
     statuses = []
 

@@ -22,10 +22,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from config.embedded_redis import EmbeddedRedis, free_port
-from config.redis_stores import get_pool, get_redis, reset_pools
+from config.redis_stores import STORES, get_pool, get_redis, reset_pools
 from telemetry import timeseries
 from tests.config.test_settings import load_settings, loaded
-from tests.conftest import cache_settings
+from tests.conftest import cache_settings, empty_store
 from tests.insights.conftest import BROWSER_UA
 
 PASSWORD = "tls-test-password"
@@ -111,8 +111,8 @@ class TlsRedis(EmbeddedRedis):
 
     certs: Path | None = None
 
-    def _write_runtime_conf(self):
-        super()._write_runtime_conf()
+    def write_runtime_conf(self):
+        super().write_runtime_conf()
         with open(self.runtime_conf, "a") as conf:  # later lines win in redis.conf
             conf.write(
                 "port 0\n"
@@ -173,6 +173,9 @@ def tls_settings(tls_server):
     with override_settings(
         REDIS_URLS=urls, CACHES=cache_settings(urls["cache"]), INSIGHTS_RECORD_IN_BACKGROUND=False
     ):
+        for store in STORES:  # as the suite's clean_side_stores does for its own server
+            if store != "search":
+                empty_store(store)
         yield urls
     timeseries.forget_ensured()
     insights_store.forget_salts()
@@ -183,22 +186,37 @@ def test_the_settings_build_rediss_urls_with_the_password_and_ca(tls_server, tls
     for store, url in tls_settings.items():
         assert url.startswith(f"rediss://:{PASSWORD}@127.0.0.1:{tls_server.port}/"), store
         assert url.endswith("?ssl_ca_certs=" + str(ca).replace("/", "%2F")), store
-    done = load_settings(REDIS_TLS="true", REDIS_TLS_CA_CERT=str(ca.with_name("missing.pem")))
+
+
+def test_a_ca_certificate_that_is_not_a_file_stops_start_up(tls_server):
+    missing = tls_server.certs / "missing.pem"
+    done = load_settings(REDIS_TLS="true", REDIS_TLS_CA_CERT=str(missing))
     assert done.returncode != 0 and "REDIS_TLS_CA_CERT" in done.stderr
 
 
-def test_the_server_speaks_only_tls_and_wants_the_password(tls_server):
-    once = {"retry": Retry(NoBackoff(), 0), "socket_timeout": 2}
-    plain = redis.Redis(port=tls_server.port, password=PASSWORD, **once)
+ONCE = {"retry": Retry(NoBackoff(), 0), "socket_timeout": 2}
+
+
+def test_the_server_refuses_plain_connections(tls_server):
+    plain = redis.Redis(port=tls_server.port, password=PASSWORD, **ONCE)
     with pytest.raises((redis.ConnectionError, redis.TimeoutError)):
         plain.ping()
+
+
+def test_the_server_wants_the_password_over_tls(tls_server):
     ca = str(tls_server.certs / "ca.pem")
-    no_password = redis.Redis(port=tls_server.port, ssl=True, ssl_ca_certs=ca, **once)
+    no_password = redis.Redis(port=tls_server.port, ssl=True, ssl_ca_certs=ca, **ONCE)
     with pytest.raises(redis.AuthenticationError):
         no_password.ping()
-    unverified_ca = redis.Redis(port=tls_server.port, ssl=True, password=PASSWORD, **once)
+
+
+def test_a_client_that_does_not_trust_the_ca_is_refused(tls_server):
+    unverified_ca = redis.Redis(port=tls_server.port, ssl=True, password=PASSWORD, **ONCE)
     with pytest.raises(redis.ConnectionError, match="certificate verify failed"):
         unverified_ca.ping()  # the system's CAs do not trust our throwaway CA
+
+
+def test_a_client_with_the_ca_and_the_password_is_served(tls_server):
     assert tls_server.client().ping()
 
 
@@ -214,40 +232,66 @@ def write_movies(path):
     return path
 
 
-@pytest.mark.django_db
-def test_search_tracking_collector_and_health_over_tls(client, tls_settings, tmp_path):
-    from insights import keys as insights_keys
-    from insights import store as insights_store
-    from operations import alert_store, metrics_store
+@pytest.fixture
+def tls_catalogue(tls_settings, tmp_path):
+    """The two movies of `write_movies`, indexed on the TLS server."""
     from search import store as search_store
 
-    assert get_pool("search").connection_class is redis.SSLConnection
     call_command("create_index", verbosity=0)
     call_command("import_movies", str(write_movies(tmp_path / "m.jsonl.gz")), verbosity=0)
     search_store.wait_until_indexed(search_store.live_index_name())
 
+
+def test_every_store_connects_over_tls(tls_settings):
+    assert get_pool("search").connection_class is redis.SSLConnection
+    assert get_redis("search").connection_pool.connection_class is redis.SSLConnection
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("tls_catalogue")
+def test_the_search_api_answers_over_tls(client):
     found = client.get("/api/search", {"q": "cipher"})
     assert found.status_code == 200
     assert [m["title"] for m in found.json()["movies"]] == ["The Quiet Cipher"]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("tls_catalogue")
+def test_the_search_page_answers_over_tls(client):
     page = client.get("/", {"q": "harbour"}, HTTP_USER_AGENT=BROWSER_UA)
     assert page.status_code == 200 and 'href="/movies/1/"' in page.content.decode()
 
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("tls_catalogue")
+def test_page_views_are_tracked_on_the_tls_server(client):
+    from insights import keys as insights_keys
+    from insights import store as insights_store
+
+    client.get("/", {"q": "harbour"}, HTTP_USER_AGENT=BROWSER_UA)
     movie = client.get("/movies/1/", HTTP_USER_AGENT=BROWSER_UA, REMOTE_ADDR="203.0.113.9")
     assert movie.status_code == 200
     today = insights_store.now_ms() // 86_400_000 * 86_400_000
     views = insights_store.page_views_by_day([today])
     assert views["movie"] == 1 and views["search"] == 1
+    # They went to the TLS server, nowhere else.
+    assert get_redis("analytics").exists(insights_keys.page_views_daily_key(today))
+
+
+@pytest.mark.django_db
+def test_a_collector_pass_writes_to_the_tls_server(tls_settings):
+    from operations import alert_store, metrics_store
 
     call_command("collect_metrics", "--once")
     latest = metrics_store.latest_values()
     assert latest["cpu_usage"] is not None and latest["memory_usage"] is not None
     assert alert_store.collector_state().last_pass_ms
 
+
+@pytest.mark.django_db
+def test_health_reports_every_store_up_over_tls(client, tls_settings):
     health = client.get("/health/redis")
     report = health.json()
     assert health.status_code == 200, report
     assert {s["status"] for s in report["services"].values()} == {"up"}
     assert {"search", "timeseries"} <= set(report["modules"])
-    # Everything above went to the TLS server, nowhere else.
-    assert get_redis("search").connection_pool.connection_class is redis.SSLConnection
-    assert get_redis("analytics").exists(insights_keys.page_views_daily_key(today))

@@ -6,6 +6,7 @@ when one exists it does nothing and prints nothing about passwords. `manage.py s
 """
 
 import secrets
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -14,7 +15,7 @@ from django.db import transaction
 USERNAME = "admin"
 
 
-def ensure_admin():
+def ensure_admin() -> tuple[str, str] | None:
     """(username, password) of the superuser just created, or None when one existed."""
     users = get_user_model()
     with transaction.atomic():
@@ -32,7 +33,7 @@ def ensure_admin():
 class Command(BaseCommand):
     help = "Create a superuser with a random password (printed once) when none exists."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         created = ensure_admin()
         if created is None:
             return

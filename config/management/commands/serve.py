@@ -9,10 +9,12 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from config import embedded_redis
 
@@ -36,7 +38,7 @@ def _interrupt(signum, frame):
 class Command(BaseCommand):
     help = "Run the product: embedded Redis Stack, migrations, gunicorn."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", 2)))
@@ -59,7 +61,7 @@ class Command(BaseCommand):
             default=int(os.environ.get("WEB_WORKER_CONNECTIONS", 1000)),
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         # SIGTERM (kill, docker stop, systemd) stops everything as Ctrl-C does: Python's
         # default would exit at once and leave gunicorn, the collector and Redis running.
         signal.signal(signal.SIGTERM, _interrupt)
@@ -79,7 +81,7 @@ class Command(BaseCommand):
             if redis_server is not None:
                 self.stdout.write(f"Redis Stack: {redis_server.stop()} (data kept)")
 
-    def start_redis(self):
+    def start_redis(self) -> embedded_redis.EmbeddedRedis | None:
         if not settings.REDIS_EMBEDDED:
             self.stdout.write(
                 f"Using external Redis at {settings.REDIS_HOST}:{settings.REDIS_PORT}"
@@ -93,7 +95,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Redis Stack {result} on 127.0.0.1:{server.port}")
         return server if result == "started" else None
 
-    def prepare(self):
+    def prepare(self) -> None:
         """One-off steps before serving; later features add theirs here."""
         settings.VAR_DIR.mkdir(exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
@@ -102,7 +104,7 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         self.prepare_search()
 
-    def prepare_search(self):
+    def prepare_search(self) -> None:
         """The search indexes, and the bundled catalogue when the index is empty."""
         from search import indexing, service, store
 
@@ -112,35 +114,16 @@ class Command(BaseCommand):
             call_command("import_movies", str(BUNDLED_MOVIES), max_errors_shown=5)
         service.filter_options()  # warm: the first visitors don't wait for the counts
 
-    def start_background_processes(self):
+    def start_background_processes(self) -> list[subprocess.Popen]:
         """Processes that run beside gunicorn: the metrics collector (stopped with the
         others on Ctrl-C)."""
         collector = [sys.executable, "manage.py", "collect_metrics"]
         return [subprocess.Popen(collector, cwd=settings.BASE_DIR)]
 
-    def start_gunicorn(self, options):
-        return subprocess.Popen(self.gunicorn_command(options), cwd=settings.BASE_DIR)
+    def start_gunicorn(self, options: Mapping[str, Any]) -> subprocess.Popen:
+        return subprocess.Popen(gunicorn_command(options), cwd=settings.BASE_DIR)
 
-    def gunicorn_command(self, options):
-        command = [
-            sys.executable, "-m", "gunicorn", APPLICATIONS[options["worker_class"]],
-            "--bind", f"{options['host']}:{options['port']}",
-            "--worker-class", options["worker_class"],
-            "--workers", str(options["workers"]),
-            "--access-logfile", "-",
-            "--graceful-timeout", "10",
-            "--keep-alive", str(options["keep_alive"]),
-            "--config", "python:config.gunicorn",
-        ]  # fmt: skip
-        if options["worker_class"] != "asgi":
-            # gthread: threads per worker; gevent: requests in the app at once per worker
-            # (config/gunicorn.py), the others waiting in the event loop.
-            command += ["--threads", str(options["threads"])]
-        if options["worker_class"] != "gthread":
-            command += ["--worker-connections", str(options["worker_connections"])]
-        return command
-
-    def wait(self, gunicorn):
+    def wait(self, gunicorn: subprocess.Popen) -> None:
         try:
             code = gunicorn.wait()
         except KeyboardInterrupt:
@@ -149,7 +132,7 @@ class Command(BaseCommand):
         if code:
             raise CommandError(f"gunicorn exited with status {code}")
 
-    def stop_children(self, children):
+    def stop_children(self, children: list[subprocess.Popen]) -> None:
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
@@ -158,3 +141,31 @@ class Command(BaseCommand):
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+def serve_options(**overrides: Any) -> dict[str, Any]:
+    """serve's options as its command line defaults them (from the environment), with
+    `overrides`: for the benches and tests that start serve's gunicorn themselves."""
+    parser = Command().create_parser("manage.py", "serve")
+    return {**vars(parser.parse_args([])), **overrides}
+
+
+def gunicorn_command(options: Mapping[str, Any], access_log: str = "-") -> list[str]:
+    """The gunicorn command line serve runs for `options` (serve's option names)."""
+    command = [
+        sys.executable, "-m", "gunicorn", APPLICATIONS[options["worker_class"]],
+        "--bind", f"{options['host']}:{options['port']}",
+        "--worker-class", options["worker_class"],
+        "--workers", str(options["workers"]),
+        "--access-logfile", access_log,
+        "--graceful-timeout", "10",
+        "--keep-alive", str(options["keep_alive"]),
+        "--config", "python:config.gunicorn",
+    ]  # fmt: skip
+    if options["worker_class"] != "asgi":
+        # gthread: threads per worker; gevent: requests in the app at once per worker
+        # (config/gunicorn.py), the others waiting in the event loop.
+        command += ["--threads", str(options["threads"])]
+    if options["worker_class"] != "gthread":
+        command += ["--worker-connections", str(options["worker_connections"])]
+    return command

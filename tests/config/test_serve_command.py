@@ -1,0 +1,27 @@
+"""`manage.py serve`'s gunicorn command line, which the benches and live tests run too."""
+
+from config.management.commands import serve
+
+
+def test_serve_options_are_the_command_line_defaults_with_the_overrides(monkeypatch):
+    monkeypatch.delenv("WEB_WORKER_CLASS", raising=False)
+    options = serve.serve_options(port=8123)
+    assert options["port"] == 8123
+    assert options["worker_class"] == serve.DEFAULT_WORKER_CLASS
+
+
+def test_gunicorn_command_loads_the_projects_gunicorn_hooks():
+    command = serve.gunicorn_command(serve.serve_options(worker_class="gevent"))
+    assert command[command.index("--config") + 1] == "python:config.gunicorn"
+
+
+def test_gunicorn_command_writes_the_access_log_where_asked():
+    command = serve.gunicorn_command(serve.serve_options(), access_log="/tmp/access.log")
+    assert command[command.index("--access-logfile") + 1] == "/tmp/access.log"
+
+
+def test_gunicorn_command_gives_gevent_its_slots_and_connections():
+    options = serve.serve_options(worker_class="gevent", threads=3, worker_connections=50)
+    command = serve.gunicorn_command(options)
+    assert command[command.index("--threads") + 1] == "3"
+    assert command[command.index("--worker-connections") + 1] == "50"
