@@ -11,7 +11,7 @@ import re
 
 from django.utils.safestring import mark_safe
 
-from search.query import allowed_typos, is_stop_word, stem
+from search.queries.text import allowed_typos, is_stop_word, stem
 
 TOKEN_RE = re.compile(r"([^\W_]+)")
 
@@ -50,7 +50,7 @@ def word_matches(token, word, prefix=False, typos=True):
 
 class Highlighter:
     def __init__(self, text_query):
-        # Stop words match by title only (search/query.py): marked only when alone.
+        # Stop words match by title only (search/queries/builder.py): marked only when alone.
         words = text_query.all_words
         self.words = [w for w in words if not is_stop_word(w)] or list(words)
         self.prefix_word = text_query.words[-1] if text_query.prefix_last else None

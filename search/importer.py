@@ -20,8 +20,8 @@ from pathlib import Path
 
 import redis
 
-from search import store
-from search.query import person_keys, title_keys
+from search import store, upsert
+from search.queries.text import person_keys, title_keys
 
 FIELDS = (
     "id", "title", "year", "genre", "subgenres", "rating", "language", "country",
@@ -466,13 +466,13 @@ def read_records(path):
 
 class MovieWriter:
     """Upserts validated records in pipelined batches: one round trip per batch, one
-    server-side function call per movie (search/store.py)."""
+    server-side function call per movie (search/upsert.py)."""
 
     def __init__(self, batch_size=BATCH_SIZE, clock=time.time):
         self.batch_size = batch_size
         self.clock = clock
         self.client = store.client()
-        store.ensure_upsert_function()
+        upsert.ensure_upsert_function()
         self.pending = {}
         self.imported = 0
         self.updated = 0
@@ -489,7 +489,7 @@ class MovieWriter:
         now = int(self.clock())
         pipe = self.client.pipeline(transaction=False)
         for record in self.pending.values():
-            store.queue_movie_upsert(pipe, record, now)
+            upsert.queue_movie_upsert(pipe, record, now)
         # Per-command replies: a refused write (OOM under maxmemory) is counted and
         # reported with its id, never dropped silently; a lost connection still raises.
         results = pipe.execute(raise_on_error=False)

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from search import importer, store
+from search import importer, store, upsert
 
 
 @dataclass
@@ -38,7 +38,7 @@ def reindex(on_progress=None):
     has indexed every document, move the alias, drop the old index (documents kept)."""
     # Movies imported by an older release may lack fields the schema now indexes: fill
     # them in first, so that the new version indexes each movie once, complete.
-    refreshed = store.refresh_derived_fields(
+    refreshed = upsert.refresh_derived_fields(
         importer.derived_fields_of_hash, ("title", "director", "cast"), importer.DERIVED_FIELDS
     )
     report = ensure_indexes()

@@ -74,7 +74,7 @@ def test_the_outage_pages_have_them(client, monkeypatch):
     def down(*args, **kwargs):
         raise redis.ConnectionError("Connection refused")
 
-    monkeypatch.setattr(views.service, "movie_detail", down)
+    monkeypatch.setattr(views, "movie_detail", down)
     monkeypatch.setattr(health, "get_redis", down)
     page = client.get("/movies/1/")
     assert page.status_code == 503 and "right back" in page.content.decode()

@@ -20,7 +20,10 @@ from insights import middleware
 from insights import store as insights_store
 from operations import store as operations_store
 from operations.recorder import recorder as request_recorder
-from search import service, store
+from search import keys, store
+from search.facets import filter_options
+from search.params import SearchParams
+from search.results import run_search, search_cache_key
 from search.synthetic import MovieFactory
 from tests.conftest import cache_settings, store_urls
 
@@ -129,8 +132,8 @@ def test_eviction_takes_caches_only_and_refused_writes_are_counted(
 
     # --- caches under pressure --------------------------------------------------------
     words = "love war night city dead house girl man time king river blood star dream".split()
-    totals = {w: service.run_search(service.SearchParams(q=w))["totalCount"] for w in words}
-    service.filter_options()
+    totals = {w: run_search(SearchParams(q=w)).total_count for w in words}
+    filter_options()
     cache_db = get_redis("cache")
     search_cached = list(cache_db.scan_iter(match="*search_cache:*"))
     assert len(search_cached) == len(words) and list(cache_db.scan_iter(match="*filter_cache:*"))
@@ -146,9 +149,7 @@ def test_eviction_takes_caches_only_and_refused_writes_are_counted(
     assert series_samples() == samples
     assert store.movie_count() == store.movie_key_count() == MOVIES
     # Evicted or not, the search cache gives the same answers.
-    assert {w: service.run_search(service.SearchParams(q=w))["totalCount"] for w in words} == (
-        totals
-    )
+    assert {w: run_search(SearchParams(q=w)).total_count for w in words} == (totals)
 
     # --- writes Redis must refuse: nothing evictable is left --------------------------
     big = tmp_path / "big.jsonl"
@@ -171,7 +172,7 @@ def test_eviction_takes_caches_only_and_refused_writes_are_counted(
     )
     # Each refused movie is wholly absent, each imported one wholly there.
     assert store.movie_key_count() == store.movie_count() == MOVIES + imported
-    suggestions = get_redis("search").ft(store.SUGGESTIONS_INDEX).info()["num_docs"]
+    suggestions = get_redis("search").ft(keys.SUGGESTIONS_INDEX).info()["num_docs"]
     assert int(suggestions) == MOVIES + imported
     assert still_there(keep) == dict.fromkeys(STORES, 0)
 
@@ -210,5 +211,5 @@ def test_eviction_takes_caches_only_and_refused_writes_are_counted(
     response = client.get("/api/search", {"q": "moon river"})
     assert response.status_code == 200 and response.json()["totalCount"] >= 0
     assert client.get("/", {"q": "moon river"}).status_code == 200
-    key = service.search_cache_key(service.SearchParams(q="moon river"), store.generation())
+    key = search_cache_key(SearchParams(q="moon river"), store.generation())
     assert cache.get(key) is None  # the SET was refused, and nothing broke

@@ -2,7 +2,9 @@
 
 import collections
 
-from search import importer, service, store
+from search import importer, store
+from search.facets import filter_options
+from search.params import FACET_LABELS
 from tests.search.conftest import BUNDLED, BUNDLED_COUNT
 
 
@@ -17,7 +19,7 @@ def test_every_bundled_film_is_valid_and_indexed(catalogue):
 
 def dataset_facets(records):
     """Each facet's value -> count over the file, normalised as the importer stores it."""
-    counts = {facet: collections.Counter() for facet in service.FACET_LABELS}
+    counts = {facet: collections.Counter() for facet in FACET_LABELS}
     for record in map(importer.validate, records):
         for facet, counter in counts.items():
             counter.update(store.tag_values(facet, record.get(facet)))
@@ -27,8 +29,8 @@ def dataset_facets(records):
 def test_every_filter_count_equals_the_datasets(catalogue):
     expected = dataset_facets(catalogue)
     assert expected["genre"]["comedy"] > 0
-    options = service.filter_options()
+    options = filter_options()
     for facet, counter in expected.items():
-        assert dict(options["facets"][facet]) == dict(counter), facet
+        assert dict(options.facets[facet]) == dict(counter), facet
     years = sorted({r["year"] for r in catalogue if r.get("year")})
-    assert tuple(options["years"]) == (years[0], years[-1])
+    assert tuple(options.years) == (years[0], years[-1])

@@ -17,7 +17,7 @@ def test_search_page_renders_results_facets_and_pagination_without_javascript(cl
     assert "<mark>Star</mark> <mark>Wars</mark>" in html
     assert 'name="genre" value="science fiction"' in html
     assert 'class="pagination"' in html and "page=2" in html
-    assert response.context["result"]["totalCount"] > 100
+    assert response.context["result"].total_count > 100
     assert response["Content-Type"].startswith("text/html")
 
 
@@ -111,28 +111,29 @@ def test_movie_page_has_every_field_credit_and_more_like_this(client):
     assert "https://en.wikipedia.org/wiki/The_Godfather" in html
     assert "Wikipedia contributors" in html and "CC BY-SA" in html
     similar = response.context["similar"]
-    assert any(m["title"].startswith("The Godfather Part") for m in similar)
-    assert all(m["id"] != "23819" for m in similar)
+    assert any(m.title.startswith("The Godfather Part") for m in similar)
+    assert all(m.id != "23819" for m in similar)
     assert client.get("/movies/999999999/").status_code == 404
 
 
 def test_more_like_this_falls_back_to_films_of_the_same_genres_and_era(catalogue):
     from collections import Counter
 
-    from search import service
+    from search.movies import more_like_this, movie_detail
+    from search.queries.similar import SIMILAR_ERA_YEARS
 
     films_by = Counter(r["director"] for r in catalogue if r.get("director"))
     loner = next(r for r in catalogue if r.get("genre") and r.get("year") and r.get("director")
                  and films_by[r["director"]] == 1 and r["year"] > 1950)  # fmt: skip
-    similar = service.more_like_this(service.movie_detail(loner["id"]))
+    similar = more_like_this(movie_detail(loner["id"]))
     assert len(similar) == 6
     by_id = {str(r["id"]): r for r in catalogue}
     wanted = {loner["genre"], *loner.get("subgenres", [])}
     for film in similar:
-        record = by_id[film["id"]]
-        assert film["id"] != str(loner["id"])
+        record = by_id[film.id]
+        assert film.id != str(loner["id"])
         assert wanted & {record.get("genre"), *record.get("subgenres", [])}
-        assert abs(record["year"] - loner["year"]) <= service.SIMILAR_ERA_YEARS
+        assert abs(record["year"] - loner["year"]) <= SIMILAR_ERA_YEARS
 
 
 @settings(

@@ -1,202 +1,36 @@
-"""User input -> a safe RediSearch query.
+"""The search query: the user's words, filters and ranges as one RediSearch query, with
+the tier queries a relevance page shows first (whole titles, a person's films).
 
-User text never reaches the query string as typed: it is cut into words of letters and
-digits (the same split RediSearch's tokenizer makes at punctuation, so "Spider-Man"
-and "Mission: Impossible" still match), and every filter value travels in PARAMS.
-Nothing the user types can be query syntax.
-
-Typo tolerance follows what users know from Meilisearch: no typo under 5 letters, one
-from 5 (a swap of two adjacent letters counts as one: RediSearch's %term% is plain
-Levenshtein, so the swaps are added as their own terms), two from 9; exact words weigh
-more than fuzzy ones, and a query that is a whole title ranks that film first. Typo
-variants are searched only when the words as typed find fewer than TYPO_FALLBACK_BELOW
-movies (search/service.py decides; `TextQuery.typos`).
+Every user value travels in PARAMS, or as words of letters and digits only; nothing a
+user types can be query syntax.
 """
 
-import re
-import threading
-import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-import snowballstemmer
-
-MAX_QUERY_CHARS = 500
-MAX_WORDS = 12
-MAX_WORD_CHARS = 40
-ONE_TYPO_FROM = 5
-TWO_TYPOS_FROM = 9
-FUZZY_WEIGHT = 0.4
-PREFIX_WEIGHT = 0.5
-TITLE_PREFIX_WEIGHT = 8.0
-# Below this many matches for the words as typed, their typo variants are searched too.
-# Above it the variants would only add matches ranked below the exact ones, and they
-# are dear: in a large catalogue a five-letter word's one-typo neighbours can match
-# several times the movies the word itself does, all scored by RediSearch.
-TYPO_FALLBACK_BELOW = 50
-# RediSearch's default English stop words. The index keeps them (STOPWORDS 0) so that
-# titles like "It" are found; in a query they match by title only (see text_clause).
-STOP_WORDS = frozenset(
-    "a an and are as at be but by for if in into is it no not of on or such that the "
-    "their then there these they this to was will with".split()
+from search.queries.synonyms import PHRASE_SYNONYM_WORD, PHRASE_SYNONYMS
+from search.queries.text import (
+    MAX_QUERY_CHARS,
+    MAX_WORDS,
+    TextQuery,
+    adjacent_swaps,
+    allowed_typos,
+    clean_text,
+    is_stop_word,
+    words_of,
 )
+from search.ranking import FUZZY_WEIGHT, PREFIX_WEIGHT, TITLE_PREFIX_WEIGHT
+
 MIN_PREFIX_CHARS = 4  # a shorter last word being typed completes only a title's start
 MAX_NAME_WORDS = 5  # the longest run of typed words looked up as a person's full name
-
-WORD_RE = re.compile(r"[^\W_]+")
-LEADING_ARTICLE_RE = re.compile(r"^(the|a|an) ")
-# How the catalogue joins several directors in one field: "A and B", "A, B", "A or B".
-NAME_SEPARATOR_RE = re.compile(r"\s*(?:[,;&/]|\band\b|\bor\b)\s*", re.IGNORECASE)
-
-# Multi-word synonyms the index's single-term synonym groups cannot express.
-PHRASE_SYNONYMS = (
-    ("sci", "fi"),
-    ("science", "fiction"),
-)
+Params = dict[str, str | int | float]
 
 
-class InvalidSearch(ValueError):
-    """Bad search input; the message is shown to the user (HTTP 400)."""
-
-
-def clean_text(raw):
-    """Drop control characters, normalise Unicode, collapse whitespace."""
-    text = unicodedata.normalize("NFKC", raw or "")
-    text = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
-    return " ".join(text.split())
-
-
-def words_of(text):
-    return [w.lower() for w in WORD_RE.findall(text)]
-
-
-def normalise_query(raw):
-    """The form analytics and the cache see: lower-case, punctuation-free words."""
-    return " ".join(words_of(clean_text(raw)[:MAX_QUERY_CHARS]))
-
-
-def title_keys(title):
-    """The normalised whole title, and the same without a leading article."""
-    key = " ".join(words_of(clean_text(title)))
-    keys = [key] if key else []
-    stripped = LEADING_ARTICLE_RE.sub("", key)
-    if stripped and stripped != key:
-        keys.append(stripped)
-    return keys
-
-
-def person_keys(names):
-    """The normalised full names (words joined by spaces) in `names`, a list of credits
-    each of which may join several people ("Edwin S. Porter and J. Searle Dawley"):
-    what the `director_key` and `cast_key` tags hold, and what a run of typed words
-    is compared with."""
-    keys = []
-    for credit in names:
-        for name in NAME_SEPARATOR_RE.split(clean_text(credit)):
-            key = " ".join(words_of(name))
-            if key and key not in keys:
-                keys.append(key)
-    return keys
-
-
-@dataclass(frozen=True)
-class TextQuery:
-    words: tuple = ()
-    phrases: tuple = ()
-    prefix_last: bool = False
-    typos: bool = True  # search the free words' typo variants too
-
-    @property
-    def has_typo_variants(self):
-        """True when some free word searched in the text is long enough to have typo
-        variants (stop words are matched by title only, without typos)."""
-        return any(allowed_typos(word) and not is_stop_word(word) for word in self.words)
-
-    @property
-    def completes_title(self):
-        """While the last word is typed, the titles that start with the text are looked
-        up: RediSearch expands a prefix from 2 characters (MINPREFIX), and "the b" is 5."""
-        return self.prefix_last and len(" ".join(self.all_words)) >= 2
-
-    @property
-    def empty(self):
-        return not self.words and not self.phrases
-
-    @property
-    def all_words(self):
-        return self.words + tuple(w for p in self.phrases for w in p)
-
-
-def parse_text(raw):
-    """Split user text into free words and "quoted phrases" (an unclosed quote is
-    just text). The last free word is matched as a prefix while it is being typed."""
-    text = clean_text(raw)[:MAX_QUERY_CHARS]
-    phrases = []
-    free_parts = []
-    pieces = text.split('"')
-    for i, piece in enumerate(pieces):
-        inside = i % 2 == 1 and i < len(pieces) - 1
-        if inside:
-            phrase = tuple(words_of(piece)[:MAX_WORDS])
-            if len(phrase) > 1:
-                phrases.append(phrase)
-            elif phrase:
-                free_parts.append(phrase[0])
-        else:
-            free_parts.append(piece)
-    free = " ".join(free_parts)
-    words = tuple(w[:MAX_WORD_CHARS] for w in words_of(free))[:MAX_WORDS]
-    typed = (raw or "")[:MAX_QUERY_CHARS]
-    # Still typing the last word: no space, quote or punctuation after it yet.
-    prefix_last = bool(words) and bool(typed) and bool(WORD_RE.match(typed[-1]))
-    return TextQuery(words=words, phrases=tuple(phrases), prefix_last=prefix_last)
-
-
-def adjacent_swaps(word):
-    """Every word one swap of adjacent letters away (Damerau's transposition)."""
-    swaps = []
-    for i in range(len(word) - 1):
-        if word[i] != word[i + 1]:
-            swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
-            if swapped not in swaps:
-                swaps.append(swapped)
-    return swaps
-
-
-def allowed_typos(word):
-    if len(word) >= TWO_TYPOS_FROM:
-        return 2
-    if len(word) >= ONE_TYPO_FROM and not word.isdigit():
-        return 1
-    return 0
-
-
-# A Snowball stemmer keeps its working state in itself, so threads sharing one get
-# IndexErrors (gunicorn's gthread workers did under load): one stemmer per thread.
-_stemmers = threading.local()
-
-
-@lru_cache(maxsize=4096)
-def stem(word):
-    """RediSearch stems English with Snowball: "stars" matches "star", so marks must too."""
-    stemmer = getattr(_stemmers, "english", None)
-    if stemmer is None:
-        stemmer = _stemmers.english = snowballstemmer.stemmer("english")
-    return stemmer.stemWord(word)
-
-
-def is_stop_word(word):
-    """A stop word, or a word RediSearch stems to one ("ins" to "in"): either would
-    match nearly every plot."""
-    return word in STOP_WORDS or stem(word) in STOP_WORDS
-
-
-def word_clause(word, prefix, typos=True):
+def word_clause(word: str, prefix: bool, typos: bool = True) -> str:
     """One word: exact, prefix while typing, and (with `typos`) its typo variants
     weighted down."""
     exact = [word]
     if prefix and len(word) >= 2:
-        # Completions weigh less than the word itself: "wars" before "Warsaw".
         exact.append(f"({word}*)=>{{$weight:{PREFIX_WEIGHT}}}")
     fuzzy = []
     allowed = allowed_typos(word) if typos else 0
@@ -211,27 +45,29 @@ def word_clause(word, prefix, typos=True):
     return parts[0] if len(parts) == 1 else f"({'|'.join(parts)})"
 
 
-def phrase_clause(phrase):
+def phrase_clause(phrase: Sequence[str]) -> str:
     return '"' + " ".join(phrase) + '"'
 
 
-def synonym_alternatives(words):
+def synonym_alternatives(words: Sequence[str]) -> tuple[int | None, list[str]]:
     """Expand multi-word synonyms: "sci fi" also finds "science fiction" and back."""
     for i in range(len(words) - 1):
         pair = (words[i], words[i + 1])
         if pair in PHRASE_SYNONYMS:
             others = [p for p in PHRASE_SYNONYMS if p != pair]
-            return i, [phrase_clause(pair)] + [phrase_clause(o) for o in others] + ["scifi"]
+            return i, [phrase_clause(pair)] + [phrase_clause(o) for o in others] + [
+                PHRASE_SYNONYM_WORD
+            ]
     return None, []
 
 
-def title_tag(words, prefix):
+def title_tag(words: Sequence[str], prefix: bool) -> str:
     """A safe `title_key` tag of whole normalised titles: the words (letters and digits
     only) joined by escaped spaces, with `*` for titles that start with them."""
     return "\\ ".join(words) + ("*" if prefix else "")
 
 
-def text_clause(text_query, params, ranking=True):
+def text_clause(text_query: TextQuery, params: Params, ranking: bool = True) -> str:
     """The full-text part of the query, adding its parameters to `params`. Without
     `ranking` it leaves out the clauses that only order results (they match nothing the
     rest does not), which matters for counting: a tag prefix over a million titles is
@@ -275,7 +111,7 @@ def text_clause(text_query, params, ranking=True):
     return f"({body})"
 
 
-def name_runs(text_query):
+def name_runs(text_query: TextQuery) -> list[str]:
     """Every run of 2 to MAX_NAME_WORDS consecutive words that could be a person's full
     name: runs of the free words, and of each quoted phrase on its own. At most 38 for
     the longest query, looked up as one tag union."""
@@ -289,14 +125,14 @@ def name_runs(text_query):
     return runs
 
 
-def exact_title_text(text_query):
+def exact_title_text(text_query: TextQuery) -> str | None:
     """The normalised text when it could be a whole title (no phrases), else None."""
     if text_query.empty or text_query.phrases:
         return None
     return " ".join(text_query.all_words)
 
 
-def tag_clause(field_name, values, params):
+def tag_clause(field_name: str, values: Sequence[str], params: Params) -> str:
     names = []
     for i, value in enumerate(values):
         name = f"{field_name}{i}"
@@ -305,7 +141,7 @@ def tag_clause(field_name, values, params):
     return f"@{field_name}:{{{'|'.join(names)}}}"
 
 
-def range_clause(field_name, low, high):
+def range_clause(field_name: str, low: float | None, high: float | None) -> str:
     low_s = "-inf" if low is None else repr(float(low))
     high_s = "+inf" if high is None else repr(float(high))
     return f"@{field_name}:[{low_s} {high_s}]"
@@ -314,21 +150,28 @@ def range_clause(field_name, low, high):
 @dataclass
 class BuiltQuery:
     query: str
-    params: dict = field(default_factory=dict)
+    params: Params = field(default_factory=dict)
     # With relevance ranking, films whose whole title is the query (or, while the last
     # word is typed, starts with it) come first: this query (with `exact_title_params`)
-    # finds them; see search/service.py.
+    # finds them; see search/results.py.
     exact_title_query: str | None = None
-    exact_title_params: dict = field(default_factory=dict)
+    exact_title_params: Params = field(default_factory=dict)
     title_prefix_query: str | None = None  # (same params) while the last word is typed
     title_prefix_ranked_query: str | None = None  # the same titles, ranked by the words
     title_text: str | None = None  # the normalised text the titles are compared with
     # Then the films of a person whose full name is one of these runs of the typed words
     # (see `person_query`).
-    person_names: tuple = ()
+    person_names: tuple[str, ...] = ()
 
 
-def build_query(text_query, filters, ranges, exclude_facet=None, exact_tier=False, ranking=True):
+def build_query(
+    text_query: TextQuery,
+    filters: Mapping[str, Sequence[str]],
+    ranges: Mapping[str, tuple[float | None, float | None]],
+    exclude_facet: str | None = None,
+    exact_tier: bool = False,
+    ranking: bool = True,
+) -> "BuiltQuery":
     """The whole query: text AND every filter (OR within a facet, AND across).
     `exclude_facet` leaves one facet's own filter out, for its disjunctive counts.
     `exact_tier` splits off the films whose whole title is the query."""
@@ -365,7 +208,7 @@ def build_query(text_query, filters, ranges, exclude_facet=None, exact_tier=Fals
     return built
 
 
-def person_query(built, field_name, names):
+def person_query(built: "BuiltQuery", field_name: str, names: Sequence[str]) -> tuple[str, Params]:
     """(query, params): the matches of `built` whose `field_name` tag (`director_key` or
     `cast_key`) holds one of the full `names`; the names travel in PARAMS."""
     params = built.params | {f"name{i}": name for i, name in enumerate(names)}
@@ -373,7 +216,7 @@ def person_query(built, field_name, names):
     return f"@{field_name}:{{{tags}}} {built.query}", params
 
 
-def longest_names(names):
+def longest_names(names: Sequence[str]) -> list[str]:
     """The names that are not part of a longer one: when "william desmond taylor" is a
     person, the actor "William Desmond" within it is not what was asked for."""
     return [
@@ -383,7 +226,7 @@ def longest_names(names):
     ]
 
 
-def suggestion_query(raw):
+def suggestion_query(raw: str) -> str | None:
     """A safe phonetic query over `movies_suggestions` for the autocomplete fallback."""
     words = [w for w in words_of(clean_text(raw)[:MAX_QUERY_CHARS]) if len(w) >= 2][:MAX_WORDS]
     if not words:
