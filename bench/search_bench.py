@@ -78,11 +78,11 @@ def machine():
 
 
 def synthetic(count, seed, start_id):
-    from search import importer
+    from search import records
     from search.synthetic import MovieFactory
 
     factory = MovieFactory(seed=seed, start_id=start_id)
-    return [importer.validate(movie) for movie in factory.movies(count)]
+    return [records.validate(movie) for movie in factory.movies(count)]
 
 
 def raw_write_rate(records, with_suggestions=False, batch=500):
@@ -167,7 +167,7 @@ def measure_import(sample_size, rounds):
 
 
 def load_catalogue(count, batch=1000):
-    from search import importer, indexing, store
+    from search import importer, indexing, records, store
     from search.synthetic import MovieFactory
 
     indexing.ensure_indexes()
@@ -175,7 +175,7 @@ def load_catalogue(count, batch=1000):
     writer = importer.MovieWriter(batch_size=batch)
     started = time.perf_counter()
     for n, movie in enumerate(factory.movies(count), start=1):
-        writer.add(importer.validate(movie))
+        writer.add(records.validate(movie))
         if n % 100_000 == 0:
             print(f"  loaded {n:,} ({n / (time.perf_counter() - started):,.0f}/s)", flush=True)
     writer.flush()

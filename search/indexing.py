@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from search import importer, store, upsert
+from search import records, store, upsert
 
 
 @dataclass
@@ -39,7 +39,7 @@ def reindex(on_progress=None):
     # Movies imported by an older release may lack fields the schema now indexes: fill
     # them in first, so that the new version indexes each movie once, complete.
     refreshed = upsert.refresh_derived_fields(
-        importer.derived_fields_of_hash, ("title", "director", "cast"), importer.DERIVED_FIELDS
+        records.derived_fields_of_hash, ("title", "director", "cast"), records.DERIVED_FIELDS
     )
     report = ensure_indexes()
     report.derived_refreshed = refreshed

@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from search import importer, keys, store
-from search.importer import RecordError, validate
 from search.params import SearchParams
+from search.records import RecordError, max_year, validate
 from search.results import run_search
 from search.suggestions import suggest
 
@@ -81,7 +81,7 @@ def test_jsonl_rejects_bad_lines_with_numbers_and_imports_the_rest(tmp_path, scr
     assert (summary.read, summary.imported, summary.updated) == (4, 2, 0)
     assert [str(r) for r in summary.rejected] == [
         "line 2: invalid JSON: Expecting value (column 1)",
-        "line 3: year 1700 is outside 1870-" + str(importer.max_year()),
+        "line 3: year 1700 is outside 1870-" + str(max_year()),
     ]
     assert store.get_movie(a)["title"] == f"Quixotic Zephyr {a}"
     assert store.get_movie(b) is None

@@ -71,7 +71,8 @@ def test_zero_results_page_offers_a_way_back(client):
 
 
 def test_highlight_is_safe_against_html_in_the_data(client, scratch_ids):
-    from search.importer import MovieWriter, validate
+    from search.importer import MovieWriter
+    from search.records import validate
 
     (movie_id,) = scratch_ids()
     writer = MovieWriter()
