@@ -69,8 +69,7 @@ class Highlighter:
 
     def mark(self, text):
         """Escaped HTML of `text` with matched words in <mark>. The text between marks is
-        escaped a run at a time (the pages mark thousands of words; escaping each one
-        was most of a results page's time)."""
+        escaped a run at a time: a page marks thousands of words."""
         if not text:
             return ""
         if not self.words:

@@ -151,9 +151,8 @@ def range_clause(field_name: str, low: float | None, high: float | None) -> str:
 class BuiltQuery:
     query: str
     params: Params = field(default_factory=dict)
-    # With relevance ranking, films whose whole title is the query (or, while the last
-    # word is typed, starts with it) come first: this query (with `exact_title_params`)
-    # finds them; see search/results.py.
+    # Sorted by relevance, the films whose whole title is the query (or, while typing,
+    # starts with it) come first: this query finds them (search/tiers.py).
     exact_title_query: str | None = None
     exact_title_params: Params = field(default_factory=dict)
     title_prefix_query: str | None = None  # (same params) while the last word is typed
@@ -198,9 +197,7 @@ def build_query(
             tag = f"@title_key:{{{title_tag(text_query.all_words, prefix=True)}}}"
             built.title_prefix_query = " ".join([tag, *filter_parts])
             # The words as an optional clause rank those titles among themselves ("the
-            # termin": The Terminator before The Terminal Man) without leaving out the
-            # ones a last word still being typed ("star wa") is only the start of. It
-            # costs a few ms at a million movies, so it runs only for a small tier.
+            # termin": The Terminator first) without requiring a half-typed last word.
             words = text_clause(text_query, params, ranking=False)
             built.title_prefix_ranked_query = " ".join([tag, f"~{words}", *filter_parts])
     if exact_tier:

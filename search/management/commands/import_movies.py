@@ -44,8 +44,8 @@ class Command(BaseCommand):
             bar.close()
         self.report(summary, max_errors_shown)
         if summary.imported or summary.updated:
-            # The new generation's whole-catalogue counts (seconds at a million movies)
-            # are computed now, not by the first visitors.
+            # The new generation's whole-catalogue counts take seconds on a large
+            # catalogue: computed now, not by the first visitors.
             try:
                 filter_options()
             except redis.RedisError as exc:
