@@ -13,8 +13,10 @@ import gzip
 import json
 import time
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import redis
 
@@ -52,11 +54,11 @@ class ImportSummary:
     dry_run: bool = False
 
     @property
-    def written(self):
+    def written(self) -> int:
         return self.imported + self.updated
 
     @property
-    def rate(self):
+    def rate(self) -> float:
         return (
             (self.written if not self.dry_run else self.read) / self.seconds
             if self.seconds
@@ -74,7 +76,7 @@ def _open_binary(path):
     return open(path, "rb")
 
 
-def detect_format(path):
+def detect_format(path: str | Path) -> str:
     name = Path(path).name.lower().removesuffix(".gz")
     for suffix, kind in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "json"),
                          (".csv", "csv")):  # fmt: skip
@@ -93,7 +95,7 @@ FOREIGN_BOMS = (
 HEAD_BYTES = 4096
 
 
-def check_file(path):
+def check_file(path: str | Path) -> None:
     """Refuse, before anything is written, a file that is wrong as a whole: text in a
     foreign encoding (a UTF-16/32 byte-order mark), binary data (NUL bytes near the
     start), or gzip data that is truncated or damaged (read through once to its end, as
@@ -143,7 +145,7 @@ def _bounded_lines(stream):
         yield line_number, line
 
 
-def read_jsonl(stream):
+def read_jsonl(stream: BinaryIO) -> Iterator[tuple[int, object]]:
     for line_number, line in _bounded_lines(stream):
         if line is None:
             yield line_number, RecordError(f"line longer than {MAX_LINE_BYTES} bytes")
@@ -161,7 +163,7 @@ def read_jsonl(stream):
             yield line_number, RecordError(f"invalid JSON: {exc.msg} (column {exc.colno})")
 
 
-def read_json_array(stream):
+def read_json_array(stream: BinaryIO) -> Iterator[tuple[int, object]]:
     data = stream.read()  # read whole: the array's structure is checked before any write
     try:
         text = data.decode("utf-8-sig")
@@ -236,7 +238,7 @@ def _csv_text_lines(stream, position):
 _MISSING = object()  # DictReader's filler for a row with fewer values than columns
 
 
-def read_csv(stream):
+def read_csv(stream: BinaryIO) -> Iterator[tuple[int, object]]:
     # strict: a quote left open at the end of the file is an error, not a long field.
     position = [1]
     reader = csv.DictReader(_csv_text_lines(stream, position), restval=_MISSING, strict=True)
@@ -274,7 +276,7 @@ def read_csv(stream):
     yield from rows
 
 
-def read_records(path):
+def read_records(path: str | Path) -> Iterator[tuple[int, object]]:
     """Yield (line, raw record | RecordError). Raises ImportFileError for broken files
     before yielding anything (JSON arrays and CSV are read whole first)."""
     kind = detect_format(path)
@@ -312,12 +314,12 @@ class MovieWriter:
         self.updated = 0
         self.refused = []
 
-    def add(self, record):
+    def add(self, record: dict) -> None:
         self.pending[record["id"]] = record  # a later duplicate id in one batch wins
         if len(self.pending) >= self.batch_size:
             self.flush()
 
-    def flush(self):
+    def flush(self) -> None:
         if not self.pending:
             return
         now = int(self.clock())
@@ -337,7 +339,13 @@ class MovieWriter:
         self.pending = {}
 
 
-def import_file(path, dry_run=False, progress=None, batch_size=BATCH_SIZE, clock=time.time):
+def import_file(
+    path: str | Path,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+    batch_size: int = BATCH_SIZE,
+    clock: Callable[[], float] = time.time,
+) -> ImportSummary:
     """Validate and import one file; returns an ImportSummary. `progress` is called with
     the number of records read so far."""
     started = time.perf_counter()

@@ -1,5 +1,6 @@
 """Creating and rebuilding the search indexes (`manage.py create_index`)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from search import records, store, upsert
@@ -15,7 +16,7 @@ class IndexReport:
     derived_refreshed: int = 0  # movies whose derived fields a reindex filled in
 
 
-def ensure_indexes():
+def ensure_indexes() -> IndexReport:
     """Create the versioned movie index, its alias, the suggestions index and the
     synonyms when they are missing. Running it again changes nothing."""
     report = IndexReport(live=store.live_index_name() or "")
@@ -33,7 +34,7 @@ def ensure_indexes():
     return report
 
 
-def reindex(on_progress=None):
+def reindex(on_progress: Callable[[float, int], None] | None = None) -> IndexReport:
     """Zero-downtime rebuild: build the next version beside the live one, wait until it
     has indexed every document, move the alias, drop the old index (documents kept)."""
     # Movies imported by an older release may lack fields the schema now indexes: fill

@@ -3,7 +3,7 @@
 import logging
 
 import redis
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -94,7 +94,7 @@ def _chosen_sort(query_dict):
 
 
 @require_GET
-def search_page(request):
+def search_page(request: HttpRequest) -> HttpResponse:
     partial = request.GET.get("partial") == "1"
     context = {"sorts": SORTS, "page_sizes": PAGE_SIZES}
     try:
@@ -131,7 +131,7 @@ def search_page(request):
 
 
 @require_GET
-def api_search(request):
+def api_search(request: HttpRequest) -> JsonResponse:
     try:
         options = filter_options()
         params = parse_params(request.GET, options)
@@ -148,7 +148,7 @@ def api_search(request):
 
 
 @require_GET
-def api_suggest(request):
+def api_suggest(request: HttpRequest) -> JsonResponse:
     q = request.GET.get("q", "")
     if len(q) > MAX_QUERY_CHARS:  # the search box's own limit
         return JsonResponse({"error": f"q is longer than {MAX_QUERY_CHARS} characters"}, status=400)
@@ -156,7 +156,7 @@ def api_suggest(request):
 
 
 @require_GET
-def movie_page(request, movie_id):
+def movie_page(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = movie_detail(movie_id)
     if movie is None:
         raise Http404("no such movie")
