@@ -78,7 +78,7 @@ def search_uncached(params: SearchParams) -> SearchResult:
     if total == 0 and not text_query.empty:
         did_you_mean = suggest_correction(params, text_query)
     reachable = min(total, MAX_RESULT_WINDOW)
-    return SearchResult(
+    return SearchResult.of(
         movies=[MovieCard.from_document(doc) for doc in docs],
         total_count=total,
         facets={f: [FacetRow(v, c) for v, c in rows] for f, rows in facets.items()},

@@ -2,7 +2,8 @@
 search results, suggestions, filter options. Each builds its JSON wire format (the
 camelCase shapes of /api/search and /api/search/suggest) in one `to_json`."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import cached_property
 
 from search.store import TAG_SEPARATOR, Document, tag_values
 
@@ -104,77 +105,111 @@ class FacetRow:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """One page of a search. `took_ms` and `cached` describe this answer, not the
-    search, so they are not cached."""
+    """One page of a search, held in its cached form (the /api/search answer less
+    `took_ms`) and read through typed attributes: a cached answer is served as it was
+    stored, and its movies and facet rows become values only when read."""
 
-    movies: list[MovieCard]
-    total_count: int
-    facets: dict[str, list[FacetRow]]
-    facets_exact: bool
-    page: int
-    size: int
-    pages: int
-    capped: bool
-    did_you_mean: str | None
-    typos_included: bool = True
-    cached: bool = False
-    took_ms: float = 0.0
+    cached_form: dict
+    cached: bool = False  # this answer came from the cache
+    took_ms: float = 0.0  # this answer's server time
 
-    def to_cache(self) -> dict:
-        """The cached form: the API's shape without this answer's `took_ms`."""
-        return {
-            "movies": [movie.to_json() for movie in self.movies],
-            "totalCount": self.total_count,
+    @classmethod
+    def of(
+        cls,
+        *,
+        movies: list[MovieCard],
+        total_count: int,
+        facets: dict[str, list[FacetRow]],
+        facets_exact: bool,
+        page: int,
+        size: int,
+        pages: int,
+        capped: bool,
+        did_you_mean: str | None,
+        typos_included: bool,
+    ) -> "SearchResult":
+        return cls({
+            "movies": [movie.to_json() for movie in movies],
+            "totalCount": total_count,
             "facets": {
                 facet: [{"value": row.value, "count": row.count} for row in rows]
-                for facet, rows in self.facets.items()
+                for facet, rows in facets.items()
             },
-            "facetsExact": self.facets_exact,
-            "page": self.page,
-            "size": self.size,
-            "pages": self.pages,
-            "capped": self.capped,
-            "didYouMean": self.did_you_mean,
-            "typosIncluded": self.typos_included,
-        }
+            "facetsExact": facets_exact,
+            "page": page,
+            "size": size,
+            "pages": pages,
+            "capped": capped,
+            "didYouMean": did_you_mean,
+            "typosIncluded": typos_included,
+        })  # fmt: skip
 
     @classmethod
     def from_cache(cls, data: dict) -> "SearchResult":
-        return cls(
-            movies=[MovieCard.from_json(movie) for movie in data["movies"]],
-            total_count=data["totalCount"],
-            facets={
-                facet: [FacetRow(row["value"], row["count"]) for row in rows]
-                for facet, rows in data["facets"].items()
-            },
-            facets_exact=data["facetsExact"],
-            page=data["page"],
-            size=data["size"],
-            pages=data["pages"],
-            capped=data["capped"],
-            did_you_mean=data["didYouMean"],
-            typos_included=data.get("typosIncluded", True),  # entries cached before it
-        )
+        return cls(data)
+
+    def to_cache(self) -> dict:
+        return self.cached_form
+
+    @cached_property
+    def movies(self) -> list[MovieCard]:
+        return [MovieCard.from_json(movie) for movie in self.cached_form["movies"]]
+
+    @cached_property
+    def facets(self) -> dict[str, list[FacetRow]]:
+        return {
+            facet: [FacetRow(row["value"], row["count"]) for row in rows]
+            for facet, rows in self.cached_form["facets"].items()
+        }
+
+    @property
+    def total_count(self) -> int:
+        return self.cached_form["totalCount"]
+
+    @property
+    def facets_exact(self) -> bool:
+        return self.cached_form["facetsExact"]
+
+    @property
+    def page(self) -> int:
+        return self.cached_form["page"]
+
+    @property
+    def size(self) -> int:
+        return self.cached_form["size"]
+
+    @property
+    def pages(self) -> int:
+        return self.cached_form["pages"]
+
+    @property
+    def capped(self) -> bool:
+        return self.cached_form["capped"]
+
+    @property
+    def did_you_mean(self) -> str | None:
+        return self.cached_form["didYouMean"]
+
+    @property
+    def typos_included(self) -> bool:
+        return self.cached_form.get("typosIncluded", True)  # entries cached before it
 
     def to_json(self) -> dict:
         """The /api/search answer."""
-        cached = self.to_cache()
+        form = self.cached_form
         return {
-            "movies": cached["movies"],
-            "totalCount": self.total_count,
-            "facets": cached["facets"],
-            "facetsExact": self.facets_exact,
+            "movies": form["movies"],
+            "totalCount": form["totalCount"],
+            "facets": form["facets"],
+            "facetsExact": form["facetsExact"],
             "took_ms": self.took_ms,
-            "page": self.page,
-            "pages": self.pages,
-            "size": self.size,
-            "capped": self.capped,
-            "didYouMean": self.did_you_mean,
+            "page": form["page"],
+            "pages": form["pages"],
+            "size": form["size"],
+            "capped": form["capped"],
+            "didYouMean": form["didYouMean"],
             "typosIncluded": self.typos_included,
         }
-
-    def with_movies(self, movies: list[MovieCard]) -> "SearchResult":
-        return replace(self, movies=movies)
 
 
 @dataclass(frozen=True)

@@ -108,9 +108,6 @@ def search_page(request: HttpRequest) -> HttpResponse:
         return render(request, template, context, status=400)
     if not partial or request.GET.get("record") == "1":
         _annotate(request, params, result)
-    result = result.with_movies(
-        highlight_movies(result.movies, params.q, typos=result.typos_included)
-    )
     if params.page > result.pages and result.total_count:
         context["error"] = (
             f"page {params.page} is past the last page ({result.pages}); go back to the first page"
@@ -118,6 +115,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     context.update(
         params=params,
         result=result,
+        movies=highlight_movies(result.movies, params.q, typos=result.typos_included),
         facet_groups=_facet_groups(params, result),
         page_links=_page_links(params, result, request),
         default_sort=default_sort(params.q, options),
