@@ -93,14 +93,10 @@ def search_uncached(params: SearchParams) -> SearchResult:
 
 
 def highlight_movies(movies: list[MovieCard], q: str, typos: bool = True) -> list[MovieCard]:
-    """The cards with `title_html` and `snippet_html` (escaped, with <mark>); typo
-    variants are marked only when the search included them."""
+    """Set the cards' `title_html` and `snippet_html` (escaped, with <mark>) and return
+    them; typo variants are marked only when the search included them."""
     highlighter = Highlighter(replace(parse_text(q), typos=typos))
-    return [
-        replace(
-            movie,
-            title_html=highlighter.mark(movie.title),
-            snippet_html=highlighter.snippet(movie.plot),
-        )
-        for movie in movies
-    ]
+    for movie in movies:
+        movie.title_html = highlighter.mark(movie.title)
+        movie.snippet_html = highlighter.snippet(movie.plot)
+    return movies

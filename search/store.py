@@ -449,8 +449,8 @@ def autocomplete(prefix: str, limit: int = 5, fuzzy: bool = True) -> list[Comple
     return found
 
 
-def phonetic_suggestions(query: str, limit: int = 5) -> list[dict[str, str]]:
-    """Titles (title, year, movie_id) that sound like `query`, a phonetic query built by
-    search/queries/builder.py."""
+def phonetic_suggestions(query: str, limit: int = 5) -> list[Document]:
+    """Suggestion hashes (title, year, movie_id) whose titles sound like `query`, a
+    phonetic query built by search/queries/builder.py."""
     raw = client().execute_command("FT.SEARCH", *ft.phonetic_args(query, limit))
-    return [_pairs(raw[i + 1] or []) for i in range(1, len(raw), 2)]
+    return [Document(raw[i], _pairs(raw[i + 1] or [])) for i in range(1, len(raw), 2)]

@@ -16,7 +16,7 @@ from search.queries.text import MAX_QUERY_CHARS, InvalidSearch, normalise_query
 from search.ranking import SORTS
 from search.results import highlight_movies, run_search
 from search.suggestions import suggest
-from search.values import SearchResult
+from search.values import FacetRow, SearchResult
 
 logger = logging.getLogger(__name__)
 
@@ -62,19 +62,19 @@ def _facet_groups(params, result):
     groups = []
     for facet, label in FACET_LABELS.items():
         selected = params.filters.get(facet, [])
-        rows = [(row.value, row.count) for row in result.facets.get(facet, [])]
-        values = {value for value, _ in rows}
-        # A selected value always shows, even when the other filters leave it no match.
-        rows += [(v, 0) for v in selected if v not in values]
+        rows = result.facets.get(facet, [])
+        if selected:  # a selected value always shows, even with no match left
+            values = {row.value for row in rows}
+            rows = rows + [FacetRow(v, 0) for v in selected if v not in values]
         shown = []
-        for number, (value, count) in enumerate(rows, start=1):
-            chosen = value in selected
+        for number, row in enumerate(rows, start=1):
+            chosen = row.value in selected
             shown.append({
-                "value": value,
+                "value": row.value,
                 "selected": chosen,
                 "extra": number > FACET_VALUES_SHOWN and not chosen,
                 "input_id": f"f-{facet}-{number}",
-                "count_text": f"≈{count}" if estimated and count else str(count),
+                "count_text": f"≈{row.count}" if estimated and row.count else str(row.count),
             })  # fmt: skip
         groups.append({
             "name": facet, "label": label, "values": shown, "estimated": estimated,
