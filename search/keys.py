@@ -46,6 +46,15 @@ def suggestion_key(movie_id: int | str) -> str:
     return f"{SUGGESTION_PREFIX}{movie_id}"
 
 
+def movie_key_pattern() -> str:
+    """SCAN MATCH pattern of every movie hash."""
+    return f"{movie_prefix()}*"
+
+
+def suggestion_key_pattern() -> str:
+    return f"{SUGGESTION_PREFIX}*"
+
+
 def upsert_version_function(version: str) -> str:
     """The no-op function whose presence says which upsert version is loaded."""
     return f"{UPSERT_FUNCTION}_v{version}"

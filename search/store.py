@@ -23,8 +23,10 @@ from search.keys import (
     index_alias,
     movie_id_of,
     movie_key,
+    movie_key_pattern,
     movie_prefix,
     suggestion_key,
+    suggestion_key_pattern,
     versioned_index,
 )
 from search.queries import ft
@@ -227,7 +229,7 @@ def delete_movies(ids: Iterable[int | str], batch: int = 1000) -> None:
 def delete_all_movies(batch: int = 1000) -> None:
     """Remove every movie, suggestion and autocomplete entry (tests and `--replace`)."""
     r = client()
-    for pattern in (f"{movie_prefix()}*", f"{SUGGESTION_PREFIX}*"):
+    for pattern in (movie_key_pattern(), suggestion_key_pattern()):
         keys = []
         for key in r.scan_iter(match=pattern, count=batch):
             keys.append(key)
@@ -241,7 +243,7 @@ def delete_all_movies(batch: int = 1000) -> None:
 
 def movie_key_count() -> int:
     """Number of `movie:` keys, by SCAN (for checks that the index agrees with the data)."""
-    return sum(1 for _ in client().scan_iter(match=f"{movie_prefix()}*", count=1000))
+    return sum(1 for _ in client().scan_iter(match=movie_key_pattern(), count=1000))
 
 
 # --- queries ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from search.keys import (
     UPSERT_FUNCTION,
     UPSERT_LIBRARY,
     movie_key,
-    movie_prefix,
+    movie_key_pattern,
     suggestion_key,
     upsert_version_function,
 )
@@ -141,7 +141,7 @@ def refresh_derived_fields(
         writes.execute()
         keys.clear()
 
-    for key in r.scan_iter(match=f"{movie_prefix()}*", count=batch):
+    for key in r.scan_iter(match=movie_key_pattern(), count=batch):
         keys.append(key)
         if len(keys) >= batch:
             flush()
