@@ -260,8 +260,8 @@ def measure_memory(count, before):
     return {
         "used_memory_mb": round(int(info["used_memory"]) / 2**20, 1),
         "bytes_per_movie": round(used / count),
-        "index_mb": round(index["inverted_sz_mb"] + index["doc_table_size_mb"]
-                          + index["sortable_values_size_mb"] + index["key_table_size_mb"], 1),
+        "index_mb": round(index.inverted_sz_mb + index.doc_table_size_mb
+                          + index.sortable_values_size_mb + index.key_table_size_mb, 1),
     }  # fmt: skip
 
 

@@ -163,19 +163,33 @@ def ensure_suggestions_index() -> bool:
         return True
 
 
-def index_info() -> dict:
+@dataclass(frozen=True)
+class IndexInfo:
+    index_name: str
+    num_docs: int
+    indexing: bool
+    percent_indexed: float
+    inverted_sz_mb: float
+    total_index_memory_sz_mb: float
+    doc_table_size_mb: float
+    sortable_values_size_mb: float
+    key_table_size_mb: float
+
+
+def index_info() -> IndexInfo:
+    """The live index's FT.INFO figures."""
     info = client().ft(index_alias()).info()
-    return {
-        "index_name": info["index_name"],
-        "num_docs": int(info["num_docs"]),
-        "indexing": str(info.get("indexing")) not in ("0", "False", "false"),
-        "percent_indexed": float(info.get("percent_indexed", 1)),
-        "inverted_sz_mb": float(info.get("inverted_sz_mb", 0)),
-        "total_index_memory_sz_mb": float(info.get("total_index_memory_sz_mb", 0) or 0),
-        "doc_table_size_mb": float(info.get("doc_table_size_mb", 0)),
-        "sortable_values_size_mb": float(info.get("sortable_values_size_mb", 0)),
-        "key_table_size_mb": float(info.get("key_table_size_mb", 0)),
-    }
+    return IndexInfo(
+        index_name=info["index_name"],
+        num_docs=int(info["num_docs"]),
+        indexing=str(info.get("indexing")) not in ("0", "False", "false"),
+        percent_indexed=float(info.get("percent_indexed", 1)),
+        inverted_sz_mb=float(info.get("inverted_sz_mb", 0)),
+        total_index_memory_sz_mb=float(info.get("total_index_memory_sz_mb", 0) or 0),
+        doc_table_size_mb=float(info.get("doc_table_size_mb", 0)),
+        sortable_values_size_mb=float(info.get("sortable_values_size_mb", 0)),
+        key_table_size_mb=float(info.get("key_table_size_mb", 0)),
+    )
 
 
 def movie_count() -> int:
