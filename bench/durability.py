@@ -118,59 +118,59 @@ def _scan_ids(pattern):
 
 def wait_for_indexes():
     """After a restart RediSearch rebuilds both indexes from the loaded hashes."""
-    from search import store
+    from search import keys, store
 
     store.wait_until_indexed(store.live_index_name())
-    store.wait_until_indexed(store.SUGGESTIONS_INDEX)
+    store.wait_until_indexed(keys.SUGGESTIONS_INDEX)
 
 
 def consistency():
     """Index against data: movie keys, indexed documents, suggestion hashes and their
     index, the autocomplete dictionary against the entries the movies call for."""
-    from search import store
+    from search import keys, ranking, store
 
     r = store.client()
-    movies = _scan_ids(f"{store.movie_prefix()}*")
-    suggestions = _scan_ids(f"{store.SUGGESTION_PREFIX}*")
+    movies = _scan_ids(f"{keys.movie_prefix()}*")
+    suggestions = _scan_ids(f"{keys.SUGGESTION_PREFIX}*")
     wanted = set()
     ordered = sorted(movies)
     for start in range(0, len(ordered), CHUNK):
         pipe = r.pipeline(transaction=False)
         for movie_id in ordered[start : start + CHUNK]:
-            pipe.hmget(store.movie_key(movie_id), "title", "year")
+            pipe.hmget(keys.movie_key(movie_id), "title", "year")
         for title, year in pipe.execute():
-            wanted.update(store.autocomplete_strings(title, year))
+            wanted.update(ranking.autocomplete_strings(title, year))
     return {
         "movie_keys": len(movies),
         "num_docs": store.movie_count(),
         "suggestion_keys": len(suggestions),
-        "suggestion_docs": int(r.ft(store.SUGGESTIONS_INDEX).info()["num_docs"]),
+        "suggestion_docs": int(r.ft(keys.SUGGESTIONS_INDEX).info()["num_docs"]),
         "suggestions_match_movies": suggestions == movies,
-        "autocomplete_entries": int(r.execute_command("FT.SUGLEN", store.AUTOCOMPLETE_KEY)),
+        "autocomplete_entries": int(r.execute_command("FT.SUGLEN", keys.AUTOCOMPLETE_KEY)),
         "autocomplete_expected": len(wanted),
         "movie_ids": movies,
     }
 
 
 def missing(ids):
-    from search import store
+    from search import keys, store
 
     r = store.client()
     absent = 0
     for start in range(0, len(ids), CHUNK):
         pipe = r.pipeline(transaction=False)
         for movie_id in ids[start : start + CHUNK]:
-            pipe.exists(store.movie_key(movie_id))
+            pipe.exists(keys.movie_key(movie_id))
         absent += sum(1 for found in pipe.execute() if not found)
     return absent
 
 
 def created_at(ids):
-    from search import store
+    from search import keys, store
 
     pipe = store.client().pipeline(transaction=False)
     for movie_id in ids:
-        pipe.hget(store.movie_key(movie_id), "created_at")
+        pipe.hget(keys.movie_key(movie_id), "created_at")
     return dict(zip(ids, pipe.execute(), strict=True))
 
 

@@ -100,7 +100,7 @@ def setup_django(env):
 
 def ensure_movies(args, env):
     """Generate the catalogue once; later runs find it in the saved data."""
-    from search import indexing, store
+    from search import indexing, keys, store
 
     indexing.ensure_indexes()
     count = store.movie_count()
@@ -114,7 +114,7 @@ def ensure_movies(args, env):
         subprocess.run(command, cwd=ROOT, env=env, check=True)
         print(f"generated in {time.monotonic() - started:.0f} s")
     print("waiting for the index to be complete…")
-    store.wait_until_indexed(store.index_alias(), timeout=3600)
+    store.wait_until_indexed(keys.index_alias(), timeout=3600)
     count = store.movie_count()
     if count != args.movies:
         raise SystemExit(
@@ -129,7 +129,7 @@ def prepare_site(args, env, rundir):
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from search import service, store
+    from search import facets, keys, store
     from search.synthetic import MovieFactory
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -144,14 +144,14 @@ def prepare_site(args, env, rundir):
     client = store.client()
     pipe = client.pipeline(transaction=False)
     for movie_id in rng.sample(range(first_id, first_id + args.movies), 400):
-        pipe.hget(store.movie_key(movie_id), "title")
+        pipe.hget(keys.movie_key(movie_id), "title")
     titles = [t for t in pipe.execute() if t]
     # Query words by frequency: rank r is typed with weight 1/r (Zipf), skipping the
     # 40 commonest (function words nobody searches for alone).
     vocabulary = MovieFactory().vocabulary[40:3040]
     # Warm the whole-catalogue filter options (filter_cache, 30 min), as a site in service
     # has them: the first request would otherwise pay for the match-all aggregations.
-    options = service.filter_options()["facets"]
+    options = facets.filter_options().facets
     plan = {
         "titles": titles,
         "words": vocabulary,

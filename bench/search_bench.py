@@ -5,7 +5,7 @@ temporary directory, loads N synthetic movies with the project's importer, and m
 
 - import rate against the physical floor measured in the same run: raw pipelined HSETs
   of the same movie hashes into the same indexed server (median of alternating rounds);
-- search server time (service layer, cache bypassed: every query runs FT.SEARCH plus the
+- search server time (search/results.py, cache bypassed: every query runs FT.SEARCH plus the
   facet aggregations) and the same query as a bare FT.SEARCH, for the overhead ratio;
 - autocomplete latency;
 - memory per movie from INFO used_memory and FT.INFO.
@@ -78,11 +78,11 @@ def machine():
 
 
 def synthetic(count, seed, start_id):
-    from search import importer
+    from search import records
     from search.synthetic import MovieFactory
 
     factory = MovieFactory(seed=seed, start_id=start_id)
-    return [importer.validate(movie) for movie in factory.movies(count)]
+    return [records.validate(movie) for movie in factory.movies(count)]
 
 
 def raw_write_rate(records, with_suggestions=False, batch=500):
@@ -94,7 +94,7 @@ def raw_write_rate(records, with_suggestions=False, batch=500):
 
 def _raw_writes(records, with_suggestions=False, batch=500):
     """(movies/s, microseconds of Redis time per HSET) for `raw_write_rate`."""
-    from search import store
+    from search import keys, store
 
     client = store.client()
     client.config_resetstat()
@@ -105,7 +105,7 @@ def _raw_writes(records, with_suggestions=False, batch=500):
         for record in records[i : i + batch]:
             mapping = {k: v for k, v in record.items() if v not in (None, "")}
             mapping["created_at"] = mapping["updated_at"] = now
-            pipe.hset(store.movie_key(record["id"]), mapping=mapping)
+            pipe.hset(keys.movie_key(record["id"]), mapping=mapping)
             if with_suggestions:
                 queue_suggestion_writes(pipe, record)
         pipe.execute()
@@ -115,19 +115,19 @@ def _raw_writes(records, with_suggestions=False, batch=500):
 
 
 def queue_suggestion_writes(pipe, record):
-    from search import store
+    from search import keys, ranking
 
-    strings = store.autocomplete_strings(record["title"], record.get("year"))
+    strings = ranking.autocomplete_strings(record["title"], record.get("year"))
     suggestion = {"title": record["title"], "movie_id": record["id"],
                   "autocomplete": "\x1f".join(strings)}  # fmt: skip
     for name in ("genre", "year"):
         if record.get(name):
             suggestion[name] = record[name]
-    pipe.hset(store.suggestion_key(record["id"]), mapping=suggestion)
+    pipe.hset(keys.suggestion_key(record["id"]), mapping=suggestion)
     payload = json.dumps({"id": record["id"], "label": strings[0]})
     for string in strings:
-        score = store.suggestion_score(record.get("rating"))
-        pipe.execute_command("FT.SUGADD", store.AUTOCOMPLETE_KEY, string, score, "PAYLOAD", payload)
+        score = ranking.suggestion_score(record.get("rating"))
+        pipe.execute_command("FT.SUGADD", keys.AUTOCOMPLETE_KEY, string, score, "PAYLOAD", payload)
 
 
 def importer_rate(records, batch=500):
@@ -167,7 +167,7 @@ def measure_import(sample_size, rounds):
 
 
 def load_catalogue(count, batch=1000):
-    from search import importer, indexing, store
+    from search import importer, indexing, records, store
     from search.synthetic import MovieFactory
 
     indexing.ensure_indexes()
@@ -175,7 +175,7 @@ def load_catalogue(count, batch=1000):
     writer = importer.MovieWriter(batch_size=batch)
     started = time.perf_counter()
     for n, movie in enumerate(factory.movies(count), start=1):
-        writer.add(importer.validate(movie))
+        writer.add(records.validate(movie))
         if n % 100_000 == 0:
             print(f"  loaded {n:,} ({n / (time.perf_counter() - started):,.0f}/s)", flush=True)
     writer.flush()
@@ -197,22 +197,29 @@ def query_dict(spec):
 
 
 def measure_search(repeats):
-    from search import service, store
+    from search import store
+    from search.facets import filter_options
+    from search.params import parse_params
+    from search.queries.builder import build_query
+    from search.queries.ft import FtQuery
+    from search.queries.text import parse_text
+    from search.results import search_uncached
+    from search.values import RETURN_FIELDS
 
-    options = service.filter_options()
+    options = filter_options()
     server, bare = [], []
     for _ in range(repeats):
         for spec in typical_queries():
-            params = service.parse_params(query_dict(spec), options)
+            params = parse_params(query_dict(spec), options)
             started = time.perf_counter()
-            result = service._search_live(params)  # the cache is bypassed on purpose
+            result = search_uncached(params)  # the cache is bypassed on purpose
             server.append((time.perf_counter() - started) * 1000)
-            # The same words the service searched: with typo variants only if it did.
-            text_query = replace(service.parse_text(params.q), typos=result["typosIncluded"])
-            built = service.build_query(text_query, params.filters, params.ranges)
+            # The same words the search used: with typo variants only if it did.
+            text_query = replace(parse_text(params.q), typos=result.typos_included)
+            built = build_query(text_query, params.filters, params.ranges)
             started = time.perf_counter()
-            store.ft_search(built.query, built.params, offset=0, limit=params.size,
-                            return_fields=service.RETURN_FIELDS)  # fmt: skip
+            store.ft_search(FtQuery(built.query, built.params, limit=params.size,
+                                    return_fields=RETURN_FIELDS))  # fmt: skip
             bare.append((time.perf_counter() - started) * 1000)
     return server, bare
 
@@ -233,13 +240,13 @@ def measure_api(repeats):
 
 
 def measure_suggest(repeats):
-    from search import service
+    from search.suggestions import suggest
 
     times = []
     for _ in range(repeats):
         for prefix in suggest_prefixes():
             started = time.perf_counter()
-            service.suggest(prefix)
+            suggest(prefix)
             times.append((time.perf_counter() - started) * 1000)
     return times
 
@@ -253,8 +260,8 @@ def measure_memory(count, before):
     return {
         "used_memory_mb": round(int(info["used_memory"]) / 2**20, 1),
         "bytes_per_movie": round(used / count),
-        "index_mb": round(index["inverted_sz_mb"] + index["doc_table_size_mb"]
-                          + index["sortable_values_size_mb"] + index["key_table_size_mb"], 1),
+        "index_mb": round(index.inverted_sz_mb + index.doc_table_size_mb
+                          + index.sortable_values_size_mb + index.key_table_size_mb, 1),
     }  # fmt: skip
 
 
@@ -262,12 +269,12 @@ def measure_memory_by_parts(count, sample=2000):
     """Bytes per movie on a shared server (other stores in it too): the sampled MEMORY
     USAGE of movie and suggestion hashes, plus both indexes and the autocomplete
     dictionary as FT.INFO and MEMORY USAGE report them."""
-    from search import store
+    from search import keys, store
 
     client = store.client()
     # SCAN walks the keyspace in hash-table order: a fair sample, whatever the ids are.
     ids = []
-    for key in client.scan_iter(match=f"{store.movie_prefix()}*", count=1000):
+    for key in client.scan_iter(match=f"{keys.movie_prefix()}*", count=1000):
         ids.append(key)
         if len(ids) == sample:
             break
@@ -275,10 +282,10 @@ def measure_memory_by_parts(count, sample=2000):
     pipe = client.pipeline(transaction=False)
     for key in ids:
         pipe.memory_usage(key, samples=0)
-        pipe.memory_usage(store.suggestion_key(key.removeprefix(store.movie_prefix())), samples=0)
+        pipe.memory_usage(keys.suggestion_key(key.removeprefix(keys.movie_prefix())), samples=0)
     hashes = sum(v or 0 for v in pipe.execute()) / sample * count
     indexes = 0.0
-    for name in (store.index_alias(), store.SUGGESTIONS_INDEX):
+    for name in (keys.index_alias(), keys.SUGGESTIONS_INDEX):
         info = client.ft(name).info()
         indexes += sum(
             float(info[k])
@@ -290,7 +297,7 @@ def measure_memory_by_parts(count, sample=2000):
                 "offset_vectors_sz_mb",
             )
         )
-    autocomplete = client.memory_usage(store.AUTOCOMPLETE_KEY) or 0
+    autocomplete = client.memory_usage(keys.AUTOCOMPLETE_KEY) or 0
     total = hashes + indexes * 2**20 + autocomplete
     return {
         "used_memory_mb": round(int(client.info("memory")["used_memory"]) / 2**20, 1),

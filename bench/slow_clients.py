@@ -347,10 +347,10 @@ def prepare(workdir):
     call_command("collectstatic", interactive=False, verbosity=0, ignore_patterns=["admin"])
     call_command("create_index", verbosity=0)
     call_command("import_movies", str(ROOT / "data" / "movies.jsonl.gz"), verbosity=0)
-    from search import service, store
+    from search import facets, store
 
     store.wait_until_indexed(store.live_index_name())
-    service.filter_options()
+    facets.filter_options()
     return redis_server
 
 

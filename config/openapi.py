@@ -19,8 +19,9 @@ from insights import api as insights_api
 from insights.ranges import DEFAULT_RANGE, RANGES
 from operations.rules import RULES, SEVERITIES
 from operations.series import SYSTEM_SERIES, WINDOWS
-from search import service
-from search.query import MAX_QUERY_CHARS
+from search import params
+from search.queries.text import MAX_QUERY_CHARS
+from search.ranking import SORTS
 
 # Literals of views that keep them inline; the schemathesis run rejects a document whose
 # bounds the views do not enforce.
@@ -140,7 +141,7 @@ def _operation(operation_id, tag, summary, description, parameters, responses, s
 
 
 def _search_components():
-    facets = list(service.FACET_LABELS)
+    facets = list(params.FACET_LABELS)
     return {
         "Movie": _object(
             {
@@ -188,10 +189,10 @@ def _search_components():
                     "minimum": 1,
                     "description": "Pages of results that can be browsed (1 when none match).",
                 },
-                "size": {"type": "integer", "enum": list(service.PAGE_SIZES)},
+                "size": {"type": "integer", "enum": list(params.PAGE_SIZES)},
                 "capped": {
                     "type": "boolean",
-                    "description": f"true when more than {service.MAX_RESULT_WINDOW:,} "
+                    "description": f"true when more than {params.MAX_RESULT_WINDOW:,} "
                     "movies match: only that many can be paged through.",
                 },
                 "didYouMean": _nullable(
@@ -221,8 +222,8 @@ def _search_components():
 
 
 def _search_paths():
-    low_year, high_year = service.RANGE_FIELDS["year"]
-    low_rating, high_rating = service.RANGE_FIELDS["rating"]
+    low_year, high_year = params.RANGE_FIELDS["year"]
+    low_rating, high_rating = params.RANGE_FIELDS["rating"]
     year = {"type": "integer", "minimum": low_year, "maximum": high_year}
     rating = {"type": "number", "minimum": low_rating, "maximum": high_rating}
     parameters = [
@@ -236,13 +237,13 @@ def _search_paths():
             "of, it, …) match by title only.",
         )
     ]
-    for facet, label in service.FACET_LABELS.items():
+    for facet, label in params.FACET_LABELS.items():
         parameters.append(
             _query(
                 facet,
                 {"type": "array", "items": STRING},
                 f"{label} filter: repeat for several values (OR'd); different filters are "
-                f"AND'd. Case-insensitive; at most {service.MAX_FILTER_VALUES} values are "
+                f"AND'd. Case-insensitive; at most {params.MAX_FILTER_VALUES} values are "
                 "used. An unknown value is a 400.",
                 style="form",
                 explode=True,
@@ -255,7 +256,7 @@ def _search_paths():
         _query("rating_max", rating, "Highest rating (inclusive); not below rating_min."),
         _query(
             "sort",
-            {"type": "string", "enum": list(service.SORTS), "default": "relevance"},
+            {"type": "string", "enum": list(SORTS), "default": "relevance"},
             "Result order. Without it, a search is ranked by relevance, and with no words "
             "the newest come first (`year_desc`), or the highest rated (`rating_desc`) when "
             "some movie is rated; with no words `relevance` means that default too. Ties are "
@@ -265,15 +266,15 @@ def _search_paths():
         _query(
             "page",
             {"type": "integer", "minimum": 1, "maximum": 999_999_999, "default": 1},
-            f"Page number. Only the first {service.MAX_RESULT_WINDOW:,} results can be "
+            f"Page number. Only the first {params.MAX_RESULT_WINDOW:,} results can be "
             "browsed, and a page past the last one is a 400.",
         ),
         _query(
             "size",
             {
                 "type": "integer",
-                "enum": list(service.PAGE_SIZES),
-                "default": service.DEFAULT_PAGE_SIZE,
+                "enum": list(params.PAGE_SIZES),
+                "default": params.DEFAULT_PAGE_SIZE,
             },
             "Movies per page.",
         ),

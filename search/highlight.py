@@ -11,12 +11,12 @@ import re
 
 from django.utils.safestring import mark_safe
 
-from search.query import allowed_typos, is_stop_word, stem
+from search.queries.text import TextQuery, allowed_typos, is_stop_word, stem
 
 TOKEN_RE = re.compile(r"([^\W_]+)")
 
 
-def damerau_levenshtein(a, b, limit=2):
+def damerau_levenshtein(a: str, b: str, limit: int = 2) -> int:
     """Optimal string alignment distance, stopping early once it exceeds `limit`."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
@@ -35,7 +35,7 @@ def damerau_levenshtein(a, b, limit=2):
     return previous[-1]
 
 
-def word_matches(token, word, prefix=False, typos=True):
+def word_matches(token: str, word: str, prefix: bool = False, typos: bool = True) -> bool:
     if token == word:
         return True
     # Stemming keeps a word's first letter, so only words that share it can stem alike;
@@ -49,15 +49,15 @@ def word_matches(token, word, prefix=False, typos=True):
 
 
 class Highlighter:
-    def __init__(self, text_query):
-        # Stop words match by title only (search/query.py): marked only when alone.
+    def __init__(self, text_query: TextQuery) -> None:
+        # Stop words match by title only (search/queries/builder.py): marked only when alone.
         words = text_query.all_words
         self.words = [w for w in words if not is_stop_word(w)] or list(words)
         self.prefix_word = text_query.words[-1] if text_query.prefix_last else None
         self.typos = text_query.typos
         self._seen = {}  # token -> matched: a results page repeats most of its words
 
-    def matches(self, token):
+    def matches(self, token: str) -> bool:
         lowered = token.lower()
         matched = self._seen.get(lowered)
         if matched is None:
@@ -67,10 +67,9 @@ class Highlighter:
             )
         return matched
 
-    def mark(self, text):
+    def mark(self, text: str) -> str:
         """Escaped HTML of `text` with matched words in <mark>. The text between marks is
-        escaped a run at a time (the pages mark thousands of words; escaping each one
-        was most of a results page's time)."""
+        escaped a run at a time: a page marks thousands of words."""
         if not text:
             return ""
         if not self.words:
@@ -85,7 +84,7 @@ class Highlighter:
         out.append(html.escape(text[last:]))
         return mark_safe("".join(out))  # noqa: S308 - every piece was escaped above
 
-    def snippet(self, text, length=32):
+    def snippet(self, text: str, length: int = 32) -> str:
         """About `length` words of `text` around its first match, marked."""
         if not text:
             return ""

@@ -1,4 +1,5 @@
-"""Reading, validating and writing movie records (`manage.py import_movies`).
+"""Reading and writing movie files (`manage.py import_movies`); search/records.py
+validates each record.
 
 Formats: JSON Lines, a JSON array, or CSV (each optionally gzipped). A record that
 fails validation is reported with its line number and reason and the rest go in; a
@@ -8,45 +9,27 @@ anything is written, so nothing is ever half-imported.
 """
 
 import csv
-import datetime
 import gzip
 import json
-import math
-import re
 import time
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import redis
 
-from search import store
-from search.query import person_keys, title_keys
+from search import store, upsert
+from search.records import ALIASES, FIELDS, RecordError, validate
 
-FIELDS = (
-    "id", "title", "year", "genre", "subgenres", "rating", "language", "country",
-    "plot", "director", "cast", "wikipedia_url",
-)  # fmt: skip
-# Other spellings seen in exports.
-ALIASES = {"subgenre": "subgenres", "actors": "cast", "url": "wikipedia_url"}
 REQUIRED_CSV_COLUMNS = {"id", "title"}
-MIN_YEAR = 1870
-MAX_TITLE = 300
-MAX_TEXT = 200
-MAX_PLOT = 10_000
-MAX_LIST_ITEMS = 200
-MAX_URL = 500
 MAX_LINE_BYTES = 1_000_000
-MAX_ID = 2**53
 BATCH_SIZE = 500
 
 
 class ImportFileError(Exception):
     """The file as a whole cannot be read; nothing was written."""
-
-
-class RecordError(ValueError):
-    """One record is invalid; the message is its reason."""
 
 
 @dataclass
@@ -71,163 +54,16 @@ class ImportSummary:
     dry_run: bool = False
 
     @property
-    def written(self):
+    def written(self) -> int:
         return self.imported + self.updated
 
     @property
-    def rate(self):
+    def rate(self) -> float:
         return (
             (self.written if not self.dry_run else self.read) / self.seconds
             if self.seconds
             else 0.0
         )
-
-
-def max_year():
-    return datetime.date.today().year + 1
-
-
-CONTROL_CHARS = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
-)  # Unicode's Cc, less tab/newlines
-
-
-def _has_control_chars(text):
-    return CONTROL_CHARS.search(text) is not None
-
-
-def _text(value, name, limit, required=False):
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise RecordError(f"{name} is required")
-        return None
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise RecordError(f"{name} must be text")
-    text = " ".join(str(value).split())
-    if len(text) > limit:
-        raise RecordError(f"{name} is longer than {limit} characters")
-    if _has_control_chars(text):
-        raise RecordError(f"{name} contains control characters")
-    return text
-
-
-def _list(value, name):
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        items = value.split("|")
-    elif isinstance(value, list):
-        items = value
-    else:
-        raise RecordError(f"{name} must be a list or a '|'-separated string")
-    if len(items) > MAX_LIST_ITEMS:
-        raise RecordError(f"{name} has more than {MAX_LIST_ITEMS} entries")
-    cleaned = []
-    for item in items:
-        text = _text(item, name, MAX_TEXT)
-        if text and "|" in text:
-            raise RecordError(f"{name} entries cannot contain '|'")
-        if text and text not in cleaned:
-            cleaned.append(text)
-    return cleaned
-
-
-def _int(value, name):
-    if isinstance(value, bool):
-        raise RecordError(f"{name} must be a whole number")
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise RecordError(f"{name} must be a whole number, not {str(value)[:40]!r}")
-
-
-DERIVED_FIELDS = ("title_key", "director_key", "cast_key")
-
-
-def derived_fields(title, director, cast):
-    """The hash fields computed from a movie's title, director and cast list (for
-    ranking a typed whole title or full name first); None where there is nothing."""
-    return {
-        "title_key": "|".join(title_keys(title)) or None,
-        "director_key": "|".join(person_keys([director or ""])) or None,
-        "cast_key": "|".join(person_keys(cast)) or None,
-    }
-
-
-def derived_fields_of_hash(movie):
-    """`derived_fields` of a stored movie hash (its cast is "a|b|c")."""
-    cast = movie.get("cast")
-    return derived_fields(movie.get("title") or "", movie.get("director"),
-                          cast.split(store.TAG_SEPARATOR) if cast else [])  # fmt: skip
-
-
-def validate(raw):
-    """A raw record (dict from JSON or CSV) -> the movie's hash fields, or RecordError."""
-    if not isinstance(raw, dict):
-        raise RecordError("a record must be a JSON object")
-    record = {}
-    for key, value in raw.items():
-        name = ALIASES.get(key, key)
-        if name not in FIELDS:
-            raise RecordError(f"unknown field {str(key)[:40]!r}")
-        record[name] = value
-
-    if record.get("id") in (None, ""):
-        raise RecordError("id is required")
-    movie_id = _int(record["id"], "id")
-    if not 0 < movie_id < MAX_ID:
-        raise RecordError("id must be a positive whole number")
-
-    title = _text(record.get("title"), "title", MAX_TITLE, required=True)
-
-    year = record.get("year")
-    if year in (None, ""):
-        year = None
-    else:
-        year = _int(year, "year")
-        if not MIN_YEAR <= year <= max_year():
-            raise RecordError(f"year {year} is outside {MIN_YEAR}-{max_year()}")
-
-    rating = record.get("rating")
-    if rating in (None, ""):
-        rating = None
-    else:
-        try:
-            rating = float(rating)
-        except (TypeError, ValueError):
-            raise RecordError(f"rating must be a number, not {str(rating)[:40]!r}") from None
-        if isinstance(record.get("rating"), bool) or math.isnan(rating) or not 0 <= rating <= 10:
-            raise RecordError("rating must be between 0 and 10")
-
-    genre = _text(record.get("genre"), "genre", MAX_TEXT)
-    subgenres = _list(record.get("subgenres"), "subgenres")
-    cast = _list(record.get("cast"), "cast")
-    url = _text(record.get("wikipedia_url"), "wikipedia_url", MAX_URL)
-    if url and not url.startswith(("https://", "http://")):
-        raise RecordError("wikipedia_url must be an http(s) address")
-    for name in ("genre", "language", "country"):
-        value = _text(record.get(name), name, MAX_TEXT)
-        if value and "|" in value:
-            raise RecordError(f"{name} cannot contain '|'")
-
-    director = _text(record.get("director"), "director", MAX_TEXT)
-    return {
-        "id": movie_id,
-        "title": title,
-        "year": year,
-        "genre": genre.lower() if genre else None,
-        "subgenre": "|".join(s.lower() for s in subgenres) or None,
-        "rating": None if rating is None else round(rating, 1),
-        "language": _text(record.get("language"), "language", MAX_TEXT),
-        "country": _text(record.get("country"), "country", MAX_TEXT),
-        "plot": _text(record.get("plot"), "plot", MAX_PLOT),
-        "director": director,
-        "cast": "|".join(cast) or None,
-        "wikipedia_url": url,
-    } | derived_fields(title, director, cast)
 
 
 # --- readers: each yields (line number, raw record or RecordError) ---------------------
@@ -240,7 +76,7 @@ def _open_binary(path):
     return open(path, "rb")
 
 
-def detect_format(path):
+def detect_format(path: str | Path) -> str:
     name = Path(path).name.lower().removesuffix(".gz")
     for suffix, kind in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "json"),
                          (".csv", "csv")):  # fmt: skip
@@ -259,7 +95,7 @@ FOREIGN_BOMS = (
 HEAD_BYTES = 4096
 
 
-def check_file(path):
+def check_file(path: str | Path) -> None:
     """Refuse, before anything is written, a file that is wrong as a whole: text in a
     foreign encoding (a UTF-16/32 byte-order mark), binary data (NUL bytes near the
     start), or gzip data that is truncated or damaged (read through once to its end, as
@@ -309,7 +145,7 @@ def _bounded_lines(stream):
         yield line_number, line
 
 
-def read_jsonl(stream):
+def read_jsonl(stream: BinaryIO) -> Iterator[tuple[int, object]]:
     for line_number, line in _bounded_lines(stream):
         if line is None:
             yield line_number, RecordError(f"line longer than {MAX_LINE_BYTES} bytes")
@@ -327,7 +163,7 @@ def read_jsonl(stream):
             yield line_number, RecordError(f"invalid JSON: {exc.msg} (column {exc.colno})")
 
 
-def read_json_array(stream):
+def read_json_array(stream: BinaryIO) -> Iterator[tuple[int, object]]:
     data = stream.read()  # read whole: the array's structure is checked before any write
     try:
         text = data.decode("utf-8-sig")
@@ -402,7 +238,7 @@ def _csv_text_lines(stream, position):
 _MISSING = object()  # DictReader's filler for a row with fewer values than columns
 
 
-def read_csv(stream):
+def read_csv(stream: BinaryIO) -> Iterator[tuple[int, object]]:
     # strict: a quote left open at the end of the file is an error, not a long field.
     position = [1]
     reader = csv.DictReader(_csv_text_lines(stream, position), restval=_MISSING, strict=True)
@@ -440,7 +276,7 @@ def read_csv(stream):
     yield from rows
 
 
-def read_records(path):
+def read_records(path: str | Path) -> Iterator[tuple[int, object]]:
     """Yield (line, raw record | RecordError). Raises ImportFileError for broken files
     before yielding anything (JSON arrays and CSV are read whole first)."""
     kind = detect_format(path)
@@ -466,30 +302,30 @@ def read_records(path):
 
 class MovieWriter:
     """Upserts validated records in pipelined batches: one round trip per batch, one
-    server-side function call per movie (search/store.py)."""
+    server-side function call per movie (search/upsert.py)."""
 
     def __init__(self, batch_size=BATCH_SIZE, clock=time.time):
         self.batch_size = batch_size
         self.clock = clock
         self.client = store.client()
-        store.ensure_upsert_function()
+        upsert.ensure_upsert_function()
         self.pending = {}
         self.imported = 0
         self.updated = 0
         self.refused = []
 
-    def add(self, record):
+    def add(self, record: dict) -> None:
         self.pending[record["id"]] = record  # a later duplicate id in one batch wins
         if len(self.pending) >= self.batch_size:
             self.flush()
 
-    def flush(self):
+    def flush(self) -> None:
         if not self.pending:
             return
         now = int(self.clock())
         pipe = self.client.pipeline(transaction=False)
         for record in self.pending.values():
-            store.queue_movie_upsert(pipe, record, now)
+            upsert.queue_movie_upsert(pipe, record, now)
         # Per-command replies: a refused write (OOM under maxmemory) is counted and
         # reported with its id, never dropped silently; a lost connection still raises.
         results = pipe.execute(raise_on_error=False)
@@ -503,7 +339,13 @@ class MovieWriter:
         self.pending = {}
 
 
-def import_file(path, dry_run=False, progress=None, batch_size=BATCH_SIZE, clock=time.time):
+def import_file(
+    path: str | Path,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+    batch_size: int = BATCH_SIZE,
+    clock: Callable[[], float] = time.time,
+) -> ImportSummary:
     """Validate and import one file; returns an ImportSummary. `progress` is called with
     the number of records read so far."""
     started = time.perf_counter()

@@ -1,8 +1,9 @@
 """Creating and rebuilding the search indexes (`manage.py create_index`)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from search import importer, store
+from search import records, store, upsert
 
 
 @dataclass
@@ -15,7 +16,7 @@ class IndexReport:
     derived_refreshed: int = 0  # movies whose derived fields a reindex filled in
 
 
-def ensure_indexes():
+def ensure_indexes() -> IndexReport:
     """Create the versioned movie index, its alias, the suggestions index and the
     synonyms when they are missing. Running it again changes nothing."""
     report = IndexReport(live=store.live_index_name() or "")
@@ -33,13 +34,13 @@ def ensure_indexes():
     return report
 
 
-def reindex(on_progress=None):
+def reindex(on_progress: Callable[[float, int], None] | None = None) -> IndexReport:
     """Zero-downtime rebuild: build the next version beside the live one, wait until it
     has indexed every document, move the alias, drop the old index (documents kept)."""
     # Movies imported by an older release may lack fields the schema now indexes: fill
     # them in first, so that the new version indexes each movie once, complete.
-    refreshed = store.refresh_derived_fields(
-        importer.derived_fields_of_hash, ("title", "director", "cast"), importer.DERIVED_FIELDS
+    refreshed = upsert.refresh_derived_fields(
+        records.derived_fields_of_hash, ("title", "director", "cast"), records.DERIVED_FIELDS
     )
     report = ensure_indexes()
     report.derived_refreshed = refreshed

@@ -1,29 +1,38 @@
-"""Every search key and every FT.* call (the search store, DB 0).
-
-Keys owned here:
-- `movie:<id>` hashes (prefix REDISEARCH_PREFIX), indexed by `movies_index`, an alias of
-  a versioned index `movies_index_v<n>`;
-- `suggestion:<id>` hashes, indexed by `movies_suggestions` (phonetic titles);
-- `movies:autocomplete`, the FT.SUGADD dictionary;
-- `search:generation`, the number that makes cached searches unreachable when it moves.
+"""Thin Redis I/O of the search store (DB 0): the index schema and its lifecycle, movie
+hashes, and every FT.* command sent with its reply parsed into typed values. Key names
+are in search/keys.py, query syntax in search/queries/, ranking policy in
+search/ranking.py.
 """
 
 import json
 import re
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import redis
-from django.conf import settings
 from redis.commands.search.field import NumericField, TagField, TextField
 from redis.commands.search.index_definition import IndexDefinition, IndexType
 
 from config.redis_stores import get_redis
-
-SUGGESTIONS_INDEX = "movies_suggestions"
-SUGGESTION_PREFIX = "suggestion:"
-AUTOCOMPLETE_KEY = "movies:autocomplete"
-GENERATION_KEY = "search:generation"
+from search.keys import (
+    AUTOCOMPLETE_KEY,
+    GENERATION_KEY,
+    SUGGESTION_PREFIX,
+    SUGGESTIONS_INDEX,
+    index_alias,
+    movie_id_of,
+    movie_key,
+    movie_key_pattern,
+    movie_prefix,
+    suggestion_key,
+    suggestion_key_pattern,
+    versioned_index,
+)
+from search.queries import ft
+from search.queries.ft import QUERY_TIMEOUT_MS, FtQuery
+from search.queries.synonyms import SYNONYM_GROUPS
+from search.ranking import FIELD_WEIGHTS, autocomplete_strings
 
 TAG_SEPARATOR = "|"
 # Fields a movie hash may hold; `title_key`, `director_key` and `cast_key` are derived
@@ -33,53 +42,19 @@ MOVIE_FIELDS = (
     "country", "plot", "director", "director_key", "cast", "cast_key", "wikipedia_url",
     "created_at", "updated_at",
 )  # fmt: skip
-FACET_FIELDS = ("genre", "subgenre", "language", "country")
 MULTI_VALUE_FIELDS = ("subgenre",)
 
-# Synonym groups: single-word groups go to FT.SYNUPDATE; multi-word spellings
-# ("science fiction") are expanded by the query builder (search/query.py).
-SYNONYM_GROUPS = {
-    "film": ["film", "movie", "picture", "flick"],
-    "scifi": ["scifi", "sf"],
-    "animation": ["animation", "animated", "cartoon"],
-    "documentary": ["documentary", "doc", "docudrama"],
-    "war": ["war", "wartime"],
-    "kid": ["kid", "child", "children"],
-    "detective": ["detective", "sleuth", "investigator"],
-    "cop": ["cop", "police", "policeman"],
-    "murder": ["murder", "killing", "homicide"],
-    "spy": ["spy", "agent", "espionage"],
-}
 
-
-def index_alias():
-    return settings.REDISEARCH_INDEX_NAME
-
-
-def movie_prefix():
-    return settings.REDISEARCH_PREFIX
-
-
-def movie_key(movie_id):
-    return f"{movie_prefix()}{movie_id}"
-
-
-def suggestion_key(movie_id):
-    return f"{SUGGESTION_PREFIX}{movie_id}"
-
-
-def client():
+def client() -> redis.Redis:
     return get_redis("search")
 
 
-# --- schema and index lifecycle ------------------------------------------------
-
-
-def movie_schema():
-    """The plan's schema plus what good search needs: weights (title, then director
-    and cast, then plot), `|` tag separators, case kept for country and language names."""
+def movie_schema() -> tuple:
+    """The movie index: weighted text fields, `|` tag separators, case kept for country
+    and language names."""
+    w = FIELD_WEIGHTS
     return (
-        TextField("title", weight=5.0, sortable=True),
+        TextField("title", weight=w["title"], sortable=True),
         TagField("title_key", separator=TAG_SEPARATOR),
         TagField("genre", separator=TAG_SEPARATOR, sortable=True),
         TagField("subgenre", separator=TAG_SEPARATOR, sortable=True),
@@ -87,17 +62,17 @@ def movie_schema():
         NumericField("rating", sortable=True),
         TagField("language", separator=TAG_SEPARATOR, sortable=True, case_sensitive=True),
         TagField("country", separator=TAG_SEPARATOR, sortable=True, case_sensitive=True),
-        TextField("plot", weight=1.0),
-        TextField("director", weight=2.0),
+        TextField("plot", weight=w["plot"]),
+        TextField("director", weight=w["director"]),
         TagField("director_key", separator=TAG_SEPARATOR),
-        TextField("cast", weight=2.0),
+        TextField("cast", weight=w["cast"]),
         TagField("cast_key", separator=TAG_SEPARATOR),
         NumericField("created_at", sortable=True),
         NumericField("updated_at", sortable=True),
     )
 
 
-def suggestion_schema():
+def suggestion_schema() -> tuple:
     return (
         TextField("title", phonetic_matcher="dm:en"),
         TagField("genre", separator=TAG_SEPARATOR),
@@ -105,7 +80,7 @@ def suggestion_schema():
     )
 
 
-def index_versions():
+def index_versions() -> list[tuple[int, str]]:
     """The versioned indexes that exist, oldest first, as (version, name)."""
     pattern = re.compile(rf"^{re.escape(index_alias())}_v(\d+)$")
     versions = []
@@ -116,7 +91,7 @@ def index_versions():
     return sorted(versions)
 
 
-def live_index_name():
+def live_index_name() -> str | None:
     """The versioned index the alias points at, or None when there is no alias yet."""
     try:
         return client().ft(index_alias()).info()["index_name"]
@@ -124,8 +99,8 @@ def live_index_name():
         return None
 
 
-def create_versioned_index(version):
-    name = f"{index_alias()}_v{version}"
+def create_versioned_index(version: int) -> str:
+    name = versioned_index(version)
     client().ft(name).create_index(
         movie_schema(),
         definition=IndexDefinition(prefix=[movie_prefix()], index_type=IndexType.HASH),
@@ -134,7 +109,11 @@ def create_versioned_index(version):
     return name
 
 
-def wait_until_indexed(name, timeout=3600.0, on_progress=None):
+def wait_until_indexed(
+    name: str,
+    timeout: float = 3600.0,
+    on_progress: Callable[[float, int], None] | None = None,
+) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         info = client().ft(name).info()
@@ -148,7 +127,7 @@ def wait_until_indexed(name, timeout=3600.0, on_progress=None):
         time.sleep(0.2)
 
 
-def point_alias(name):
+def point_alias(name: str) -> None:
     """Point the alias at `name` (FT.ALIASADD the first time, FT.ALIASUPDATE after)."""
     if live_index_name() is None:
         client().ft(name).aliasadd(index_alias())
@@ -156,21 +135,21 @@ def point_alias(name):
         client().ft(name).aliasupdate(index_alias())
 
 
-def drop_index_keep_documents(name):
+def drop_index_keep_documents(name: str) -> None:
     client().ft(name).dropindex(delete_documents=False)
 
 
-def apply_synonyms(index_name):
+def apply_synonyms(index_name: str) -> None:
     ft = client().ft(index_name)
     for group, terms in SYNONYM_GROUPS.items():
         ft.synupdate(group, True, *terms)  # SKIPINITIALSCAN: applies to new writes too
 
 
-def synonym_groups(index_name=None):
+def synonym_groups(index_name: str | None = None) -> dict:
     return client().ft(index_name or index_alias()).syndump()
 
 
-def ensure_suggestions_index():
+def ensure_suggestions_index() -> bool:
     """Create `movies_suggestions` when missing; True when it was created."""
     try:
         client().ft(SUGGESTIONS_INDEX).info()
@@ -184,22 +163,36 @@ def ensure_suggestions_index():
         return True
 
 
-def index_info():
+@dataclass(frozen=True)
+class IndexInfo:
+    index_name: str
+    num_docs: int
+    indexing: bool
+    percent_indexed: float
+    inverted_sz_mb: float
+    total_index_memory_sz_mb: float
+    doc_table_size_mb: float
+    sortable_values_size_mb: float
+    key_table_size_mb: float
+
+
+def index_info() -> IndexInfo:
+    """The live index's FT.INFO figures."""
     info = client().ft(index_alias()).info()
-    return {
-        "index_name": info["index_name"],
-        "num_docs": int(info["num_docs"]),
-        "indexing": str(info.get("indexing")) not in ("0", "False", "false"),
-        "percent_indexed": float(info.get("percent_indexed", 1)),
-        "inverted_sz_mb": float(info.get("inverted_sz_mb", 0)),
-        "total_index_memory_sz_mb": float(info.get("total_index_memory_sz_mb", 0) or 0),
-        "doc_table_size_mb": float(info.get("doc_table_size_mb", 0)),
-        "sortable_values_size_mb": float(info.get("sortable_values_size_mb", 0)),
-        "key_table_size_mb": float(info.get("key_table_size_mb", 0)),
-    }
+    return IndexInfo(
+        index_name=info["index_name"],
+        num_docs=int(info["num_docs"]),
+        indexing=str(info.get("indexing")) not in ("0", "False", "false"),
+        percent_indexed=float(info.get("percent_indexed", 1)),
+        inverted_sz_mb=float(info.get("inverted_sz_mb", 0)),
+        total_index_memory_sz_mb=float(info.get("total_index_memory_sz_mb", 0) or 0),
+        doc_table_size_mb=float(info.get("doc_table_size_mb", 0)),
+        sortable_values_size_mb=float(info.get("sortable_values_size_mb", 0)),
+        key_table_size_mb=float(info.get("key_table_size_mb", 0)),
+    )
 
 
-def movie_count():
+def movie_count() -> int:
     """Documents in the live index; 0 when there is no index yet."""
     try:
         return int(client().ft(index_alias()).info()["num_docs"])
@@ -210,140 +203,25 @@ def movie_count():
 # --- cache generation ------------------------------------------------------------
 
 
-def generation():
+def generation() -> int:
     value = client().get(GENERATION_KEY)
     return int(value) if value else 0
 
 
-def bump_generation():
+def bump_generation() -> int:
     return client().incr(GENERATION_KEY)
 
 
 # --- movies -----------------------------------------------------------------------
 
 
-def get_movie(movie_id):
+def get_movie(movie_id: int | str) -> dict[str, str] | None:
+    """A movie hash as stored, or None."""
     data = client().hgetall(movie_key(movie_id))
     return data or None
 
 
-def autocomplete_strings(title, year):
-    """The FT.SUGADD entries of one movie: the title with its year, and the same without
-    a leading article so "termin" finds "The Terminator (1984)"."""
-    label = f"{title} ({year})" if year else title
-    strings = [label]
-    match = re.match(r"(?i)^(the|a|an)\s+(.+)$", title)
-    if match:
-        strings.append(f"{match.group(2)} ({year})" if year else match.group(2))
-    return strings
-
-
-UNRATED_SUGGESTION_RATING = 5.0
-
-
-def suggestion_score(rating):
-    """The autocomplete weight of a movie: better-rated films come first (a custom
-    ranking, as in Algolia), an unrated one counts as middling. The spread matters for
-    speed too: FT.SUGGET skips every branch of its trie whose best score cannot make the
-    top results, so with equal scores a two-letter prefix walked all of its hundreds of
-    thousands of completions (hundreds of ms at a million movies), and with these
-    weights a small part of them."""
-    rating = UNRATED_SUGGESTION_RATING if rating in (None, "") else float(rating)
-    return round(2.0**rating, 3)
-
-
-# One movie's whole upsert runs inside Redis as a function: one command per movie instead
-# of a read round trip plus four or five writes, which made the client's command
-# packing, not Redis, the import's bottleneck. Keys: the movie hash, its suggestion hash,
-# the FT.SUGADD dictionary. Args: now, payload, score, n, n autocomplete strings, then the
-# movie's field/value pairs. It keeps created_at, sets updated_at, removes fields the
-# record no longer has, and swaps the autocomplete entries of an old title for the new.
-UPSERT_LIBRARY = "movies"
-UPSERT_FUNCTION = "movie_upsert"
-UPSERT_VERSION = "4"  # the function lists MOVIE_FIELDS: bump when they change
-_RECORD_FIELDS = ", ".join(f'"{f}"' for f in MOVIE_FIELDS if f not in ("created_at", "updated_at"))
-UPSERT_SOURCE = f"""#!lua name={UPSERT_LIBRARY}
-local FIELDS = {{{_RECORD_FIELDS}}}
-local SEP = "\\31"
-
-local function split(text)
-  local items = {{}}
-  if not text then return items end
-  for item in string.gmatch(text, "([^" .. SEP .. "]+)") do items[item] = true end
-  return items
-end
-
-local function upsert(keys, args)
-  local movie, suggestion, dictionary = keys[1], keys[2], keys[3]
-  local now, payload, score, n = args[1], args[2], args[3], tonumber(args[4])
-  local strings, wanted = {{}}, {{}}
-  for i = 1, n do strings[i] = args[4 + i]; wanted[args[4 + i]] = true end
-  local fields, pairs_ = {{}}, {{}}
-  for i = 5 + n, #args, 2 do
-    fields[args[i]] = args[i + 1]
-    pairs_[#pairs_ + 1] = args[i]
-    pairs_[#pairs_ + 1] = args[i + 1]
-  end
-  local created = redis.call("HGET", movie, "created_at")
-  if created then
-    local stale = {{}}
-    for _, name in ipairs(FIELDS) do
-      if fields[name] == nil then stale[#stale + 1] = name end
-    end
-    if #stale > 0 then redis.call("HDEL", movie, unpack(stale)) end
-  end
-  redis.call("HSET", movie, "created_at", created or now, "updated_at", now, unpack(pairs_))
-  local old = split(redis.call("HGET", suggestion, "autocomplete"))
-  for string in pairs(old) do
-    if not wanted[string] then redis.call("FT.SUGDEL", dictionary, string) end
-  end
-  redis.call("HDEL", suggestion, "genre", "year")
-  local entry = {{"title", fields["title"], "movie_id", fields["id"],
-                 "autocomplete", table.concat(strings, SEP)}}
-  if fields["genre"] then entry[#entry + 1] = "genre"; entry[#entry + 1] = fields["genre"] end
-  if fields["year"] then entry[#entry + 1] = "year"; entry[#entry + 1] = fields["year"] end
-  redis.call("HSET", suggestion, unpack(entry))
-  for _, string in ipairs(strings) do
-    -- Without INCR the score is set, not added: a re-import does not inflate it.
-    redis.call("FT.SUGADD", dictionary, string, score, "PAYLOAD", payload)
-  end
-  if created then return 0 end
-  return 1
-end
-
-redis.register_function("{UPSERT_FUNCTION}", upsert)
-redis.register_function{{function_name = "{UPSERT_FUNCTION}_v{UPSERT_VERSION}",
-                         callback = function() return 1 end, flags = {{"no-writes"}}}}
-"""
-
-
-def ensure_upsert_function():
-    """Load (or replace) the upsert function unless this version is loaded already."""
-    r = client()
-    try:
-        r.fcall_ro(f"{UPSERT_FUNCTION}_v{UPSERT_VERSION}", 0)
-    except redis.ResponseError:
-        r.function_load(UPSERT_SOURCE, replace=True)
-
-
-def queue_movie_upsert(pipe, record, now):
-    """Queue the upsert of one validated movie on `pipe`; its reply is 1 when the movie
-    is new, 0 when it replaced an existing one."""
-    movie_id = record["id"]
-    strings = autocomplete_strings(record["title"], record.get("year"))
-    # The payload carries the id and the full title, so suggestions need no second read.
-    payload = json.dumps({"id": movie_id, "label": strings[0]}, ensure_ascii=False)
-    args = [now, payload, suggestion_score(record.get("rating")), len(strings), *strings]
-    for name, value in record.items():
-        if value is not None and value != "":
-            args += [name, value]
-    pipe.fcall(
-        UPSERT_FUNCTION, 3, movie_key(movie_id), suggestion_key(movie_id), AUTOCOMPLETE_KEY,
-        *args,
-    )  # fmt: skip
-
-
-def delete_movies(ids, batch=1000):
+def delete_movies(ids: Iterable[int | str], batch: int = 1000) -> None:
     """Remove the given movies with their suggestion hashes and autocomplete entries
     (tests and benchmarks clean up after themselves with it)."""
     r = client()
@@ -362,10 +240,10 @@ def delete_movies(ids, batch=1000):
         pipe.execute()
 
 
-def delete_all_movies(batch=1000):
+def delete_all_movies(batch: int = 1000) -> None:
     """Remove every movie, suggestion and autocomplete entry (tests and `--replace`)."""
     r = client()
-    for pattern in (f"{movie_prefix()}*", f"{SUGGESTION_PREFIX}*"):
+    for pattern in (movie_key_pattern(), suggestion_key_pattern()):
         keys = []
         for key in r.scan_iter(match=pattern, count=batch):
             keys.append(key)
@@ -377,231 +255,148 @@ def delete_all_movies(batch=1000):
     r.delete(AUTOCOMPLETE_KEY)
 
 
-def refresh_derived_fields(derive, sources, derived, batch=1000):
-    """Rewrite the `derived` fields of every movie hash that `derive` (a dict of the
-    hash's `sources` -> {field: value or None}) computes differently, e.g. fields a newer
-    release derives that movies imported before it lack. Returns how many changed."""
-    r = client()
-    changed = 0
-    keys = []
-
-    def flush():
-        nonlocal changed
-        reads = r.pipeline(transaction=False)
-        for key in keys:
-            reads.hmget(key, *sources, *derived)
-        writes = r.pipeline(transaction=False)
-        for key, values in zip(keys, reads.execute(), strict=True):
-            if values[0] is None:
-                continue  # deleted meanwhile
-            stored = dict(zip((*sources, *derived), values, strict=True))
-            wanted = derive({name: stored[name] for name in sources})
-            if all(wanted[name] == stored[name] for name in derived):
-                continue
-            changed += 1
-            present = {name: value for name, value in wanted.items() if value is not None}
-            if present:
-                writes.hset(key, mapping=present)
-            absent = [name for name, value in wanted.items() if value is None and stored[name]]
-            if absent:
-                writes.hdel(key, *absent)
-        writes.execute()
-        keys.clear()
-
-    for key in r.scan_iter(match=f"{movie_prefix()}*", count=batch):
-        keys.append(key)
-        if len(keys) >= batch:
-            flush()
-    if keys:
-        flush()
-    return changed
-
-
-def movie_key_count():
+def movie_key_count() -> int:
     """Number of `movie:` keys, by SCAN (for checks that the index agrees with the data)."""
-    return sum(1 for _ in client().scan_iter(match=f"{movie_prefix()}*", count=1000))
+    return sum(1 for _ in client().scan_iter(match=movie_key_pattern(), count=1000))
 
 
 # --- queries ------------------------------------------------------------------------
 
 
-def params_args(params):
-    """`PARAMS n name value …` for a query's parameters (nothing when there are none)."""
-    if not params:
-        return []
-    return ["PARAMS", len(params) * 2, *(item for pair in params.items() for item in pair)]
-
-
-def tag_values(field, raw):
+def tag_values(field: str, raw: str | None) -> list[str]:
     """The values of one tag field as stored: a multi-valued tag holds "a|b"."""
     if not raw:
         return []
     return raw.split(TAG_SEPARATOR) if field in MULTI_VALUE_FIELDS else [raw]
 
 
-def by_count(counts):
+def by_count(counts: Mapping[str, int]) -> list[tuple[str, int]]:
     """[(value, count)] from a {value: count} tally, most frequent first, then by value."""
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
-def ft_search(query, params, *, offset, limit, sort_by=None, sort_asc=True, return_fields=()):
-    """One FT.SEARCH with DIALECT 2, an explicit scorer, and user text only in PARAMS."""
-    args = [index_alias(), query]
-    if return_fields:
-        args += ["RETURN", len(return_fields), *return_fields]
-    # TFIDF honours field weights (BM25STD in RediSearch 2.10 ignores them and ranked plot
-    # mentions above title matches on this catalogue); set explicitly, as the default
-    # changes in Redis 8.
-    args += ["SCORER", "TFIDF"]
-    if sort_by:
-        args += ["SORTBY", sort_by, "ASC" if sort_asc else "DESC"]
-    args += ["LIMIT", offset, limit]
-    args += params_args(params)
-    args += ["TIMEOUT", QUERY_TIMEOUT_MS, "DIALECT", 2]
-    raw = client().execute_command("FT.SEARCH", *args)
-    total = int(raw[0])
+@dataclass(frozen=True)
+class Document:
+    """One movie hash as a query returned it: its key and the fields asked for."""
+
+    key: str
+    fields: dict[str, str]
+
+    @property
+    def movie_id(self) -> str:
+        return movie_id_of(self.key)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.fields.get(name, default)
+
+
+@dataclass(frozen=True)
+class Found:
+    total: int
+    docs: list[Document]
+
+
+@dataclass(frozen=True)
+class FoundKeys:
+    total: int
+    keys: list[str]
+
+
+def _pairs(flat: Sequence) -> dict:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def ft_search(q: FtQuery) -> Found:
+    """One ranked page of `q` with its return fields."""
+    raw = client().execute_command("FT.SEARCH", *ft.search_args(q))
+    docs = [Document(raw[i], _pairs(raw[i + 1] or [])) for i in range(1, len(raw), 2)]
+    return Found(int(raw[0]), docs)
+
+
+def ft_sorted(q: FtQuery) -> Found:
+    """One page of `q` ordered by all of `q.sort` (an aggregation: FT.SEARCH sorts by
+    one field only, and ties would fall back to document ids)."""
+    raw = client().execute_command("FT.AGGREGATE", *ft.sorted_args(q))
+    return Found(int(raw[0]), _loaded_docs(raw, q.return_fields))
+
+
+def ft_search_keys(q: FtQuery) -> FoundKeys:
+    """The total and the keys of the first `q.limit` ranked matches, without fields."""
+    raw = client().execute_command("FT.SEARCH", *ft.keys_args(q))
+    return FoundKeys(int(raw[0]), list(raw[1:]))
+
+
+def first_matches(q: FtQuery) -> list[Document]:
+    """The first `q.limit` matches in index order, unranked."""
+    raw = client().execute_command("FT.AGGREGATE", *ft.first_matches_args(q))
+    return _loaded_docs(raw, q.return_fields)
+
+
+def _loaded_docs(raw: list, fields: Sequence[str]) -> list[Document]:
+    """The rows of an FT.AGGREGATE reply that LOADed `@__key` and `fields`."""
     docs = []
-    for i in range(1, len(raw), 2):
-        fields = raw[i + 1] or []
-        doc = dict(zip(fields[::2], fields[1::2], strict=True))
-        doc["key"] = raw[i]
-        docs.append(doc)
-    return total, docs
-
-
-def ft_sorted(query, params, sort_keys, *, offset, limit, return_fields):
-    """(total, docs) of one page of `query` ordered by several `sort_keys` ((field,
-    ascending), …): FT.SEARCH sorts by one field only, so ties would fall back to
-    document ids. An aggregation sorts by all of them and loads the fields of the page's
-    rows only (LOAD after SORTBY)."""
-    sortby = []
-    for name, ascending in sort_keys:
-        sortby += [f"@{name}", "ASC" if ascending else "DESC"]
-    args = [index_alias(), query, "SORTBY", len(sortby), *sortby, "LIMIT", offset, limit]
-    args += ["LOAD", len(return_fields) + 1, "@__key", *(f"@{name}" for name in return_fields)]
-    args += params_args(params)
-    args += ["TIMEOUT", QUERY_TIMEOUT_MS, "DIALECT", 2]
-    raw = client().execute_command("FT.AGGREGATE", *args)
-    docs = [
-        {name: row[name] for name in return_fields if row.get(name) is not None}
-        | {"key": row["key"]}
-        for row in _loaded_rows(raw)
-    ]
-    return int(raw[0]), docs
-
-
-def has_ratings():
-    """True when some movie has a rating: an aggregation that stops at the first match."""
-    raw = client().execute_command(
-        "FT.AGGREGATE", index_alias(), "@rating:[-inf +inf]", "LIMIT", 0, 1,
-        "TIMEOUT", QUERY_TIMEOUT_MS, "DIALECT", 2,
-    )  # fmt: skip
-    return len(raw) > 1
-
-
-def ft_search_keys(query, params, *, limit):
-    """(total, keys) of the first `limit` matches by relevance, without their fields."""
-    args = [index_alias(), query, "NOCONTENT", "SCORER", "TFIDF", "LIMIT", 0, limit]
-    args += params_args(params)
-    args += ["TIMEOUT", QUERY_TIMEOUT_MS, "DIALECT", 2]
-    raw = client().execute_command("FT.SEARCH", *args)
-    return int(raw[0]), list(raw[1:])
-
-
-def first_matches(query, params, *, limit, fields):
-    """The first `limit` matches in index order, unranked, with `fields`: an aggregation
-    that stops after `limit` rows, where a ranked search over a broad query (a genre)
-    scores every match first (over half a second at a million movies)."""
-    args = [index_alias(), query, "LIMIT", 0, limit,
-            "LOAD", len(fields) + 1, "@__key", *(f"@{name}" for name in fields)]  # fmt: skip
-    args += params_args(params)
-    args += ["TIMEOUT", QUERY_TIMEOUT_MS, "DIALECT", 2]
-    return _loaded_rows(client().execute_command("FT.AGGREGATE", *args))
-
-
-def _loaded_rows(raw):
-    """The rows of an FT.AGGREGATE reply that LOADed `@__key`, as dicts with "key"."""
-    rows = []
     for row in raw[1:]:
-        values = dict(zip(row[::2], row[1::2], strict=True))
-        values["key"] = values.pop("__key")
-        rows.append(values)
-    return rows
+        values = _pairs(row)
+        key = values.pop("__key")
+        docs.append(Document(key, {n: values[n] for n in fields if values.get(n) is not None}))
+    return docs
 
 
-def docs_by_keys(keys, fields):
-    """The given movie hashes' `fields`, shaped like `ft_search` documents; a key
-    deleted meanwhile is skipped."""
+def docs_by_keys(keys: Sequence[str], fields: Sequence[str]) -> list[Document]:
+    """The given movie hashes' `fields`; a key deleted meanwhile is skipped."""
     pipe = client().pipeline(transaction=False)
     for key in keys:
         pipe.hmget(key, *fields)
     docs = []
     for key, values in zip(keys, pipe.execute(), strict=True):
         if any(value is not None for value in values):
-            doc = {name: value for name, value in zip(fields, values, strict=True) if value}
-            docs.append(doc | {"key": key})
+            docs.append(Document(key, {n: v for n, v in zip(fields, values, strict=True) if v}))
     return docs
 
 
-# RediSearch stops a query after TIMEOUT ms (500 by default) and, with the default
-# ON_TIMEOUT RETURN, silently answers with partial results: a facet count over a large
-# catalogue then comes back empty. Every query states its own limit instead.
-QUERY_TIMEOUT_MS = 5000
-UNLIMITED = 0  # for the cached whole-catalogue counts, computed once per half hour
+def has_ratings() -> bool:
+    """True when some movie has a rating: an aggregation that stops at the first match."""
+    raw = client().execute_command("FT.AGGREGATE", *ft.any_match_args("@rating:[-inf +inf]"))
+    return len(raw) > 1
 
 
-def facet_aggregate_args(fields, query, params, sample=None, timeout_ms=QUERY_TIMEOUT_MS):
-    """One FT.AGGREGATE grouping the matches of `query` by `fields`. Tags group straight
-    from their sortable values (no document loads): a multi-valued tag groups by its whole
-    "a|b" string, which `facet_counts` splits. With `sample`, only the first `sample`
-    matches are grouped."""
-    args = [index_alias(), query]
-    if sample:
-        args += ["LIMIT", 0, sample]
-    args += ["GROUPBY", len(fields), *(f"@{field}" for field in fields),
-             "REDUCE", "COUNT", 0, "AS", "count", "LIMIT", 0, MAX_FACET_GROUPS]  # fmt: skip
-    args += params_args(params)
-    args += ["TIMEOUT", timeout_ms, "DIALECT", 2]
-    return args
-
-
-MAX_FACET_GROUPS = 10_000  # MAXAGGREGATERESULTS
-
-
-@dataclass
+@dataclass(frozen=True)
 class FacetCount:
-    rows: list  # [(value, count)], by count then value
+    rows: list[tuple[str, int]]  # by count then value
     grouped: int  # documents grouped, those without the field included
 
 
-def facet_counts(requests, sample=None, timeout_ms=QUERY_TIMEOUT_MS):
-    """Count facet values: `requests` maps a facet field to (query, params); returns
-    field -> FacetCount. Evaluating the query is the dear part, so with `sample` the
-    facets that share one query are counted by one aggregation grouping them together
-    (at most `sample` rows, within MAX_FACET_GROUPS); without it, each facet groups
-    alone, as combinations over a whole catalogue could exceed that limit. The
-    aggregations go in one pipeline."""
+def facet_counts(
+    requests: Mapping[str, tuple[str, Mapping]],
+    sample: int | None = None,
+    timeout_ms: int = QUERY_TIMEOUT_MS,
+) -> dict[str, FacetCount]:
+    """Count facet values: `requests` maps a facet field to (query, params). Evaluating
+    the query is the dear part, so with `sample` the facets that share one query are
+    grouped by one aggregation (at most `sample` rows, within MAX_FACET_GROUPS);
+    without it each facet groups alone, as combinations over a whole catalogue could
+    exceed that limit. The aggregations go in one pipeline."""
     shared = {}
     for field, (query, params) in requests.items():
         key = (query, tuple(sorted(params.items())))
         shared.setdefault(key, (query, params, []))[2].append(field)
     groups = []
     for query, params, fields in shared.values():
-        if sample and sample <= MAX_FACET_GROUPS:
+        if sample and sample <= ft.MAX_FACET_GROUPS:
             groups.append((query, params, fields))
         else:
             groups.extend((query, params, [field]) for field in fields)
     pipe = client().pipeline(transaction=False)
     for query, params, fields in groups:
         pipe.execute_command(
-            "FT.AGGREGATE", *facet_aggregate_args(fields, query, params, sample, timeout_ms)
+            "FT.AGGREGATE", *ft.facet_args(fields, query, params, sample, timeout_ms)
         )
     counts = {}
     for (_, _, fields), raw in zip(groups, pipe.execute(), strict=True):
         totals = {field: {} for field in fields}
         grouped = 0
         for row in raw[1:]:
-            values = dict(zip(row[::2], row[1::2], strict=True))
+            values = _pairs(row)
             count = int(values["count"])
             grouped += count
             # Documents without the field group under None: counted, but no value.
@@ -613,38 +408,32 @@ def facet_counts(requests, sample=None, timeout_ms=QUERY_TIMEOUT_MS):
     return {field: counts[field] for field in requests}
 
 
-def count_matches(queries):
+def count_matches(queries: Iterable[tuple[str, Mapping]]) -> list[int]:
     """Number of matches of each (query, params), pipelined."""
     pipe = client().pipeline(transaction=False)
     for query, params in queries:
-        args = [index_alias(), query, "LIMIT", 0, 0, *params_args(params)]
-        pipe.execute_command("FT.SEARCH", *args, "TIMEOUT", QUERY_TIMEOUT_MS, "DIALECT", 2)
+        pipe.execute_command("FT.SEARCH", *ft.count_args(query, params))
     return [int(raw[0]) for raw in pipe.execute()]
 
 
-def movie_years():
-    """Every year that has movies, ascending: one grouping over the whole catalogue (as
-    cheap as its MIN and MAX: 2.4 ms against 2.9 ms for the bundled catalogue)."""
+def movie_years() -> list[int]:
+    """Every year that has movies, ascending: one grouping over the whole catalogue."""
     raw = client().execute_command(
-        "FT.AGGREGATE", index_alias(), "*", "GROUPBY", 1, "@year",
-        "REDUCE", "COUNT", 0, "AS", "count", "LIMIT", 0, MAX_FACET_GROUPS,
-        "TIMEOUT", UNLIMITED, "DIALECT", 2,
-    )  # fmt: skip
+        "FT.AGGREGATE", *ft.facet_args(("year",), "*", {}, timeout_ms=ft.UNLIMITED)
+    )
     years = set()
     for row in raw[1:]:
-        value = dict(zip(row[::2], row[1::2], strict=True)).get("year")
+        value = _pairs(row).get("year")
         if value not in (None, ""):  # movies without a year group under null
             years.add(int(float(value)))
     return sorted(years)
 
 
-def spellcheck(terms, distance=2):
+def spellcheck(terms: Sequence[str], distance: int = 2) -> dict[str, list[tuple[str, float]]]:
     """FT.SPELLCHECK suggestions per term: {term: [(suggestion, score)]}."""
     if not terms:
         return {}
-    raw = client().execute_command(
-        "FT.SPELLCHECK", index_alias(), " ".join(terms), "DISTANCE", distance, "DIALECT", 2
-    )
+    raw = client().execute_command("FT.SPELLCHECK", *ft.spellcheck_args(terms, distance))
     found = {}
     for entry in raw:
         if len(entry) >= 3 and entry[0] == "TERM":
@@ -652,28 +441,19 @@ def spellcheck(terms, distance=2):
     return found
 
 
-# FT.SUGGET refuses a prefix of 100 characters or more ("Invalid query") and one of 200
-# UTF-8 bytes or more ("Invalid query length"; measured on RediSearch 2.10).
-SUGGET_MAX_CHARS = 99
-SUGGET_MAX_BYTES = 199
+@dataclass(frozen=True)
+class Completion:
+    """One FT.SUGGET entry: the matched string and its payload's movie id and label."""
+
+    string: str
+    movie_id: str
+    label: str | None
 
 
-def autocomplete_prefix(text):
-    """The longest start of `text` that FT.SUGGET accepts."""
-    prefix = text[:SUGGET_MAX_CHARS]
-    while len(prefix.encode()) > SUGGET_MAX_BYTES:
-        prefix = prefix[:-1]
-    return prefix
-
-
-def autocomplete(prefix, limit=5, fuzzy=True):
-    """FT.SUGGET: [(matched string, {"id", "label"})]. A prefix longer than FT.SUGGET
-    takes is looked up by its start (`autocomplete_prefix`): the caller checks the rest."""
-    args = ["FT.SUGGET", AUTOCOMPLETE_KEY, autocomplete_prefix(prefix), "MAX", limit,
-            "WITHPAYLOADS"]  # fmt: skip
-    if fuzzy:
-        args.insert(3, "FUZZY")
-    raw = client().execute_command(*args)
+def autocomplete(prefix: str, limit: int = 5, fuzzy: bool = True) -> list[Completion]:
+    """FT.SUGGET entries. A prefix longer than FT.SUGGET takes is looked up by its start
+    (`ft.autocomplete_prefix`): the caller checks the rest."""
+    raw = client().execute_command("FT.SUGGET", *ft.sugget_args(prefix, limit, fuzzy))
     found = []
     for i in range(0, len(raw or []), 2):
         try:
@@ -681,34 +461,12 @@ def autocomplete(prefix, limit=5, fuzzy=True):
         except ValueError:
             continue
         if isinstance(payload, dict) and payload.get("id"):
-            found.append((raw[i], {"id": str(payload["id"]), "label": payload.get("label")}))
+            found.append(Completion(raw[i], str(payload["id"]), payload.get("label")))
     return found
 
 
-def phonetic_suggestions(query, limit=5):
-    """Titles that sound like the words of `query` (the `movies_suggestions` index);
-    `query` must already be a safe RediSearch expression built by search/query.py."""
-    raw = client().execute_command(
-        "FT.SEARCH", SUGGESTIONS_INDEX, query, "RETURN", 3, "title", "year", "movie_id",
-        "LIMIT", 0, limit, "DIALECT", 2,
-    )  # fmt: skip
-    results = []
-    for i in range(1, len(raw), 2):
-        fields = raw[i + 1] or []
-        results.append(dict(zip(fields[::2], fields[1::2], strict=True)))
-    return results
-
-
-def movies_by_ids(ids, fields=("title", "year")):
-    pipe = client().pipeline(transaction=False)
-    for movie_id in ids:
-        pipe.hmget(movie_key(movie_id), *fields)
-    return [
-        dict(zip(fields, values, strict=True)) | {"id": str(movie_id)}
-        for movie_id, values in zip(ids, pipe.execute(), strict=True)
-    ]
-
-
-def memory_usage():
-    info = client().info("memory")
-    return {"used_memory": int(info["used_memory"]), "maxmemory": int(info["maxmemory"])}
+def phonetic_suggestions(query: str, limit: int = 5) -> list[Document]:
+    """Suggestion hashes (title, year, movie_id) whose titles sound like `query`, a
+    phonetic query built by search/queries/builder.py."""
+    raw = client().execute_command("FT.SEARCH", *ft.phonetic_args(query, limit))
+    return [Document(raw[i], _pairs(raw[i + 1] or [])) for i in range(1, len(raw), 2)]

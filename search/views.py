@@ -1,34 +1,40 @@
-"""Search pages and APIs: thin views over search/service.py."""
+"""Search pages and APIs: thin views over search/results.py, suggestions.py and movies.py."""
 
 import logging
 
 import redis
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from config.middleware import is_redis_outage
 from insights.searches import record_search
-from search import service
-from search.query import MAX_QUERY_CHARS, InvalidSearch, normalise_query
+from search.facets import filter_options
+from search.movies import more_like_this, movie_detail
+from search.params import FACET_LABELS, PAGE_SIZES, SearchParams, default_sort, parse_params
+from search.queries.text import MAX_QUERY_CHARS, InvalidSearch, normalise_query
+from search.ranking import SORTS
+from search.results import highlight_movies, run_search
+from search.suggestions import suggest
+from search.values import FacetRow, SearchResult
 
 logger = logging.getLogger(__name__)
 
 
-def _annotate(request, params, result):
+def _annotate(request, params: SearchParams, result: SearchResult) -> None:
     """Hand the search to the insights middleware, which records it."""
     if params.q.strip():
         record_search(
             request,
             query=normalise_query(params.q),
-            result_count=result["totalCount"],
-            server_ms=result["took_ms"],
+            result_count=result.total_count,
+            server_ms=result.took_ms,
         )
 
 
 def _page_links(params, result, request):
     """Page numbers around the current one, for the pagination bar."""
-    current, last = params.page, result["pages"]
+    current, last = params.page, result.pages
     numbers = sorted({1, last, *range(max(1, current - 2), min(last, current + 2) + 1)})
     links = []
     previous = None
@@ -52,24 +58,23 @@ FACET_VALUES_SHOWN = 8  # the rest behind "Show all"
 def _facet_groups(params, result):
     """Each facet's values ready to print: the page renders a few dozen of them per
     keystroke, so what the template would compute per value is done here once."""
-    estimated = not result["facetsExact"]
+    estimated = not result.facets_exact
     groups = []
-    for facet, label in service.FACET_LABELS.items():
+    for facet, label in FACET_LABELS.items():
         selected = params.filters.get(facet, [])
-        rows = result["facets"].get(facet, [])
-        values = {row["value"] for row in rows}
-        # A selected value always shows, even when the other filters leave it no match.
-        rows = rows + [{"value": v, "count": 0} for v in selected if v not in values]
+        rows = result.facets.get(facet, [])
+        if selected:  # a selected value always shows, even with no match left
+            values = {row.value for row in rows}
+            rows = rows + [FacetRow(v, 0) for v in selected if v not in values]
         shown = []
         for number, row in enumerate(rows, start=1):
-            chosen = row["value"] in selected
-            count = str(row["count"])
+            chosen = row.value in selected
             shown.append({
-                "value": row["value"],
+                "value": row.value,
                 "selected": chosen,
                 "extra": number > FACET_VALUES_SHOWN and not chosen,
                 "input_id": f"f-{facet}-{number}",
-                "count_text": f"≈{count}" if estimated and row["count"] else count,
+                "count_text": f"≈{row.count}" if estimated and row.count else str(row.count),
             })  # fmt: skip
         groups.append({
             "name": facet, "label": label, "values": shown, "estimated": estimated,
@@ -89,34 +94,33 @@ def _chosen_sort(query_dict):
 
 
 @require_GET
-def search_page(request):
+def search_page(request: HttpRequest) -> HttpResponse:
     partial = request.GET.get("partial") == "1"
-    context = {"sorts": service.SORTS, "page_sizes": service.PAGE_SIZES}
+    context = {"sorts": SORTS, "page_sizes": PAGE_SIZES}
     try:
-        options = service.filter_options()
-        context["years"] = options["years"]
-        params = service.parse_params(_chosen_sort(request.GET), options)
-        result = service.run_search(params, generation=options["generation"])
+        options = filter_options()
+        context["years"] = options.years
+        params = parse_params(_chosen_sort(request.GET), options)
+        result = run_search(params, generation=options.generation)
     except InvalidSearch as exc:  # bad input, or a search RediSearch refused
-        context.update(error=str(exc), params=service.SearchParams(q=request.GET.get("q", "")))
+        context.update(error=str(exc), params=SearchParams(q=request.GET.get("q", "")))
         template = "search/_results.html" if partial else "search/search.html"
         return render(request, template, context, status=400)
     if not partial or request.GET.get("record") == "1":
         _annotate(request, params, result)
-    service.highlight_movies(result["movies"], params.q, typos=result.get("typosIncluded", True))
-    if params.page > result["pages"] and result["totalCount"]:
+    if params.page > result.pages and result.total_count:
         context["error"] = (
-            f"page {params.page} is past the last page ({result['pages']}); "
-            "go back to the first page"
+            f"page {params.page} is past the last page ({result.pages}); go back to the first page"
         )
     context.update(
         params=params,
         result=result,
+        movies=highlight_movies(result.movies, params.q, typos=result.typos_included),
         facet_groups=_facet_groups(params, result),
         page_links=_page_links(params, result, request),
-        default_sort=service.default_sort(params.q, options),
+        default_sort=default_sort(params.q, options),
         first_result=params.offset + 1,
-        last_result=params.offset + len(result["movies"]),
+        last_result=params.offset + len(result.movies),
         has_filters=any(params.filters.values())
         or any(v != (None, None) for v in params.ranges.values()),
     )
@@ -125,49 +129,37 @@ def search_page(request):
 
 
 @require_GET
-def api_search(request):
+def api_search(request: HttpRequest) -> JsonResponse:
     try:
-        options = service.filter_options()
-        params = service.parse_params(request.GET, options)
-        result = service.run_search(params, generation=options["generation"])
+        options = filter_options()
+        params = parse_params(request.GET, options)
+        result = run_search(params, generation=options.generation)
     except InvalidSearch as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     _annotate(request, params, result)
-    if params.page > result["pages"] and result["totalCount"]:
+    if params.page > result.pages and result.total_count:
         return JsonResponse(
-            {"error": f"page {params.page} is past the last page ({result['pages']})"},
+            {"error": f"page {params.page} is past the last page ({result.pages})"},
             status=400,
         )
-    return JsonResponse({
-        "movies": result["movies"],
-        "totalCount": result["totalCount"],
-        "facets": result["facets"],
-        "facetsExact": result["facetsExact"],
-        "took_ms": result["took_ms"],
-        "page": result["page"],
-        "pages": result["pages"],
-        "size": result["size"],
-        "capped": result["capped"],
-        "didYouMean": result["didYouMean"],
-        "typosIncluded": result.get("typosIncluded", True),
-    })  # fmt: skip
+    return JsonResponse(result.to_json())
 
 
 @require_GET
-def api_suggest(request):
+def api_suggest(request: HttpRequest) -> JsonResponse:
     q = request.GET.get("q", "")
     if len(q) > MAX_QUERY_CHARS:  # the search box's own limit
         return JsonResponse({"error": f"q is longer than {MAX_QUERY_CHARS} characters"}, status=400)
-    return JsonResponse({"suggestions": service.suggest(q)})
+    return JsonResponse({"suggestions": [s.to_json() for s in suggest(q)]})
 
 
 @require_GET
-def movie_page(request, movie_id):
-    movie = service.movie_detail(movie_id)
+def movie_page(request: HttpRequest, movie_id: int) -> HttpResponse:
+    movie = movie_detail(movie_id)
     if movie is None:
         raise Http404("no such movie")
     try:
-        similar = service.more_like_this(movie)
+        similar = more_like_this(movie)
     except redis.ResponseError as exc:  # the film is shown; only its neighbours are missing
         if is_redis_outage(exc):
             raise

@@ -17,7 +17,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from config.openapi import openapi_document
 from config.redis_stores import reset_pools
 from insights.ranges import RANGES
-from search.query import MAX_QUERY_CHARS
+from search.queries.text import MAX_QUERY_CHARS
 from tests.reliability.test_access import all_routes
 
 pytestmark = pytest.mark.django_db

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.openapi import openapi_document
-from search.service import FACET_LABELS, RANGE_FIELDS
+from search.params import FACET_LABELS, RANGE_FIELDS
 
 pytestmark = pytest.mark.django_db
 

@@ -79,7 +79,7 @@ def test_the_outage_page_has_them(client, monkeypatch):
     """The 503 page of RedisOutageMiddleware."""
     from search import views
 
-    monkeypatch.setattr(views.service, "movie_detail", down)
+    monkeypatch.setattr(views, "movie_detail", down)
     page = client.get("/movies/1/")
     assert page.status_code == 503 and "right back" in page.content.decode()
     assert_secure_headers(page, "503 page")

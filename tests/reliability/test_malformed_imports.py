@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from search import importer, indexing, store
+from search import importer, indexing, keys, store
 
 # Ids of this module's movies: far above the bundled catalogue's, apart from other tests' 900M+.
 ID_BASE = 920_000_000
@@ -33,8 +33,8 @@ def store_state():
     return {
         "keys": r.dbsize(),
         "indexed": store.movie_count(),
-        "suggestions": int(r.ft(store.SUGGESTIONS_INDEX).info()["num_docs"]),
-        "autocomplete": r.execute_command("FT.SUGLEN", store.AUTOCOMPLETE_KEY),
+        "suggestions": int(r.ft(keys.SUGGESTIONS_INDEX).info()["num_docs"]),
+        "autocomplete": r.execute_command("FT.SUGLEN", keys.AUTOCOMPLETE_KEY),
         "generation": store.generation(),
     }
 

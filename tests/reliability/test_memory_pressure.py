@@ -21,7 +21,10 @@ from insights import middleware
 from insights import store as insights_store
 from operations import metrics_store
 from operations.recorder import recorder as request_recorder
-from search import service, store
+from search import keys, store
+from search.facets import filter_options
+from search.params import SearchParams
+from search.results import run_search, search_cache_key
 from search.synthetic import MovieFactory
 from tests.reliability.conftest import stores_on_own_server
 
@@ -102,7 +105,7 @@ SUMMARY = re.compile(rf"read {BIG}, imported (\d+), updated 0, rejected 0, refus
 
 
 def totals_of(words):
-    return {w: service.run_search(service.SearchParams(q=w))["totalCount"] for w in words}
+    return {w: run_search(SearchParams(q=w)).total_count for w in words}
 
 
 def persistent_keys_missing(seen):
@@ -124,7 +127,7 @@ def fill_caches(seen):
     seen.keep = persistent_keys()
     seen.samples = series_samples()
     seen.totals = totals_of(WORDS)
-    service.filter_options()
+    filter_options()
     cache_db = get_redis("cache")
     seen.search_cached = len(list(cache_db.scan_iter(match="*search_cache:*")))
     seen.filter_cached = len(list(cache_db.scan_iter(match="*filter_cache:*")))
@@ -155,7 +158,7 @@ def import_too_much(seen):
     seen.import_out, seen.import_err = out.getvalue(), err.getvalue()
     seen.generation_after = store.generation()
     seen.movies_after_import = (store.movie_key_count(), store.movie_count())
-    suggestions = get_redis("search").ft(store.SUGGESTIONS_INDEX).info()["num_docs"]
+    suggestions = get_redis("search").ft(keys.SUGGESTIONS_INDEX).info()["num_docs"]
     seen.suggestions_after_import = int(suggestions)
     seen.kept_after_import = persistent_keys_missing(seen)
 
@@ -187,7 +190,7 @@ def refuse_every_write(seen, client):
     seen.samples_when_refusing = series_samples()
     seen.api_search = client.get("/api/search", {"q": "moon river"})
     seen.search_page = client.get("/", {"q": "moon river"})
-    key = service.search_cache_key(service.SearchParams(q="moon river"), store.generation())
+    key = search_cache_key(SearchParams(q="moon river"), store.generation())
     seen.cached_when_refusing = cache.get(key)
 
 

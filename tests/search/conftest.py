@@ -10,7 +10,6 @@ from config.settings import BASE_DIR
 from search import store
 
 BUNDLED = BASE_DIR / "data" / "movies.jsonl.gz"
-BUNDLED_COUNT = 36_106  # every record of the file is a valid movie
 # Tests that write movies use ids from here up and remove them afterwards.
 TEST_ID_BASE = 900_000_000
 

@@ -5,7 +5,7 @@ import statistics
 
 from django.core.management import call_command
 
-from search import importer, store
+from search import importer, records, store
 from search.synthetic import MovieFactory
 
 
@@ -15,7 +15,7 @@ def test_same_seed_same_movies_and_every_field_filled():
     other = list(MovieFactory(seed=8).movies(300))
     assert first == again and first != other
     for movie in first:
-        importer.validate(movie)  # every synthetic movie passes the importer's rules
+        records.validate(movie)  # every synthetic movie passes the importer's rules
         for field in ("title", "year", "genre", "rating", "language", "country", "plot",
                       "director", "cast"):  # fmt: skip
             assert movie[field], field
@@ -49,19 +49,21 @@ def test_command_writes_into_redis(catalogue, scratch_ids):
 def test_rating_and_language_filters_and_rating_sort_on_synthetic_movies(catalogue, scratch_ids):
     from django.http import QueryDict
 
-    from search import service
+    from search.facets import filter_options
+    from search.params import parse_params
+    from search.results import run_search
 
     ids = scratch_ids(60)
     call_command("generate_movies", "--count", "60", "--seed", "5",
                  "--start-id", str(ids[0]))  # fmt: skip
     query = QueryDict("rating_min=0&sort=rating_desc&size=100")
-    result = service.run_search(service.parse_params(query, service.filter_options()))
-    ratings = [m["rating"] for m in result["movies"]]
-    assert result["totalCount"] == 60  # only the synthetic movies have ratings
+    result = run_search(parse_params(query, filter_options()))
+    ratings = [m.rating for m in result.movies]
+    assert result.total_count == len(ids)  # only the synthetic movies have ratings
     assert ratings == sorted(ratings, reverse=True)
     query = QueryDict("language=English&rating_min=7&rating_max=10&sort=rating_asc")
-    result = service.run_search(service.parse_params(query, service.filter_options()))
-    assert result["totalCount"] > 0
-    assert all(m["language"] == "English" and m["rating"] >= 7 for m in result["movies"])
-    languages = {row["value"] for row in result["facets"]["language"]}
+    result = run_search(parse_params(query, filter_options()))
+    assert result.total_count > 0
+    assert all(m.language == "English" and m.rating >= 7 for m in result.movies)
+    languages = {row.value for row in result.facets["language"]}
     assert "English" in languages

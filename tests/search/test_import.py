@@ -8,8 +8,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from search import importer, service, store
-from search.importer import RecordError, validate
+from search import importer, keys, store
+from search.params import SearchParams
+from search.records import RecordError, max_year, validate
+from search.results import run_search
+from search.suggestions import suggest
 
 pytestmark = pytest.mark.usefixtures("catalogue")
 
@@ -78,7 +81,7 @@ def test_jsonl_rejects_bad_lines_with_numbers_and_imports_the_rest(tmp_path, scr
     assert (summary.read, summary.imported, summary.updated) == (4, 2, 0)
     assert [str(r) for r in summary.rejected] == [
         "line 2: invalid JSON: Expecting value (column 1)",
-        "line 3: year 1700 is outside 1870-" + str(importer.max_year()),
+        "line 3: year 1700 is outside 1870-" + str(max_year()),
     ]
     assert store.get_movie(a)["title"] == f"Quixotic Zephyr {a}"
     assert store.get_movie(b) is None
@@ -152,11 +155,11 @@ def test_upsert_keeps_created_at_sets_updated_at_and_keeps_suggestions_in_step(
     movie = store.get_movie(a)
     assert movie["created_at"] == "1000" and movie["updated_at"] == "2000"
     assert movie["title"] == "Zanzibar Quokka" and "plot" not in movie
-    assert store.client().hget(store.suggestion_key(a), "title") == "Zanzibar Quokka"
-    labels = [s["label"] for s in service.suggest("zanzibar quo")]
+    assert store.client().hget(keys.suggestion_key(a), "title") == "Zanzibar Quokka"
+    labels = [s.label for s in suggest("zanzibar quo")]
     assert "Zanzibar Quokka (1999)" in labels
     old = store.autocomplete("quixotic zephyr", fuzzy=False)
-    assert all(payload["id"] != str(a) for _, payload in old)
+    assert all(entry.movie_id != str(a) for entry in old)
 
 
 def test_autocomplete_puts_better_rated_films_first_and_a_reimport_rescores(tmp_path, scratch_ids):
@@ -165,10 +168,10 @@ def test_autocomplete_puts_better_rated_films_first_and_a_reimport_rescores(tmp_
                good(high, title="Qwyzzle High", rating=9.0),
                good(unrated, title="Qwyzzle Unrated", rating=None)]  # fmt: skip
     importer.import_file(write_jsonl(tmp_path / "1.jsonl", map(json.dumps, records)))
-    assert [s["id"] for s in service.suggest("qwyzz")] == [str(high), str(unrated), str(low)]
+    assert [s.id for s in suggest("qwyzz")] == [str(high), str(unrated), str(low)]
     records[0]["rating"] = 9.9
     importer.import_file(write_jsonl(tmp_path / "2.jsonl", [json.dumps(records[0])]))
-    assert [s["id"] for s in service.suggest("qwyzz")] == [str(low), str(high), str(unrated)]
+    assert [s.id for s in suggest("qwyzz")] == [str(low), str(high), str(unrated)]
 
 
 def test_dry_run_writes_nothing(tmp_path, scratch_ids):
@@ -181,12 +184,12 @@ def test_dry_run_writes_nothing(tmp_path, scratch_ids):
 
 def test_import_makes_cached_searches_unreachable(tmp_path, scratch_ids):
     (a,) = scratch_ids(1)
-    params = service.SearchParams(q="quixotic zephyr")
-    assert service.run_search(params)["totalCount"] == 0
-    assert service.run_search(params)["cached"] is True
+    params = SearchParams(q="quixotic zephyr")
+    assert run_search(params).total_count == 0
+    assert run_search(params).cached is True
     importer.import_file(write_jsonl(tmp_path / "m.jsonl", [json.dumps(good(a))]))
-    fresh = service.run_search(params)
-    assert fresh["cached"] is False and fresh["totalCount"] == 1
+    fresh = run_search(params)
+    assert fresh.cached is False and fresh.total_count == 1
 
 
 def test_command_reports_summary_and_errors(tmp_path, scratch_ids, capsys):

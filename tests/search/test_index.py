@@ -4,8 +4,10 @@ import threading
 
 from django.core.management import call_command
 
-from search import store
-from search.query import build_query, parse_text
+from search import keys, store
+from search.queries.builder import build_query
+from search.queries.ft import FtQuery
+from search.queries.text import parse_text
 
 
 def test_create_index_twice_changes_nothing(catalogue, capsys):
@@ -15,12 +17,12 @@ def test_create_index_twice_changes_nothing(catalogue, capsys):
     assert store.live_index_name() == before
     assert "already exists" in capsys.readouterr().out
     assert [name for _, name in store.index_versions()] == [before]
-    info = store.client().ft(store.SUGGESTIONS_INDEX).info()
+    info = store.client().ft(keys.SUGGESTIONS_INDEX).info()
     assert int(info["num_docs"]) == len(catalogue)
 
 
 def test_schema_and_synonyms(catalogue):
-    info = store.client().ft(store.index_alias()).info()
+    info = store.client().ft(keys.index_alias()).info()
     attributes = {a[1]: a for a in info["attributes"]}
     assert set(attributes) >= {"title", "genre", "subgenre", "year", "rating", "language",
                                "country", "plot", "director", "cast", "created_at",
@@ -34,14 +36,14 @@ def test_schema_and_synonyms(catalogue):
 def test_reindex_while_searching_never_fails(catalogue):
     old = store.live_index_name()
     built = build_query(parse_text("love"), {}, {})
-    expected, _ = store.ft_search(built.query, built.params, offset=0, limit=0)
+    expected = store.ft_search(FtQuery(built.query, built.params, limit=0)).total
     failures, counts = [], []
     stop = threading.Event()
 
     def hammer():
         while not stop.is_set():
             try:
-                total, _ = store.ft_search(built.query, built.params, offset=0, limit=0)
+                total = store.ft_search(FtQuery(built.query, built.params, limit=0)).total
                 counts.append(total)
             except Exception as exc:  # anything at all is a failure here
                 failures.append(exc)

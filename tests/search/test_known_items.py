@@ -6,8 +6,10 @@ import json
 import pytest
 from django.core.management import call_command
 
-from search import importer, service, store
-from search.query import build_query, parse_text
+from search import importer, keys, store
+from search.queries.builder import build_query
+from search.queries.text import parse_text
+from search.tiers import person_tier as front_person_tier
 from tests.search.test_search import search, titles
 
 
@@ -47,7 +49,7 @@ def test_a_full_name_ranks_that_persons_films_first_directed_before_acted(bundle
     directed, acted = films_of(bundled, name)
     assert directed
     result = search(q=q, size="50")
-    ids = [m["id"] for m in result["movies"]]
+    ids = [m.id for m in result.movies]
     assert set(ids[: len(directed)]) == directed
     assert set(ids[len(directed) : len(directed) + len(acted)]) == acted
 
@@ -60,15 +62,15 @@ def test_a_name_among_other_words_ranks_that_persons_matching_films_first():
 def test_the_person_tier_keeps_totals_and_pages_consistent(q):
     by_year = search(q=q, size="10", sort="year_asc")
     pages = [search(q=q, size="10", page=str(n)) for n in (1, 2, 3)]
-    assert {p["totalCount"] for p in pages} == {by_year["totalCount"]}
-    ids = [m["id"] for p in pages for m in p["movies"]]
-    assert len(ids) == len(set(ids)) == min(30, by_year["totalCount"])
-    assert [m["id"] for m in search(q=q, size="50")["movies"]][:30] == ids
+    assert {p.total_count for p in pages} == {by_year.total_count}
+    ids = [m.id for p in pages for m in p.movies]
+    assert len(ids) == len(set(ids)) == min(30, by_year.total_count)
+    assert [m.id for m in search(q=q, size="50").movies][:30] == ids
 
 
 def person_tier(q):
     built = build_query(parse_text(q), {}, {}, exact_tier=True)
-    return [doc["key"] for doc in service._person_tier(built, set())]
+    return [doc.key for doc in front_person_tier(built, set())]
 
 
 def test_reindex_fills_in_the_name_fields_of_movies_imported_before_them(tmp_path, scratch_ids):
@@ -78,7 +80,7 @@ def test_reindex_fills_in_the_name_fields_of_movies_imported_before_them(tmp_pat
     path = tmp_path / "one.jsonl"
     path.write_text(json.dumps(record) + "\n", encoding="utf-8")
     importer.import_file(path)
-    key = store.movie_key(movie_id)
+    key = keys.movie_key(movie_id)
     assert store.client().hget(key, "director_key") == "ann example|zebulon quill"
     store.client().hdel(key, "director_key", "cast_key")  # as an older release wrote it
     store.wait_until_indexed(store.live_index_name())

@@ -1,14 +1,7 @@
 """Query building for people's names: pure functions, no Redis."""
 
-from search.query import (
-    MAX_WORDS,
-    build_query,
-    longest_names,
-    name_runs,
-    parse_text,
-    person_keys,
-    person_query,
-)
+from search.queries.builder import build_query, longest_names, name_runs, person_query
+from search.queries.text import MAX_WORDS, parse_text, person_keys
 
 
 def test_person_keys_split_joint_credits_and_normalise():

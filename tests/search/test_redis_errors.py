@@ -3,7 +3,8 @@
 import pytest
 import redis
 
-from search import service, store
+from search import store
+from search.suggestions import suggest
 
 pytestmark = pytest.mark.usefixtures("catalogue")
 
@@ -40,12 +41,12 @@ def test_autocomplete_answers_long_text(client, q):
 def test_autocomplete_finds_a_title_of_more_than_100_characters(monkeypatch):
     assert len(LONGEST_TITLE) == 110
     for typed in (LONGEST_TITLE[:105], LONGEST_TITLE, LONGEST_TITLE.upper()):
-        labels = [s["label"] for s in service.suggest(typed)]
+        labels = [s.label for s in suggest(typed)]
         assert labels[:1] == [f"{LONGEST_TITLE} (1901)"], typed
     # Past its first 99 characters the text must still match: a title sharing only
     # those is no completion (left alone, the phonetic step matches its first words).
     monkeypatch.setattr(store, "phonetic_suggestions", lambda *args, **kwargs: [])
-    assert service.suggest(LONGEST_TITLE[:99] + " Xylophone") == []
+    assert suggest(LONGEST_TITLE[:99] + " Xylophone") == []
 
 
 def test_autocomplete_text_beyond_the_search_boxs_limit_is_refused_with_the_reason(client):

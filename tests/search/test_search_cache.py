@@ -5,7 +5,10 @@ from django.http import QueryDict
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from search import service, store
+from search import store
+from search.facets import filter_options
+from search.params import parse_params
+from search.results import run_search, search_cache_key, search_uncached
 
 pytestmark = pytest.mark.usefixtures("catalogue")
 
@@ -15,33 +18,33 @@ def params_of(q, **extra):
     query["q"] = q
     for name, value in extra.items():
         query[name] = value
-    return service.parse_params(query, service.filter_options())
+    return parse_params(query, filter_options())
 
 
 def answer(result):
     """What a user gets, less the request's own figures."""
-    return {k: v for k, v in result.items() if k not in ("took_ms", "cached")}
+    return {k: v for k, v in result.to_json().items() if k != "took_ms"}
 
 
 def test_a_trailing_space_or_control_character_does_not_poison_the_prefix_search():
     # Asked first, "kidnapp " (a whole word) must not answer "kidnapp" (a word being
     # typed, matched as a prefix: kidnapped, kidnapper, …).
-    whole = service.run_search(params_of("kidnapp ", year_min="1941"))
-    typing = service.run_search(params_of("kidnapp", year_min="1941"))
-    assert typing["cached"] is False
-    live_typing = service._search_live(params_of("kidnapp", year_min="1941"))
-    assert typing["totalCount"] == live_typing["totalCount"] > whole["totalCount"] > 0
+    whole = run_search(params_of("kidnapp ", year_min="1941"))
+    typing = run_search(params_of("kidnapp", year_min="1941"))
+    assert typing.cached is False
+    live_typing = search_uncached(params_of("kidnapp", year_min="1941"))
+    assert typing.total_count == live_typing.total_count > whole.total_count > 0
     # A control character ends the word as a space does: the same parsed query, the
     # same entry, the same answer.
-    control = service.run_search(params_of("kidnapp\x01", year_min="1941"))
-    assert control["cached"] is True and answer(control) == answer(whole)
+    control = run_search(params_of("kidnapp\x01", year_min="1941"))
+    assert control.cached is True and answer(control) == answer(whole)
 
 
 def test_the_key_follows_the_parsed_query_not_the_cleaned_text():
     generation = store.generation()
 
     def key(q, **extra):
-        return service.search_cache_key(params_of(q, **extra), generation)
+        return search_cache_key(params_of(q, **extra), generation)
 
     assert key("kidnapp ") != key("kidnapp")
     assert key("kidnapp ") == key("kidnapp\x01") == key("Kidnapp!") == key("  KIDNAPP.")
@@ -50,7 +53,7 @@ def test_the_key_follows_the_parsed_query_not_the_cleaned_text():
     assert key("kidnapp ", page="2") != key("kidnapp ")
     assert key("kidnapp ", size="50") != key("kidnapp ")
     assert key("kidnapp ", year_min="1941") != key("kidnapp ")
-    assert service.search_cache_key(params_of("kidnapp "), generation + 1) != key("kidnapp ")
+    assert search_cache_key(params_of("kidnapp "), generation + 1) != key("kidnapp ")
 
 
 # Raw text built from words whose prefix and whole-word searches differ, with the noise
@@ -94,11 +97,11 @@ def test_inputs_that_share_a_key_share_an_uncached_answer(base, endings, upper, 
     groups = {}
     for raw in sorted(inputs):
         params = params_of(raw, **extra)
-        groups.setdefault(service.search_cache_key(params, generation), []).append(params)
+        groups.setdefault(search_cache_key(params, generation), []).append(params)
     for same_key in groups.values():
         first, *others = same_key
         if not others:
             continue
-        expected = answer(service._search_live(first))
+        expected = answer(search_uncached(first))
         for params in others:
-            assert answer(service._search_live(params)) == expected, (first.q, params.q)
+            assert answer(search_uncached(params)) == expected, (first.q, params.q)

@@ -6,7 +6,7 @@ import threading
 
 import snowballstemmer
 
-from search.query import stem
+from search.queries.text import stem
 
 
 def test_stemming_from_many_threads_at_once_is_safe_and_right():

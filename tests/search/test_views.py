@@ -17,7 +17,7 @@ def test_search_page_renders_results_facets_and_pagination_without_javascript(cl
     assert "<mark>Star</mark> <mark>Wars</mark>" in html
     assert 'name="genre" value="science fiction"' in html
     assert 'class="pagination"' in html and "page=2" in html
-    assert response.context["result"]["totalCount"] > 100
+    assert response.context["result"].total_count > 100
     assert response["Content-Type"].startswith("text/html")
 
 
@@ -71,7 +71,8 @@ def test_zero_results_page_offers_a_way_back(client):
 
 
 def test_highlight_is_safe_against_html_in_the_data(client, scratch_ids):
-    from search.importer import MovieWriter, validate
+    from search.importer import MovieWriter
+    from search.records import validate
 
     (movie_id,) = scratch_ids()
     writer = MovieWriter()
@@ -87,22 +88,40 @@ def test_highlight_is_safe_against_html_in_the_data(client, scratch_ids):
     assert "<script>alert(1)</script>" not in page
 
 
-def test_autocomplete_prefix_fuzzy_and_phonetic(client):
-    def labels(q):
-        return [
-            s["label"] for s in client.get("/api/search/suggest", {"q": q}).json()["suggestions"]
-        ]
+def suggested_labels(client, q):
+    answer = client.get("/api/search/suggest", {"q": q}).json()
+    return [s["label"] for s in answer["suggestions"]]
 
-    assert "The Terminator (1984)" in labels("the termin")
-    assert "The Terminator (1984)" in labels("termin")  # without the article
-    assert "The Terminator (1984)" in labels("tarminator")  # phonetic fallback
-    assert "Casablanca (1942)" in labels("casablanka")  # fuzzy
-    assert len(labels("the")) == 5
-    assert labels("x") == []
+
+def test_autocomplete_completes_a_prefix_with_its_article(client):
+    assert "The Terminator (1984)" in suggested_labels(client, "the termin")
+
+
+def test_autocomplete_completes_a_title_typed_without_its_article(client):
+    assert "The Terminator (1984)" in suggested_labels(client, "termin")
+
+
+def test_autocomplete_falls_back_to_titles_that_sound_alike(client):
+    assert "The Terminator (1984)" in suggested_labels(client, "tarminator")
+
+
+def test_autocomplete_finds_a_title_with_a_typo(client):
+    assert "Casablanca (1942)" in suggested_labels(client, "casablanka")
+
+
+def test_autocomplete_answers_at_most_five_titles(client):
+    assert len(suggested_labels(client, "the")) == 5
+
+
+def test_autocomplete_of_one_character_answers_nothing(client):
+    assert suggested_labels(client, "x") == []
+
+
+def test_autocomplete_refuses_text_longer_than_the_search_box_takes(client):
     assert client.get("/api/search/suggest", {"q": "a" * 501}).status_code == 400
 
 
-def test_movie_page_has_every_field_credit_and_more_like_this(client):
+def test_movie_page_has_every_field_and_credit(client):
     response = client.get("/movies/23819/")
     assert response.status_code == 200
     html = response.content.decode()
@@ -110,29 +129,36 @@ def test_movie_page_has_every_field_credit_and_more_like_this(client):
     assert "Marlon Brando" in html
     assert "https://en.wikipedia.org/wiki/The_Godfather" in html
     assert "Wikipedia contributors" in html and "CC BY-SA" in html
-    similar = response.context["similar"]
-    assert any(m["title"].startswith("The Godfather Part") for m in similar)
-    assert all(m["id"] != "23819" for m in similar)
+
+
+def test_movie_page_shows_more_like_this_without_the_film_itself(client):
+    similar = client.get("/movies/23819/").context["similar"]
+    assert any(m.title.startswith("The Godfather Part") for m in similar)
+    assert all(m.id != "23819" for m in similar)
+
+
+def test_an_unknown_movie_is_a_404(client):
     assert client.get("/movies/999999999/").status_code == 404
 
 
 def test_more_like_this_falls_back_to_films_of_the_same_genres_and_era(catalogue):
     from collections import Counter
 
-    from search import service
+    from search.movies import more_like_this, movie_detail
+    from search.queries.similar import SIMILAR_ERA_YEARS
 
     films_by = Counter(r["director"] for r in catalogue if r.get("director"))
     loner = next(r for r in catalogue if r.get("genre") and r.get("year") and r.get("director")
                  and films_by[r["director"]] == 1 and r["year"] > 1950)  # fmt: skip
-    similar = service.more_like_this(service.movie_detail(loner["id"]))
+    similar = more_like_this(movie_detail(loner["id"]))
     assert len(similar) == 6
     by_id = {str(r["id"]): r for r in catalogue}
     wanted = {loner["genre"], *loner.get("subgenres", [])}
     for film in similar:
-        record = by_id[film["id"]]
-        assert film["id"] != str(loner["id"])
+        record = by_id[film.id]
+        assert film.id != str(loner["id"])
         assert wanted & {record.get("genre"), *record.get("subgenres", [])}
-        assert abs(record["year"] - loner["year"]) <= service.SIMILAR_ERA_YEARS
+        assert abs(record["year"] - loner["year"]) <= SIMILAR_ERA_YEARS
 
 
 @settings(

@@ -106,13 +106,13 @@ class Command(BaseCommand):
 
     def prepare_search(self) -> None:
         """The search indexes, and the bundled catalogue when the index is empty."""
-        from search import indexing, service, store
+        from search import facets, indexing, store
 
         indexing.ensure_indexes()
         if store.movie_count() == 0 and BUNDLED_MOVIES.exists():
             self.stdout.write(f"Importing the bundled catalogue ({BUNDLED_MOVIES.name})…")
             call_command("import_movies", str(BUNDLED_MOVIES), max_errors_shown=5)
-        service.filter_options()  # warm: the first visitors don't wait for the counts
+        facets.filter_options()  # warm: the first visitors don't wait for the counts
 
     def start_background_processes(self) -> list[subprocess.Popen]:
         """Processes that run beside gunicorn: the metrics collector (stopped with the

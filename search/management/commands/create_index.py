@@ -3,7 +3,7 @@
 import redis
 from django.core.management.base import BaseCommand, CommandError
 
-from search import indexing, store
+from search import indexing, keys
 
 
 class Command(BaseCommand):
@@ -25,7 +25,7 @@ class Command(BaseCommand):
                 report = indexing.ensure_indexes()
         except redis.RedisError as exc:
             raise CommandError(f"Redis: {exc}") from exc
-        alias = store.index_alias()
+        alias = keys.index_alias()
         if report.derived_refreshed:
             self.stdout.write(
                 f"Filled in the derived fields of {report.derived_refreshed} movies "
@@ -41,7 +41,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"{alias} -> {report.live} already exists ({report.num_docs} docs).")
         if report.suggestions_created:
-            self.stdout.write(f"Created {store.SUGGESTIONS_INDEX}.")
+            self.stdout.write(f"Created {keys.SUGGESTIONS_INDEX}.")
 
     def progress(self, percent, num_docs):
         if self.verbosity > 1:

@@ -8,7 +8,7 @@ import redis
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from search import importer, indexing, store
+from search import importer, indexing, records, store
 from search.synthetic import MovieFactory
 
 
@@ -55,7 +55,7 @@ class Command(BaseCommand):
         indexing.ensure_indexes()
         writer = importer.MovieWriter(batch_size=batch_size)
         for movie in factory.movies(count):
-            writer.add(importer.validate(movie))
+            writer.add(records.validate(movie))
             bar.update(1)
         writer.flush()
         store.bump_generation()

@@ -6,7 +6,8 @@ import redis
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from search import importer, indexing, service
+from search import importer, indexing
+from search.facets import filter_options
 
 
 class Command(BaseCommand):
@@ -43,10 +44,10 @@ class Command(BaseCommand):
             bar.close()
         self.report(summary, max_errors_shown)
         if summary.imported or summary.updated:
-            # The new generation's whole-catalogue counts (seconds at a million movies)
-            # are computed now, not by the first visitors.
+            # The new generation's whole-catalogue counts take seconds on a large
+            # catalogue: computed now, not by the first visitors.
             try:
-                service.filter_options()
+                filter_options()
             except redis.RedisError as exc:
                 self.stderr.write(f"warning: the filter counts were not computed ahead: {exc}")
 

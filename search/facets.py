@@ -1,0 +1,129 @@
+"""Facet counts: under the current search (disjunctive, sampled when broad), and over
+the whole catalogue (the filter options, cached, computed by one request at a time)."""
+
+import json
+import logging
+from collections.abc import Sequence
+
+import redis
+
+from config.redis_stores import get_redis
+from search import cache, keys, store
+from search.errors import refused
+from search.params import FACET_LABELS, SearchParams
+from search.queries.builder import build_query
+from search.queries.ft import UNLIMITED
+from search.queries.text import TextQuery
+from search.values import FilterOptions
+
+logger = logging.getLogger(__name__)
+
+# Grouping costs time per match, so at most this many are grouped; beyond that the
+# counts are scaled up from the sample and marked approximate.
+FACET_SAMPLE = 500
+FILTER_CACHE_TTL = 1800
+FILTER_LOCK_TTL = 60  # the longest the whole-catalogue counts may take
+FILTER_WAIT_SECONDS = 10
+
+Rows = list[tuple[str, int]]
+
+
+def filter_options() -> FilterOptions:
+    """Every facet value with its count over the whole catalogue, and the year range;
+    cached (filter_cache, 30 min) because a match-all aggregation over a million movies
+    takes seconds. One request at a time computes them; the others wait for its result
+    rather than run the same aggregations on Redis's one thread."""
+    generation = store.generation()
+    key = keys.filter_cache_key(generation)
+    cached = cache.get(key)
+    if cached is not None:
+        return FilterOptions.from_cache(cached, generation)
+    lock = keys.filter_lock_key(generation)
+    computing_here = cache.add(lock, 1, FILTER_LOCK_TTL)
+    if not computing_here:
+        cached = cache.wait_for(key, FILTER_WAIT_SECONDS)
+        if cached is not None:
+            return FilterOptions.from_cache(cached, generation)
+    try:
+        return FilterOptions.from_cache(_compute_filter_options(key), generation)
+    except redis.ResponseError as exc:
+        raise refused(exc, "(the filter counts)") from exc
+    finally:
+        if computing_here:
+            cache.delete(lock)
+
+
+def _compute_filter_options(key: str) -> dict:
+    counts = store.facet_counts({facet: ("*", {}) for facet in FACET_LABELS}, timeout_ms=UNLIMITED)
+    facets = {field: count.rows for field, count in counts.items()}
+    years = store.movie_years()
+    options = {
+        "facets": facets,
+        "years": (years[0], years[-1]) if years else (None, None),
+        "has_ratings": store.has_ratings(),
+    }
+    cache.put(key, options, FILTER_CACHE_TTL)
+    _publish_filter_lists([value for value, _ in facets["genre"]], years)
+    return options
+
+
+def _publish_filter_lists(genres: list[str], years: list[int]) -> None:
+    """`filter_cache:genres` (most films first) and `filter_cache:years` (ascending) as
+    JSON lists under exactly those names, for readers outside Django. Rewritten at every
+    computation, so after an import they hold the new catalogue's values."""
+    try:
+        pipe = get_redis("cache").pipeline(transaction=True)
+        genres_json = json.dumps(genres, ensure_ascii=False)
+        pipe.set(keys.FILTER_GENRES_KEY, genres_json, ex=FILTER_CACHE_TTL)
+        pipe.set(keys.FILTER_YEARS_KEY, json.dumps(years), ex=FILTER_CACHE_TTL)
+        pipe.execute()
+    except redis.RedisError as exc:
+        logger.warning("search cache unavailable: %s", exc)
+
+
+def facets_for(
+    params: SearchParams, text_query: TextQuery, total: int, known: dict[str, Rows] | None = None
+) -> tuple[dict[str, Rows], bool]:
+    """Counts per facet value under the current query, and whether they are exact.
+    Each facet is counted with every filter except its own (OR within a facet, AND
+    across facets). At most FACET_SAMPLE matches are grouped; beyond that the counts
+    are scaled up from that sample and marked approximate. `known` holds facets
+    already counted (from the page itself)."""
+    known = known or {}
+    requests = {}
+    for facet in FACET_LABELS:
+        if facet in known:
+            continue
+        built = build_query(
+            text_query, params.filters, params.ranges, exclude_facet=facet, ranking=False
+        )
+        requests[facet] = (built.query, built.params)
+    counts = store.facet_counts(requests, sample=FACET_SAMPLE) if requests else {}
+    saturated = [f for f, c in counts.items() if c.grouped >= FACET_SAMPLE]
+    # A facet without a filter of its own matches what the search matched.
+    own_filter = [f for f in saturated if params.filters.get(f)]
+    totals = dict(zip(own_filter, store.count_matches([requests[f] for f in own_filter]),
+                      strict=True))  # fmt: skip
+    facets = dict(known)
+    for facet, count in counts.items():
+        if facet in saturated:
+            scale = totals.get(facet, total) / count.grouped
+            facets[facet] = [(value, round(n * scale)) for value, n in count.rows]
+        else:
+            facets[facet] = count.rows
+    return {f: facets[f] for f in FACET_LABELS}, not saturated
+
+
+def facets_from_page(params: SearchParams, docs: Sequence[store.Document]) -> dict[str, Rows]:
+    """When every match is on this page, the facets without a filter of their own are
+    counted from the page itself: no aggregation needed."""
+    known = {}
+    for facet in FACET_LABELS:
+        if params.filters.get(facet):
+            continue
+        counter = {}
+        for doc in docs:
+            for value in store.tag_values(facet, doc.get(facet)):
+                counter[value] = counter.get(value, 0) + 1
+        known[facet] = store.by_count(counter)
+    return known

@@ -1,0 +1,150 @@
+"""Writing movies: one movie's whole upsert runs inside Redis as a function (one command
+per movie: the movie hash, its suggestion hash and its autocomplete entries), and the
+rewrite of derived fields that a reindex fills in."""
+
+import json
+from collections.abc import Callable, Sequence
+
+import redis
+from redis.client import Pipeline
+
+from search.keys import (
+    AUTOCOMPLETE_KEY,
+    UPSERT_FUNCTION,
+    UPSERT_LIBRARY,
+    movie_key,
+    movie_key_pattern,
+    suggestion_key,
+    upsert_version_function,
+)
+from search.ranking import autocomplete_strings, suggestion_score
+from search.store import MOVIE_FIELDS, client
+
+# Keys: the movie hash, its suggestion hash, the FT.SUGADD dictionary. Args: now,
+# payload, score, n, n autocomplete strings, then the movie's field/value pairs.
+UPSERT_VERSION = "4"  # the function lists MOVIE_FIELDS: bump when they change
+_RECORD_FIELDS = ", ".join(f'"{f}"' for f in MOVIE_FIELDS if f not in ("created_at", "updated_at"))
+UPSERT_SOURCE = f"""#!lua name={UPSERT_LIBRARY}
+local FIELDS = {{{_RECORD_FIELDS}}}
+local SEP = "\\31"
+
+local function split(text)
+  local items = {{}}
+  if not text then return items end
+  for item in string.gmatch(text, "([^" .. SEP .. "]+)") do items[item] = true end
+  return items
+end
+
+local function upsert(keys, args)
+  local movie, suggestion, dictionary = keys[1], keys[2], keys[3]
+  local now, payload, score, n = args[1], args[2], args[3], tonumber(args[4])
+  local strings, wanted = {{}}, {{}}
+  for i = 1, n do strings[i] = args[4 + i]; wanted[args[4 + i]] = true end
+  local fields, pairs_ = {{}}, {{}}
+  for i = 5 + n, #args, 2 do
+    fields[args[i]] = args[i + 1]
+    pairs_[#pairs_ + 1] = args[i]
+    pairs_[#pairs_ + 1] = args[i + 1]
+  end
+  local created = redis.call("HGET", movie, "created_at")
+  if created then
+    local stale = {{}}
+    for _, name in ipairs(FIELDS) do
+      if fields[name] == nil then stale[#stale + 1] = name end
+    end
+    if #stale > 0 then redis.call("HDEL", movie, unpack(stale)) end
+  end
+  redis.call("HSET", movie, "created_at", created or now, "updated_at", now, unpack(pairs_))
+  local old = split(redis.call("HGET", suggestion, "autocomplete"))
+  for string in pairs(old) do
+    if not wanted[string] then redis.call("FT.SUGDEL", dictionary, string) end
+  end
+  redis.call("HDEL", suggestion, "genre", "year")
+  local entry = {{"title", fields["title"], "movie_id", fields["id"],
+                 "autocomplete", table.concat(strings, SEP)}}
+  if fields["genre"] then entry[#entry + 1] = "genre"; entry[#entry + 1] = fields["genre"] end
+  if fields["year"] then entry[#entry + 1] = "year"; entry[#entry + 1] = fields["year"] end
+  redis.call("HSET", suggestion, unpack(entry))
+  for _, string in ipairs(strings) do
+    -- Without INCR the score is set, not added: a re-import does not inflate it.
+    redis.call("FT.SUGADD", dictionary, string, score, "PAYLOAD", payload)
+  end
+  if created then return 0 end
+  return 1
+end
+
+redis.register_function("{UPSERT_FUNCTION}", upsert)
+redis.register_function{{function_name = "{upsert_version_function(UPSERT_VERSION)}",
+                         callback = function() return 1 end, flags = {{"no-writes"}}}}
+"""
+
+
+def ensure_upsert_function() -> None:
+    """Load (or replace) the upsert function unless this version is loaded already."""
+    r = client()
+    try:
+        r.fcall_ro(upsert_version_function(UPSERT_VERSION), 0)
+    except redis.ResponseError:
+        r.function_load(UPSERT_SOURCE, replace=True)
+
+
+def queue_movie_upsert(pipe: Pipeline, record: dict, now: int) -> None:
+    """Queue the upsert of one validated movie on `pipe`; its reply is 1 when the movie
+    is new, 0 when it replaced an existing one."""
+    movie_id = record["id"]
+    strings = autocomplete_strings(record["title"], record.get("year"))
+    # The payload carries the id and the full title, so suggestions need no second read.
+    payload = json.dumps({"id": movie_id, "label": strings[0]}, ensure_ascii=False)
+    args = [now, payload, suggestion_score(record.get("rating")), len(strings), *strings]
+    for name, value in record.items():
+        if value is not None and value != "":
+            args += [name, value]
+    pipe.fcall(
+        UPSERT_FUNCTION, 3, movie_key(movie_id), suggestion_key(movie_id), AUTOCOMPLETE_KEY,
+        *args,
+    )  # fmt: skip
+
+
+def refresh_derived_fields(
+    derive: Callable[[dict], dict],
+    sources: Sequence[str],
+    derived: Sequence[str],
+    batch: int = 1000,
+) -> int:
+    """Rewrite the `derived` fields of every movie hash that `derive` (a dict of the
+    hash's `sources` -> {field: value or None}) computes differently, e.g. fields a newer
+    release derives that movies imported before it lack. Returns how many changed."""
+    r = client()
+    changed = 0
+    keys = []
+
+    def flush():
+        nonlocal changed
+        reads = r.pipeline(transaction=False)
+        for key in keys:
+            reads.hmget(key, *sources, *derived)
+        writes = r.pipeline(transaction=False)
+        for key, values in zip(keys, reads.execute(), strict=True):
+            if values[0] is None:
+                continue  # deleted meanwhile
+            stored = dict(zip((*sources, *derived), values, strict=True))
+            wanted = derive({name: stored[name] for name in sources})
+            if all(wanted[name] == stored[name] for name in derived):
+                continue
+            changed += 1
+            present = {name: value for name, value in wanted.items() if value is not None}
+            if present:
+                writes.hset(key, mapping=present)
+            absent = [name for name, value in wanted.items() if value is None and stored[name]]
+            if absent:
+                writes.hdel(key, *absent)
+        writes.execute()
+        keys.clear()
+
+    for key in r.scan_iter(match=movie_key_pattern(), count=batch):
+        keys.append(key)
+        if len(keys) >= batch:
+            flush()
+    if keys:
+        flush()
+    return changed
