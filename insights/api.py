@@ -67,7 +67,7 @@ def _api(build, default_limit):
                 {"error": "the analytics store is unavailable; try again shortly"}, status=503
             )
 
-    view.default_limit = default_limit  # the OpenAPI document (config/openapi.py) states it
+    view.default_limit = default_limit  # the OpenAPI document (config/openapi/) states it
     return view
 
 

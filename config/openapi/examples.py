@@ -1,4 +1,4 @@
-"""Example answers of the JSON APIs, shown in the OpenAPI document (config/openapi.py).
+"""Example answers of the JSON APIs, shown in the OpenAPI document (config/openapi/).
 
 One example per response schema, keyed by the schema's name. tests/api/test_openapi.py
 validates each against its schema, so an example cannot drift from the answers.
