@@ -62,14 +62,14 @@ def insights_figures(output: str) -> dict[str, float]:
     return found
 
 
-def run_bench(tree: Path, command: list[str]) -> str:
+def run_bench(label: str, tree: Path, command: list[str]) -> str:
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, *command], cwd=tree, capture_output=True, text=True, check=False
     )
     if done.returncode:
         raise SystemExit(f"{command} failed in {tree}:\n{done.stdout[-2000:]}{done.stderr}")
-    print(f"  {tree.name}: {' '.join(command)} ({time.perf_counter() - started:.0f} s)")
+    print(f"  {label}: {' '.join(command)} ({time.perf_counter() - started:.0f} s)")
     return done.stdout
 
 
@@ -92,7 +92,7 @@ def compare(trees: dict[str, Path], benches: dict, rounds: int) -> dict:
     for round_index in range(rounds):
         for tree_name in order if round_index % 2 == 0 else order[::-1]:
             for bench, (command, parse) in benches.items():
-                values = parse(run_bench(trees[tree_name], command))
+                values = parse(run_bench(tree_name, trees[tree_name], command))
                 for figure, value in values.items():
                     figures[bench].setdefault(figure, {}).setdefault(tree_name, []).append(value)
     return figures
@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="runs per tree (ABBA order)")
     parser.add_argument("--movies", type=int, default=20_000)
     parser.add_argument("--events", type=int, default=300_000)
+    parser.add_argument("--only", choices=["search", "insights"], help="run one bench only")
     parser.add_argument("--write", help="update this Markdown file's comparison section")
     args = parser.parse_args()
     benches = {
@@ -155,6 +156,8 @@ def main() -> None:
             insights_figures,
         ),
     }  # fmt: skip
+    if args.only:
+        benches = {args.only: benches[args.only]}
     command = "python bench/compare_revisions.py " + " ".join(sys.argv[1:])
     with tempfile.TemporaryDirectory(prefix="compare-") as tmp:
         base = base_worktree(args.base, Path(tmp))

@@ -1,10 +1,9 @@
 """The staff-only JSON APIs under `/api/analytics/`, each with `?range=` (docs/INSIGHTS.md).
 
-A report dataclass becomes its JSON in one place, `as_json`.
+A report dataclass becomes its JSON in one place, `reports.as_json`.
 """
 
 import logging
-from dataclasses import fields, is_dataclass
 
 import redis
 from django.http import JsonResponse
@@ -38,15 +37,6 @@ def _limit(request, default):
     return value
 
 
-def as_json(value: object) -> object:
-    """The JSON form of a report: its fields in order, a trailing `_` dropped (`from_`)."""
-    if is_dataclass(value):
-        return {f.name.rstrip("_"): as_json(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, list):
-        return [as_json(item) for item in value]
-    return value
-
-
 def _api(build, default_limit):
     @never_cache
     @staff_required_api
@@ -58,7 +48,7 @@ def _api(build, default_limit):
         except (InvalidRange, BadParameter) as exc:
             return JsonResponse({"error": str(exc)}, status=400)
         try:
-            return JsonResponse(as_json(build(rng, limit=limit)))
+            return JsonResponse(reports.as_json(build(rng, limit=limit)))
         except redis.RedisError as exc:
             if not is_redis_outage(exc):
                 raise

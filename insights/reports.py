@@ -4,10 +4,10 @@ Long ranges read the hourly/daily compactions (and daily hashes), never raw samp
 Series with a shorter retention than the range simply have no older data: searches are
 kept 30 days, so the 90-day view shows the last 30 days of searches, and a change
 against the previous period is only given when that period is still retained.
-Field names are the JSON names of the APIs (insights.api.as_json), `from_` as "from".
+Field names are the JSON names of the APIs (`as_json`), `from_` as "from".
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from enum import StrEnum
 
 from config.events import PAGE_VIEW, recent_events
@@ -29,8 +29,21 @@ TOP_LIMIT = 10
 TABLE_LIMIT = 50
 
 
+class TemplateReadable:
+    """Base of the report values. A Django template looks `value[name]` up before
+    `getattr`: answering it spares every lookup a raised and caught TypeError."""
+
+    __slots__ = ()
+
+    def __getitem__(self, name: str) -> object:
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+
 @dataclass(frozen=True)
-class Period:
+class Period(TemplateReadable):
     """The range a report covers: its name and its bounds (ISO 8601, UTC)."""
 
     range: str
@@ -39,14 +52,14 @@ class Period:
 
 
 @dataclass(frozen=True)
-class ViewsPoint:
+class ViewsPoint(TemplateReadable):
     t: str
     label: str
     views: int
 
 
 @dataclass(frozen=True)
-class PageRow:
+class PageRow(TemplateReadable):
     page: str
     views: int
 
@@ -65,14 +78,14 @@ class PageViewsReport(Period):
 
 
 @dataclass(frozen=True)
-class SearchesPoint:
+class SearchesPoint(TemplateReadable):
     t: str
     label: str
     searches: int
 
 
 @dataclass(frozen=True)
-class QueryRow:
+class QueryRow(TemplateReadable):
     query: str
     count: int
 
@@ -98,20 +111,20 @@ class SearchReport(Period):
 
 
 @dataclass(frozen=True)
-class CountryRow:
+class CountryRow(TemplateReadable):
     country: str
     views: int
     share_pct: float
 
 
 @dataclass(frozen=True)
-class CountryViews:
+class CountryViews(TemplateReadable):
     country: str
     views: int
 
 
 @dataclass(frozen=True)
-class MonthCountries:
+class MonthCountries(TemplateReadable):
     month: str  # yyyy-mm
     countries: list[CountryViews]
 
@@ -124,7 +137,7 @@ class CountriesReport(Period):
 
 
 @dataclass(frozen=True)
-class PageActivity:
+class PageActivity(TemplateReadable):
     id: str
     timestamp: str
     page: str
@@ -147,14 +160,14 @@ class Tone(StrEnum):
 
 
 @dataclass(frozen=True)
-class Change:
+class Change(TemplateReadable):
     text: str
     tone: Tone
     title: str
 
 
 @dataclass(frozen=True)
-class Kpi:
+class Kpi(TemplateReadable):
     label: str
     value: str
     change: Change
@@ -162,13 +175,22 @@ class Kpi:
 
 
 @dataclass(frozen=True)
-class Dashboard:
+class Dashboard(TemplateReadable):
     range: Range
     page_views: PageViewsReport
     searches: SearchReport
     countries: CountriesReport
     activity: ActivityReport
     kpis: list[Kpi]
+
+
+def as_json(value: object) -> object:
+    """The JSON form of a report: its fields in order, a trailing `_` dropped (`from_`)."""
+    if is_dataclass(value):
+        return {f.name.rstrip("_"): as_json(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, list):
+        return [as_json(item) for item in value]
+    return value
 
 
 def change_pct(current: float, previous: float | None) -> float | None:
