@@ -13,7 +13,7 @@ from insights.series import (
     PAGE_VIEWS_RETENTION_MS,
     SEARCH_RETENTION_MS,
 )
-from telemetry.units import DAY_MS, HOUR_MS, MINUTE_MS
+from telemetry.units import DAY_MS, HOUR_MS, MINUTE_MS, utc
 
 # The two families of search sorted sets: every search, and those that found nothing.
 SEARCH_KINDS = ("all", "zero_results")
@@ -31,19 +31,19 @@ CLOSED_UNION_GRACE_MS = MINUTE_MS
 
 
 def _day(timestamp_ms: int) -> str:
-    return datetime.fromtimestamp(timestamp_ms / 1000, UTC).strftime("%Y-%m-%d")
+    return utc(timestamp_ms).strftime("%Y-%m-%d")
 
 
 def _hour(timestamp_ms: int) -> str:
-    return datetime.fromtimestamp(timestamp_ms / 1000, UTC).strftime("%Y-%m-%dT%H")
+    return utc(timestamp_ms).strftime("%Y-%m-%dT%H")
 
 
 def _minute(timestamp_ms: int) -> str:
-    return datetime.fromtimestamp(timestamp_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M")
+    return utc(timestamp_ms).strftime("%Y-%m-%dT%H:%M")
 
 
 def _month(timestamp_ms: int) -> str:
-    return datetime.fromtimestamp(timestamp_ms / 1000, UTC).strftime("%Y-%m")
+    return utc(timestamp_ms).strftime("%Y-%m")
 
 
 _BUCKET_NAMES = {"minute": _minute, "hourly": _hour, "daily": _day}
@@ -55,7 +55,7 @@ def _bucket_end(timestamp_ms: int, granularity: str) -> int:
 
 
 def _month_end(timestamp_ms: int) -> int:
-    moment = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+    moment = utc(timestamp_ms)
     year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
     return int(datetime(year, month, 1, tzinfo=UTC).timestamp() * 1000)
 

@@ -7,10 +7,9 @@ before it.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from telemetry.timeseries import Window
-from telemetry.units import DAY_MS, HOUR_MS, MINUTE_MS
+from telemetry.units import DAY_MS, HOUR_MS, MINUTE_MS, iso_utc, utc
 
 
 class InvalidRange(ValueError):
@@ -81,11 +80,10 @@ class Period:
         return 2 * self.range.span_ms <= retention_ms
 
     def label(self, bucket_start_ms: int) -> str:
-        moment = datetime.fromtimestamp(bucket_start_ms / 1000, UTC)
-        return moment.strftime(self.range.label_format)
+        return utc(bucket_start_ms).strftime(self.range.label_format)
 
     def iso(self, timestamp_ms: int) -> str:
-        return datetime.fromtimestamp(timestamp_ms / 1000, UTC).isoformat()
+        return iso_utc(timestamp_ms)
 
 
 def window(rng: Range, now_ms: int) -> Period:

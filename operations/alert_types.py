@@ -6,13 +6,14 @@ hold, field for field in the order they were always written.
 
 import json
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import UTC, datetime
 from enum import StrEnum
+
+from telemetry import units
 
 
 def iso_utc(ms: int) -> str:
-    """ISO-8601 in UTC, to the second: 2026-12-01T08:00:00+00:00."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="seconds")
+    """Alert times: ISO 8601 in UTC, to the second (2026-12-01T08:00:00+00:00)."""
+    return units.iso_utc(ms, timespec="seconds")
 
 
 class AlertState(StrEnum):

@@ -5,7 +5,6 @@ with labels already formatted on the server.
 """
 
 import time
-from datetime import UTC, datetime
 
 from django.urls import reverse
 
@@ -14,6 +13,7 @@ from operations.alert_types import iso_utc
 from operations.configuration import read_configuration
 from operations.rules import RULES
 from operations.series import APP_SERIES, SYSTEM_SERIES, WINDOWS
+from telemetry.units import utc
 
 
 class BadRange(ValueError):
@@ -29,7 +29,7 @@ def window(name):
 
 def _labels(grid, window):
     fmt = "%a %H:%M" if window.name == "7d" else "%H:%M"
-    return [datetime.fromtimestamp(ms / 1000, tz=UTC).strftime(fmt) for ms in grid]
+    return [utc(ms).strftime(fmt) for ms in grid]
 
 
 def _now_ms(now_ms):
@@ -138,9 +138,7 @@ def configuration() -> dict:
         "source": "operations:configuration" if published.published else "defaults",
         "admin_url": reverse("admin:operations_alertthreshold_changelist"),
         "collector": {
-            "last_pass": (
-                datetime.fromtimestamp(last_pass / 1000, tz=UTC).isoformat() if last_pass else None
-            ),
+            "last_pass": (utc(last_pass).isoformat() if last_pass else None),
             "last_duration_ms": collector.last_duration_ms,
         },
     }
