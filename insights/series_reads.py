@@ -3,7 +3,7 @@ read from their minute/hourly/daily bucket series, never raw samples, and never 
 before a series' retention."""
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection
 
 import redis
 
@@ -55,7 +55,7 @@ def series_range(
 
 
 def series_totals(
-    series_list: Iterable[Series],
+    series_list: Collection[Series],  # read twice: not a one-shot iterator
     granularity: str,
     periods: list[tuple[int, int]],
     now: int | None = None,
