@@ -43,11 +43,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from common import (  # noqa: E402
+from common import (
+    ROOT,
     percentile,
     process_env,
     setup_django,
@@ -55,8 +52,8 @@ from common import (  # noqa: E402
     stop,
     write_section,
 )
-from run_all import header_lines  # noqa: E402
-from search_bench import query_dict, typical_queries  # noqa: E402
+from run_all import header_lines
+from search_bench import query_dict, typical_queries
 
 BUNDLED = ROOT / "data" / "movies.jsonl.gz"
 USER_AGENT = (
@@ -458,6 +455,7 @@ def measure(args, gunicorn_pid: int, web_port: int) -> dict:
     from search.synthetic import MovieFactory
 
     browser = Browser(web_port)
+    load_at_start = os.getloadavg()[0]
     try:
         meter = Meter(gunicorn_pid, store.client())
         static_url = browser.get("/favicon.ico").location  # the hashed name collectstatic made
@@ -482,12 +480,14 @@ def measure(args, gunicorn_pid: int, web_port: int) -> dict:
         )
     finally:
         browser.close()
-    connections = browser.connections
+    connections, cookies = browser.connections, sorted(browser.cookies)
     classes = {label: compare(raw["bare"][label], raw["http"][label]) for label in raw["bare"]}
     everything = lambda kind: [t for ts in raw[kind].values() for t in ts]  # noqa: E731
     return {
         "movies": store.movie_count(),
         "connections": connections,
+        "load": [load_at_start, os.getloadavg()[0]],
+        "cookies": cookies,
         "idle_cpu_ms_per_s": round(idle * 1000, 2),
         "fitted": fitted,
         "sample": {
@@ -499,6 +499,10 @@ def measure(args, gunicorn_pid: int, web_port: int) -> dict:
         "cached": {
             name: {
                 "latency": summarise(times[name]),
+                "rounds_p50": [
+                    round(percentile(times[name][i : i + args.requests], 50), 3)
+                    for i in range(0, len(times[name]), args.requests)
+                ],
                 "goal_ms": CACHED_GOALS_MS.get(name),
                 "server_timing": caches[name],
                 "cost": costs[name].summary(),
@@ -555,7 +559,9 @@ def render(r: dict) -> str:
         f"Server: gunicorn `{r['server']}` as `manage.py serve` starts it, insights tracking on "
         "with its background recorder, request metrics on (background); the metrics collector "
         "not running. Client: one thread, one keep-alive loopback connection, a browser's "
-        f"User-Agent, cookies kept; {r['rounds']} rounds alternating the paths' order (ABBA).",
+        f"User-Agent, cookies kept; {r['rounds']} rounds alternating the paths' order (ABBA). "
+        f"Load average (1 min) at the start and the end: {r['load'][0]:.1f}, {r['load'][1]:.1f} "
+        "(latencies are wall time and move with it; CPU per request moves much less).",
         "",
         "### Cached paths (goal 2)",
         "",
@@ -563,10 +569,11 @@ def render(r: dict) -> str:
         f"over {len(r['sample']['queries'])} queries, {len(r['sample']['movie_ids'])} movie ids "
         f"and {len(r['sample']['prefixes'])} prefixes drawn from the catalogue; the HTTP floor "
         f"is the cheaper of the two baselines ({ms(floor)}); connections opened: "
-        f"{r['connections']}.",
+        f"{r['connections']}; cookies the site set: {', '.join(r['cookies']) or 'none'}.",
         "",
-        "| path | p50 | p90 | p99 | goal at p50 | p50 ÷ HTTP floor | Server-Timing cache |",
-        "|---|---|---|---|---|---|---|",
+        "| path | p50 | p90 | p99 | goal at p50 | p50 ÷ HTTP floor | p50 per round | "
+        "Server-Timing cache |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, row in r["cached"].items():
         lat, goal = row["latency"], row["goal_ms"]
@@ -574,6 +581,7 @@ def render(r: dict) -> str:
         lines.append(
             f"| {name} | {ms(lat['p50'])} | {ms(lat['p90'])} | {ms(lat['p99'])} | "
             f"{verdict} | {lat['p50'] / max(floor, 1e-6):.1f}× | "
+            f"{', '.join(f'{v:.1f}' for v in row['rounds_p50'])} | "
             f"{timing_note(row['server_timing'])} |"
         )
     u = r["uncached"]
