@@ -778,7 +778,7 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     if args.write:
-        write_section(args.write, "request-path", text)
+        write_section(args.write, "request-path", text.rstrip())
         print(f"wrote the request-path section of {args.write}")
 
 
