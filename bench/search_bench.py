@@ -228,6 +228,13 @@ def write_jsonl(path, segments):
     return time.perf_counter() - started
 
 
+RESUMED_LOAD = (
+    "Give --segments as the server was filled: bench/load_test.py resumed after N movies "
+    "generates the rest with --seed 1+N --start-id 1000001+N, so a load stopped once at "
+    "N of M is --segments 1:1000001:N,{1+N}:{1000001+N}:{M-N}."
+)
+
+
 def check_same_movies(jsonl, expected_count, sample=500):
     """Stop unless Redis holds the JSONL's movies: the same count, and the same title
     under the same id for an even sample of the file."""
@@ -237,8 +244,8 @@ def check_same_movies(jsonl, expected_count, sample=500):
 
     count = store.movie_count()
     if count != expected_count:
-        raise SystemExit(f"Redis holds {count:,} movies, the JSONL {expected_count:,}: give "
-                         "--segments as the server was filled")  # fmt: skip
+        raise SystemExit(f"Redis holds {count:,} movies, the JSONL {expected_count:,}. "
+                         + RESUMED_LOAD)  # fmt: skip
     step = max(1, expected_count // sample)
     for n, movie in enumerate(jsonl_records(jsonl)):
         if n % step:
@@ -246,8 +253,7 @@ def check_same_movies(jsonl, expected_count, sample=500):
         held = store.get_movie(movie["id"]) or {}
         if held.get("title") != records.validate(movie)["title"]:
             raise SystemExit(f"movie {movie['id']}: Redis holds {held.get('title')!r}, the "
-                             f"JSONL {movie['title']!r}: give --segments as the server was "
-                             "filled")  # fmt: skip
+                             f"JSONL {movie['title']!r}. " + RESUMED_LOAD)  # fmt: skip
 
 
 def load_catalogue(jsonl, batch=1000):
@@ -560,8 +566,9 @@ def render(results, command):
         f"Command: `{command}`  ",
         f"Machine: {m['nproc']} cores, {m['ram_gb']} GB RAM, Python {m['python']}, "
         f"redis-py {m['redis_py']}, Redis Stack 7.4 (embedded), {results['date']}.  ",
-        f"Catalogue: {results['movies']:,} synthetic movies (`generate_movies "
-        f"{results['segments']}`, every field), the same JSONL in Redis and tantivy.",
+        f"Catalogue: {results['movies']:,} synthetic movies, every field (`generate_movies`"
+        f" runs seed:first id:count {results['segments']}), the same JSONL in Redis and "
+        "tantivy.",
         "",
         "| measure | result | baseline in the same run | ratio |",
         "|---|---|---|---|",
