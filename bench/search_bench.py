@@ -181,13 +181,15 @@ def measure_import(sample_size, rounds):
         base = 50_000_000 + round_number * 3 * sample_size
         batches = [synthetic(sample_size, seed=100 + round_number, start_id=base + k * sample_size)
                    for k in range(3)]  # fmt: skip
-        rate, usec = _raw_writes(batches[0])
-        raw.append(rate)
-        hset_usec.append(usec)
-        same.append(raw_write_rate(batches[1], with_suggestions=True))
-        imp.append(importer_rate(batches[2]))
-        for batch in batches:
-            delete_records(batch)
+        try:
+            rate, usec = _raw_writes(batches[0])
+            raw.append(rate)
+            hset_usec.append(usec)
+            same.append(raw_write_rate(batches[1], with_suggestions=True))
+            imp.append(importer_rate(batches[2]))
+        finally:  # a failed round (out of memory) leaves nothing behind either
+            for batch in batches:
+                delete_records(batch)
     return {"raw": statistics.median(raw), "same": statistics.median(same),
             "importer": statistics.median(imp), "raw_rounds": raw, "same_rounds": same,
             "importer_rounds": imp, "hset_usec": statistics.median(hset_usec)}  # fmt: skip
@@ -553,9 +555,33 @@ def tantivy_lines(results):
     ]
 
 
+def import_round_lines(imp):
+    if imp is None:
+        return []
+    rounds = (f"{name} {', '.join(f'{v:,.0f}' for v in imp[name + '_rounds'])}"
+              for name in ("raw", "same", "importer"))  # fmt: skip
+    return ["Import rounds (movies/s): " + "; ".join(rounds) + ".", ""]
+
+
+def import_rows(results):
+    imp = results["import"]
+    if imp is None:
+        return [f"| import rounds | stopped: {results['import_error']} | | |"]
+    return [
+        f"| import rate (importer: upsert, suggestions, autocomplete) | "
+        f"{imp['importer']:,.0f} movies/s | raw pipelined HSET of the same movie hashes: "
+        f"{imp['raw']:,.0f}/s | {imp['importer'] / imp['raw']:.0%} (goal ≥ 90 %) |",
+        f"| import rate, against the same writes | {imp['importer']:,.0f} movies/s | the "
+        f"same movie + suggestion hashes and FT.SUGADDs as plain pipelined commands: "
+        f"{imp['same']:,.0f}/s | {imp['importer'] / imp['same']:.0%} |",
+        f"| Redis time per indexed movie HSET (INFO commandstats) | {imp['hset_usec']:.0f} µs"
+        f" | one Redis thread indexes, so at most {1e6 / max(imp['hset_usec'], 1):,.0f} "
+        f"movies/s | |",
+    ]
+
+
 def render(results, command):
     m = results["machine"]
-    imp = results["import"]
     load_rate = (
         f"{results['load_rate']:,.0f} movies/s" if results["load_rate"] else "(loaded earlier)"
     )
@@ -572,15 +598,7 @@ def render(results, command):
         "",
         "| measure | result | baseline in the same run | ratio |",
         "|---|---|---|---|",
-        f"| import rate (importer: upsert, suggestions, autocomplete) | "
-        f"{imp['importer']:,.0f} movies/s | raw pipelined HSET of the same movie hashes: "
-        f"{imp['raw']:,.0f}/s | {imp['importer'] / imp['raw']:.0%} (goal ≥ 90 %) |",
-        f"| import rate, against the same writes | {imp['importer']:,.0f} movies/s | the "
-        f"same movie + suggestion hashes and FT.SUGADDs as plain pipelined commands: "
-        f"{imp['same']:,.0f}/s | {imp['importer'] / imp['same']:.0%} |",
-        f"| Redis time per indexed movie HSET (INFO commandstats) | {imp['hset_usec']:.0f} µs"
-        f" | one Redis thread indexes, so at most {1e6 / max(imp['hset_usec'], 1):,.0f} "
-        f"movies/s | |",
+        *import_rows(results),
         f"| bulk load of the whole catalogue | {load_rate} | | |",
         f"| search server time, typical queries with facets, cache bypassed | "
         f"p50 {results['search']['p50']} ms, p99 {results['search']['p99']} ms | bare engine "
@@ -605,13 +623,7 @@ def render(results, command):
         "",
         *memory_lines(memory, results["memory_after_import"]),
         "",
-        "Import rounds (movies/s): "
-        + "; ".join(
-            f"{name} {', '.join(f'{v:,.0f}' for v in imp[name + '_rounds'])}"
-            for name in ("raw", "same", "importer")
-        )
-        + ".",
-        "",
+        *import_round_lines(results["import"]),
     ]
     return "\n".join(lines)
 
@@ -670,7 +682,10 @@ def run_measures(args, load, tmp):
     results["api"] = summarise(measure_api(args.repeats))
     results["suggest"] = summarise(measure_suggest(args.repeats))
     print("import rate vs raw HSET…", flush=True)
-    results["import"] = measure_import(args.import_sample, args.rounds)
+    try:
+        results["import"] = measure_import(args.import_sample, args.rounds)
+    except redis_oom() as exc:  # the --maxmemory limit reached: report it, keep the rest
+        results["import"], results["import_error"] = None, f"out of memory ({exc})"
     results["memory_after_import"] = server_limits(store.client())
     return results
 
