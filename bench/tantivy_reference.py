@@ -211,8 +211,9 @@ class Catalogue:
             exact = exact and not result["doc_count_error_upper_bound"]
         return rows, exact
 
-    def search(self, params: SearchParams, text_query: TextQuery) -> Page:
-        """One page: the hits with their stored fields, the exact total and facets."""
+    def search(self, params: SearchParams, text_query: TextQuery, facets: bool = True) -> Page:
+        """One page: the hits with their stored fields, the exact total and (unless not
+        `facets`: the engine's part alone, as the bare FT.SEARCH) the facets."""
         text = self.text_query(text_query)
         filters = self.filter_queries(params)
         query = self._combined(text, filters.values())
@@ -225,11 +226,13 @@ class Catalogue:
             query, limit=params.size, offset=params.offset, count=True, **order
         )
         docs = [self.searcher.doc(address).to_dict() for _, address in found.hits]
-        facets, exact = self._counts(query, [f for f in FACETS if f not in filters])
+        if not facets:
+            return Page(found.count, docs, {}, True)
+        counts, exact = self._counts(query, [f for f in FACETS if f not in filters])
         for facet in FACETS:
             if facet in filters:  # disjunctive: counted without its own filter
                 others = [q for name, q in filters.items() if name != facet]
                 rows, own_exact = self._counts(self._combined(text, others), [facet])
-                facets |= rows
+                counts |= rows
                 exact = exact and own_exact
-        return Page(found.count, docs, {f: facets[f] for f in FACETS}, exact)
+        return Page(found.count, docs, {f: counts[f] for f in FACETS}, exact)
