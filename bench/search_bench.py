@@ -20,7 +20,7 @@ and regenerates the same movies as JSONL from their seed and first id (--segment
 Usage (from the project root):
     .venv/bin/python bench/search_bench.py --movies 100000 --write docs/BENCHMARKS.md
     .venv/bin/python bench/search_bench.py --movies 1000000 --maxmemory 2gb
-    .venv/bin/python bench/search_bench.py --port 6391 \\
+    .venv/bin/python bench/search_bench.py --port PORT \\
         --password-file var/bench/load-1000000/redis-password
 """
 
