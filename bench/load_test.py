@@ -11,8 +11,8 @@ What it does (from the project root):
    queries made fresh per draw) and starts from an empty result cache (a new cache
    generation; `--warm-cache` keeps the earlier runs' answers);
 3. starts gunicorn against it as `manage.py serve` does (its `gunicorn_command`; worker
-   class, workers, threads from the options) with insights tracking on, plus the metrics
-   collector;
+   class, workers, threads: serve's unless the options say otherwise) with insights
+   tracking on, plus the metrics collector;
 4. runs locust headless in one process (`bench/load/locustfile.py`): search-as-you-type,
    filter clicks, search pages, movie pages, staff users polling the dashboards;
 5. reads locust's CSV stats (requests, failures, p50/p95/p99, requests/s), the cache
@@ -67,6 +67,8 @@ STAFF_PASSWORD = "load-test-staff-password"  # noqa: S105 - a throwaway bench da
 FIRST_ID = 1_000_001  # generate_movies' default --start-id
 ONE_OFF_SOURCES = 3000  # sampled movies the one-off queries are made from
 LOCUST_START_S = 10  # locust's start-up (the plan read) before it spawns anyone
+# The locustfile's PROBES (importing it needs a plan and starts gevent)
+PROBE_CLASSES = ("suggest", "fragment", "search page", "filters", "api", "movie page")
 
 
 def workdir_for(movies):
@@ -220,17 +222,16 @@ def wait_for_http(url, timeout=120):
 
 
 def start_web(args, env, rundir):
-    """gunicorn as `manage.py serve` runs it, with the chosen configuration, and the metrics
-    collector beside it."""
+    """gunicorn as `manage.py serve` runs it (serve's defaults where no option says
+    otherwise), and the metrics collector beside it."""
     from config.management.commands import serve
 
+    chosen = {"worker_class": args.worker_class, "workers": args.workers,
+              "threads": args.threads, "worker_connections": args.worker_connections}  # fmt: skip
     options = serve.serve_options(
         host="127.0.0.1",
         port=args.web_port,
-        worker_class=args.worker_class,
-        workers=args.workers,
-        threads=args.threads,
-        worker_connections=args.worker_connections,
+        **{name: value for name, value in chosen.items() if value is not None},
     )
     command = serve.gunicorn_command(options, access_log=str(rundir / "access.log"))
     command += ["--error-logfile", str(rundir / "gunicorn.log")]
@@ -362,13 +363,16 @@ def number(value):
         return 0.0
 
 
-def run_locust(args, rundir, plan, host, users, run_time, reset_stats=False, seen=None):
-    """Locust headless as this process's child (its CSVs and counts go to `rundir`)."""
+def run_locust(args, rundir, plan, host, users, run_time, reset_stats=False, seen=None,
+               probe=None):  # fmt: skip
+    """Locust headless as this process's child (its CSVs and counts go to `rundir`): the
+    site's users, or with `probe` one endpoint class alone."""
     env = dict(os.environ, LOAD_PLAN=str(plan), LOAD_PAGE_VIEWS_OUT=str(rundir / "sent.json"),
                LOAD_SPAWNED_OUT=str(rundir / "spawned"),
-               LOAD_ONEOFFS_SEEN=str(seen or ""))  # fmt: skip
+               LOAD_ONEOFFS_SEEN=str(seen or ""), LOAD_PROBE=probe or "")  # fmt: skip
+    users_run = ["Probe"] if probe else ["Visitor", "Crawler", "Staff"]
     command = [
-        PYTHON, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+        PYTHON, "-m", "locust", "-f", str(LOCUSTFILE), *users_run, "--headless",
         "--host", host, "--users", str(users), "--spawn-rate", str(args.spawn_rate),
         "--run-time", run_time, "--stop-timeout", "90",
         "--csv", str(rundir / "locust"), "--only-summary", "--loglevel", "WARNING",
@@ -429,9 +433,10 @@ def seconds_of(duration):
     return sum(int(n) * {"h": 3600, "m": 60}.get(unit, 1) for n, unit in parts)
 
 
-def measure(args, site, users, run_time, rundir, step_time=None, seen=None):
+def measure(args, site, users, run_time, rundir, step_time=None, seen=None, probe=None):
     """One locust run of `users`; with `step_time`, the figures start once every user is
-    spawned (locust --reset-stats, the CPU and Redis command time likewise)."""
+    spawned (locust --reset-stats, the CPU and Redis command time likewise); with `probe`,
+    one endpoint class alone."""
     from insights import store as insights_store
 
     rundir.mkdir(parents=True, exist_ok=True)
@@ -449,7 +454,7 @@ def measure(args, site, users, run_time, rundir, step_time=None, seen=None):
     if step_time is None:
         meter, commands_before = begin(site.pids)
     locust = run_locust(args, rundir, site.plan_path, site.host, users, run_time,
-                        reset_stats=step_time is not None, seen=seen)  # fmt: skip
+                        reset_stats=step_time is not None, seen=seen, probe=probe)  # fmt: skip
     pids = {**site.pids, "locust": locust.pid}
     locust_peak, last_locust = 0.0, None
     while locust.poll() is None:
@@ -508,6 +513,7 @@ def measure(args, site, users, run_time, rundir, step_time=None, seen=None):
         "cache": sent_data["cache"],
         "queries": sent_data["queries"],
         "top_queries": sent_data["top_queries"],
+        "prefixes": sent_data["prefixes"],
         "plan": {k: site.plan[k] for k in ("sampled", "warm_cache", "zipf_s", "one_off_share")},
     }
     result["goals"] = {
@@ -522,15 +528,21 @@ def measure(args, site, users, run_time, rundir, step_time=None, seen=None):
     return result
 
 
+def step_run_time(args, users, step_time):
+    """Locust's --run-time for `step_time` measured after its start and ramp-up."""
+    ramp = math.ceil(users / args.spawn_rate)
+    return f"{ramp + seconds_of(step_time) + LOCUST_START_S}s"
+
+
 def find_capacity(args, site, rundir):
-    """Short runs at increasing user counts, each from an empty result cache; stops at
-    the first count that misses p99 or has failures (unless --all-steps)."""
+    """Short runs at increasing user counts, each from an empty result cache; stops after
+    two counts in a row miss p99 or have failures (one may be the machine's noise), unless
+    --all-steps."""
     steps, seen = [], None
     for users in args.find_capacity:
         if steps:
             fresh_cache(args)
-        ramp = math.ceil(users / args.spawn_rate)
-        run_time = f"{ramp + seconds_of(args.step_time) + LOCUST_START_S}s"
+        run_time = step_run_time(args, users, args.step_time)
         print(f"capacity step: {users:,} users, {run_time} in all")
         step = measure(args, site, users, run_time, rundir / f"users-{users}",
                        step_time=args.step_time, seen=seen)  # fmt: skip
@@ -539,9 +551,24 @@ def find_capacity(args, site, rundir):
         agg = step["aggregated"]
         print(f"  {number(agg['Requests/s']):.1f} requests/s, p99 {agg['99%']} ms, "
               f"{agg['Failure Count']} failures")  # fmt: skip
-        if not report.step_passes(step) and not args.all_steps:
+        missed = [not report.step_passes(s) for s in steps[-2:]]
+        if len(missed) == 2 and all(missed) and not args.all_steps:
             break
     return steps
+
+
+def cost_per_class(args, site, rundir, seen):
+    """Each endpoint class alone for --cost-per-class, from the cache the run left: what
+    one request of it costs in gunicorn CPU and Redis command time."""
+    probes = {}
+    for name in PROBE_CLASSES:
+        print(f"cost of {name}: {args.probe_users} users, {args.cost_per_class}")
+        slug = name.replace(" ", "-")
+        run_time = step_run_time(args, args.probe_users, args.cost_per_class)
+        probes[name] = measure(args, site, args.probe_users, run_time, rundir / f"probe-{slug}",
+                               step_time=args.cost_per_class, seen=seen, probe=name)  # fmt: skip
+        seen = rundir / f"probe-{slug}" / "oneoffs.json"
+    return probes
 
 
 def run(args, command_line):
@@ -551,7 +578,7 @@ def run(args, command_line):
     workdir = workdir_for(args.movies)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     mode = "capacity" if args.find_capacity else f"{args.users}u"
-    rundir = workdir / "runs" / f"{stamp}-{args.worker_class}-{args.workers}x{args.threads}-{mode}"
+    rundir = workdir / "runs" / f"{stamp}-{args.worker_class or 'serve'}-{mode}"
     env = django_env(server, workdir)
     gunicorn = collector = None
     try:
@@ -573,6 +600,8 @@ def run(args, command_line):
             stopped = len(steps) < len(args.find_capacity)
             return {"capacity": steps, "header": header, "stopped_early": stopped}
         result = measure(args, site, args.users, args.run_time, rundir)
+        if args.cost_per_class:
+            result["probes"] = cost_per_class(args, site, rundir, rundir / "oneoffs.json")
         import locust as locust_module
 
         result.update(command=command_line, machine=machine(), header=header,
@@ -598,11 +627,12 @@ def main():
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--spawn-rate", type=float, default=20)
     parser.add_argument("--run-time", default="5m")
-    # serve's WORKER_CLASSES (importing serve needs the settings, configured later)
-    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "gevent", "asgi"))
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--worker-connections", type=int, default=1000)
+    # serve's WORKER_CLASSES (importing serve needs the settings, configured later); each
+    # of these four defaults to what `manage.py serve` runs (its options and WEB_* variables)
+    parser.add_argument("--worker-class", choices=("gthread", "gevent", "asgi"))
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--worker-connections", type=int)
     parser.add_argument("--web-port", type=int, default=8391)
     parser.add_argument("--redis-port", type=int, default=6391)
     parser.add_argument("--maxmemory", default="8gb")
@@ -622,6 +652,10 @@ def main():
                         help="each capacity step's measured time, after its ramp-up")  # fmt: skip
     parser.add_argument("--all-steps", action="store_true",
                         help="run every capacity step, even after one misses")  # fmt: skip
+    parser.add_argument("--cost-per-class", metavar="30s",
+                        help="after the run, each endpoint class alone for this long")  # fmt: skip
+    parser.add_argument("--probe-users", type=int, default=8,
+                        help="users sending one endpoint class without pauses")  # fmt: skip
     parser.add_argument("--prepare-only", action="store_true", help="load the data and stop")
     parser.add_argument("--reuse", action="store_true",
                         help="use a running bench Redis and leave it running")  # fmt: skip

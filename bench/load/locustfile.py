@@ -17,6 +17,7 @@ views, the cache answers of the `Server-Timing` header, the queries drawn).
   the operations page's four APIs every 10 s, and the dashboards are reloaded with
   another range about once a minute.
 - A few crawlers fetch movie pages with a bot User-Agent: insights must not count them.
+- `Probe` (run alone, never in the mix) sends one endpoint class without pauses.
 
 Page views are counted the way insights' middleware counts them (insights/tracking.py):
 a GET answered 2xx with an HTML page by a named view outside /api/, /insights/,
@@ -30,6 +31,7 @@ import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import quote, urlencode
 
 import gevent
@@ -66,6 +68,7 @@ page_views = Counter()
 page_requests_unanswered = Counter()
 cache_answers = defaultdict(Counter)  # request name -> {"hit", "miss", "absent": count}
 drawn = Counter()  # every query drawn (typed or filtered), one-offs included
+prefixes = Counter()  # every text the typing sent as a results fragment
 
 _seen_file = os.environ.get("LOAD_ONEOFFS_SEEN", "")
 _seen = json.loads(Path(_seen_file).read_text()) if _seen_file and Path(_seen_file).exists() else []
@@ -159,15 +162,19 @@ class Visitor(Site):
                 fragments.append(("&record=1", "/?q=[prefix]&partial=1&record=1"))
                 recorded = typed
             for extra, name in fragments:
+                prefixes[typed] += 1
                 found = self.get(f"/?q={quote(typed)}&partial=1{extra}", name,
                                  headers={"X-Requested-With": "fetch"})  # fmt: skip
                 if found.status_code == 200:
                     shown = MOVIE_LINK.findall(found.text or "")
-            gevent.sleep(pause)
+            self.pause(pause)
         return query, shown
 
+    def pause(self, seconds):
+        gevent.sleep(seconds)  # a pause inside one task (typing, reading)
+
     def wait_between(self, low, high):
-        gevent.sleep(random.uniform(low, high))  # a pause inside one task (typing, reading)
+        self.pause(random.uniform(low, high))
 
     @task(5)
     def search_as_you_type(self):
@@ -212,6 +219,33 @@ class Visitor(Site):
     def browse(self):
         """The home page: the whole catalogue, facets from the cache."""
         self.get("/", "/ (browse)", page=True)
+
+
+# The endpoint classes a probe sends alone (the visitors' request names).
+PROBES = {
+    "suggest": ("/api/search/suggest?q=[prefix]",),
+    "fragment": ("/?q=[prefix]&partial=1", "/?q=[prefix]&partial=1&record=1"),
+    "search page": ("/?q=[query]", "/ (browse)"),
+    "filters": ("/?[filters]", "/?[filters]&partial=1"),
+    "api": ("/api/search?q=[query]",),
+    "movie page": ("/movies/[id]/",),
+}
+NOT_SENT = SimpleNamespace(status_code=0, text="", headers={})
+
+
+class Probe(Visitor):
+    """One endpoint class alone (`LOAD_PROBE`), for its cost per request: the visitors'
+    tasks and queries without their pauses, sending only that class's requests."""
+
+    wait_time = constant(0)
+
+    def get(self, path, name, page=False, **kwargs):
+        if name not in PROBES[os.environ["LOAD_PROBE"]]:
+            return NOT_SENT
+        return super().get(path, name, page=page, **kwargs)
+
+    def pause(self, seconds):
+        gevent.sleep(0)
 
 
 class Crawler(Site):
@@ -282,4 +316,5 @@ def write_page_views(**_kwargs):
                        "cache": {name: dict(counts) for name, counts in cache_answers.items()},
                        "queries": queries.to_json(),
                        "top_queries": drawn.most_common(10),
+                       "prefixes": {"sent": sum(prefixes.values()), "distinct": len(prefixes)},
                        "one_offs_made": [*_seen, *one_offs.made]}, handle)  # fmt: skip

@@ -53,7 +53,9 @@ def distribution_lines(r):
         f"{q['top10_share']:.1%} of the draws, the 100 commonest {q['top100_share']:.1%} "
         f"(commonest: {top}). Each typed query sends its prefixes as the page's script "
         "does (suggestions per keystroke from 2 letters, the results fragment per pause of "
-        "200 ms, recorded after 1 s); Enter loads the full page. Each run starts "
+        f"200 ms, recorded after 1 s: {r['prefixes']['sent']:,} fragments, "
+        f"{r['prefixes']['distinct']:,} distinct texts); Enter loads the full page. "
+        "Each run starts "
         + (
             "with the result cache left by earlier runs."
             if r["plan"]["warm_cache"]
@@ -137,8 +139,33 @@ def single_report(r):
         lines += ["", "Failures:", ""]
         lines += [f"- {f}" for f in r["failures"][:10]]
     lines += ["", f"Redis SLOWLOG entries over 10 ms during the run: {r['slowlog']}.  "]
-    lines += [redis_line(r), ""]
+    lines.append(redis_line(r))
+    if r.get("probes"):
+        lines += probe_lines(r["probes"])
+    lines.append("")
     return "\n".join(lines)
+
+
+def probe_lines(probes):
+    """Each endpoint class measured alone."""
+    lines = [
+        "",
+        "Cost per endpoint class, each sent alone after the run (the visitors' queries "
+        "without their pauses, from the cache the run left; `--cost-per-class`):",
+        "",
+        "| endpoint class | requests | requests/s | p50 | p99 | gunicorn CPU per request "
+        "| Redis per request | cache hits |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, p in probes.items():
+        agg, cost = p["aggregated"], p["cost"]
+        lines.append(
+            f"| {name} | {int(agg['Request Count']):,} | {number(agg['Requests/s']):,.1f} | "
+            f"{fmt_ms(number(agg['50%']))} | {fmt_ms(number(agg['99%']))} | "
+            f"{cost['gunicorn_ms']:.2f} ms | {cost['redis_ms']:.2f} ms | "
+            f"{hit_ratio(total_cache(p['cache']))} |"
+        )
+    return lines
 
 
 def redis_line(r):
@@ -168,8 +195,9 @@ def capacity_report(steps, header, stopped_early):
         f"Server: gunicorn `{first['server']}`, as in the single run. Each step: "
         f"locust ramps up to the user count ({first['spawn_rate']}/s), then runs "
         f"{first['step_time']}; the figures cover that time only (locust `--reset-stats`, "
-        "CPU and Redis command time from the end of the ramp-up).  ",
-        *distribution_lines(first),
+        "CPU and Redis command time from the end of the ramp-up). The queries of the "
+        "largest step:  ",
+        *distribution_lines(max(steps, key=lambda s: s["queries"]["draws"])),
         "",
         "| users | requests/s | p50 | p95 | p99 | failures | CPU machine / gunicorn / Redis "
         "/ locust (cores) | gunicorn CPU per request | Redis per request | cache hits | "
@@ -195,7 +223,7 @@ def capacity_report(steps, header, stopped_early):
             if largest
             else f"**No user count tried held p99 ≤ {P99_GOAL_MS} ms with 0 failures.**"
         )
-        + (" The search stopped at the first count that missed." if stopped_early else ""),
+        + (" The search stopped after two counts in a row missed." if stopped_early else ""),
         "",
     ]
     return "\n".join(lines)
