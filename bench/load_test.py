@@ -369,7 +369,8 @@ def run_locust(args, rundir, plan, host, users, run_time, reset_stats=False, see
     site's users, or with `probe` one endpoint class alone."""
     env = dict(os.environ, LOAD_PLAN=str(plan), LOAD_PAGE_VIEWS_OUT=str(rundir / "sent.json"),
                LOAD_SPAWNED_OUT=str(rundir / "spawned"),
-               LOAD_ONEOFFS_SEEN=str(seen or ""), LOAD_PROBE=probe or "")  # fmt: skip
+               LOAD_ONEOFFS_SEEN=str(seen or ""), LOAD_PROBE=probe or "",
+               LOAD_RESET_STATS="1" if reset_stats else "")  # fmt: skip
     users_run = ["Probe"] if probe else ["Visitor", "Crawler", "Staff"]
     command = [
         PYTHON, "-m", "locust", "-f", str(LOCUSTFILE), *users_run, "--headless",

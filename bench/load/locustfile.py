@@ -299,7 +299,10 @@ class Staff(Site):
 
 @events.spawning_complete.add_listener
 def mark_spawned(**_kwargs):
-    """Tell the driver every user is running: a capacity step's figures start here."""
+    """Tell the driver every user is running: a capacity step's figures start here, the
+    cache answers too when locust resets its stats (page views count the whole run)."""
+    if os.environ.get("LOAD_RESET_STATS"):
+        cache_answers.clear()
     out = os.environ.get("LOAD_SPAWNED_OUT")
     if out:
         Path(out).touch()

@@ -39,7 +39,9 @@ class Source:
     plot: tuple[str, ...]  # its plot's words, stop words left out
 
     @classmethod
-    def of(cls, title: str | None, director: str | None, cast: str | None, plot: str | None):
+    def of(
+        cls, title: str | None, director: str | None, cast: str | None, plot: str | None
+    ) -> "Source":
         names = [director or "", *(cast or "").split("|")]
         people = tuple(tuple(words(name)) for name in names if words(name))
         return cls(
