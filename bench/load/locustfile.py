@@ -237,6 +237,7 @@ class Probe(Visitor):
     """One endpoint class alone (`LOAD_PROBE`), for its cost per request: the visitors'
     tasks and queries without their pauses, sending only that class's requests."""
 
+    abstract = not os.environ.get("LOAD_PROBE")  # never part of the site's mix
     wait_time = constant(0)
 
     def get(self, path, name, page=False, **kwargs):

@@ -89,8 +89,9 @@ def single_report(r):
         f"metrics collector running; Redis Stack (embedded, AOF everysec) holding "
         f"{r['movies']:,} synthetic movies, {r['redis_memory']} used.  ",
         f"Load: {r['users']:,} users (locust, one process, spawn rate {r['spawn_rate']}/s), "
-        f"{r['run_time']} including the ramp-up; visitors 96 %, staff on the dashboards 2 %, "
-        "crawlers 2 % (see `bench/load/locustfile.py`).  ",
+        f"{r['run_time']} including the ramp-up; visitors 96 % (reading 2–6 s between "
+        "actions), staff polling the dashboards 2 %, crawlers 2 % (see "
+        "`bench/load/locustfile.py`).  ",
         *distribution_lines(r),
         "",
         "| result | value | goal |",
