@@ -1,18 +1,23 @@
 """Locust users for bench/load_test.py: what visitors and staff do on the site.
 
 Run by the driver (headless, one process); it writes the load plan this file reads
-(`LOAD_PLAN`: queries, facet values, movie ids, the staff login) and reads back the
-page views counted here (`LOAD_PAGE_VIEWS_OUT`).
+(`LOAD_PLAN`: the query log, the movies one-off queries come from, facet values, movie
+ids, the staff login) and reads back what is counted here (`LOAD_PAGE_VIEWS_OUT`: page
+views, the cache answers of the `Server-Timing` header, the queries drawn).
 
-- Visitors (most users) type a query in bursts of a few keystrokes 1–3 s apart: each
-  burst asks `/api/search/suggest` and `/api/search` for the prefix typed so far, as the
-  page's script does; then they load the full search page, click filters (genre, year,
-  rating, language) and open movie pages, reading each page for a few seconds.
+- Visitors (most users) type a query drawn from the log (bench/load/querylog.py: Zipf
+  over the log's ranks, plus a share of one-off queries never drawn twice) in bursts of
+  1–4 keystrokes with pauses between: as the page's script does, each keystroke asks
+  `/api/search/suggest` (from 2 letters), each pause of 200 ms the results fragment,
+  each pause of a second the fragment again with `record=1`; Enter loads the full
+  search page. They click filters (genre, year, rating, language) and open movie
+  pages, reading each page for a few seconds.
 - Staff users log in once through the login form (CSRF token from the form) and keep the
   insights and operations dashboards open: the insights activity feed polls every 5 s,
   the operations page's four APIs every 10 s, and the dashboards are reloaded with
   another range about once a minute.
 - A few crawlers fetch movie pages with a bot User-Agent: insights must not count them.
+- `Probe` (run alone, never in the mix) sends one endpoint class without pauses.
 
 Page views are counted the way insights' middleware counts them (insights/tracking.py):
 a GET answered 2xx with an HTML page by a named view outside /api/, /insights/,
@@ -23,11 +28,19 @@ import json
 import os
 import random
 import re
-from collections import Counter
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import quote, urlencode
 
 import gevent
 from locust import FastHttpUser, between, constant, events, task
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent.parent)]  # querylog, and the project it imports
+from querylog import OneOffs, Source, ZipfDraw, distribution  # noqa: E402
+from server_timing import cache_answer  # noqa: E402
 
 PLAN = json.loads(open(os.environ["LOAD_PLAN"], encoding="utf-8").read())  # noqa: SIM115
 BROWSERS = [
@@ -44,9 +57,24 @@ CRAWLER = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.ht
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 MOVIE_LINK = re.compile(r'href="/movies/([0-9]+)/"')
 
+# static/js/search.js: suggestions 80 ms after a keystroke (from 2 letters), the results
+# fragment after a 200 ms pause, the same again with record=1 after a 1 s pause.
+SUGGEST_AFTER_S, REFRESH_AFTER_S, RECORD_AFTER_S = 0.08, 0.2, 1.0
+KEY_GAP_S = (0.06, 0.18)  # between the keystrokes of one burst
+PAUSE_S = (0.3, 2.5)  # after a burst: looking at the suggestions and results
+
 # Page views this process saw answered, per page (the URL names insights records).
 page_views = Counter()
 page_requests_unanswered = Counter()
+cache_answers = defaultdict(Counter)  # request name -> {"hit", "miss", "absent": count}
+drawn = Counter()  # every query drawn (typed or filtered), one-offs included
+prefixes = Counter()  # every text the typing sent as a results fragment
+
+_seen_file = os.environ.get("LOAD_ONEOFFS_SEEN", "")
+_seen = json.loads(Path(_seen_file).read_text()) if _seen_file and Path(_seen_file).exists() else []
+popular = ZipfDraw(PLAN["queries"], PLAN["zipf_s"], random.Random())
+one_offs = OneOffs([Source.from_json(s) for s in PLAN["sources"]],
+                   [*PLAN["queries"], *_seen], random.Random())  # fmt: skip
 
 
 def page_name(path):
@@ -61,24 +89,23 @@ def page_name(path):
 
 
 def pick_query():
-    """A query users would type: part of a real title, or one or two words drawn by
-    frequency (common words more often), like a Zipf-shaped query log."""
-    if random.random() < 0.4:
-        words = random.choice(PLAN["titles"]).split()
-        return " ".join(words[: random.randint(1, min(3, len(words)))])
-    words = random.choices(PLAN["words"], weights=PLAN["word_weights"], k=random.randint(1, 2))
-    return " ".join(words)
+    """A query from the log (Zipf by rank), or, for the one-off share, a query nobody
+    typed before in this run."""
+    query = one_offs() if random.random() < PLAN["one_off_share"] else popular()
+    drawn[query] += 1
+    return query
 
 
-def bursts(text):
-    """The prefixes a typist's bursts of 1–3 keystrokes leave in the box (from 2 letters,
-    as the page asks for suggestions only from 2)."""
-    position = min(len(text), random.randint(2, 3))
-    while True:
-        yield text[:position]
-        if position >= len(text):
-            return
-        position = min(len(text), position + random.randint(1, 3))
+def keystrokes(text):
+    """[text typed so far, pause after that keystroke] for each keystroke: bursts of 1–4
+    keystrokes a fast typist's gap apart, each followed by a longer pause."""
+    typed = []
+    while len(typed) < len(text):
+        for _ in range(random.randint(1, 4)):
+            if len(typed) < len(text):
+                typed.append([text[: len(typed) + 1], random.uniform(*KEY_GAP_S)])
+        typed[-1][1] = random.uniform(*PAUSE_S)
+    return typed
 
 
 class Site(FastHttpUser):
@@ -106,6 +133,9 @@ class Site(FastHttpUser):
                 html = headers.get("Content-Type", "").startswith("text/html")
                 if 200 <= response.status_code < 300 and html:
                     page_views[page_name(path)] += 1
+            if response.status_code == 200:
+                headers = response.headers or {}
+                cache_answers[name][cache_answer(headers.get("Server-Timing"))] += 1
             if response.status_code >= 400 or response.status_code == 0:
                 response.failure(f"HTTP {response.status_code}")
             return response
@@ -116,21 +146,35 @@ class Visitor(Site):
     wait_time = between(2, 6)  # reading the page before the next action
 
     def type_query(self):
-        """Search-as-you-type as the page's script does it: suggestions, and the results
-        fragment (not a page view: typing replaces the history entry); returns the query
-        and the movie ids the last results showed."""
-        query, shown = pick_query(), []
-        for prefix in bursts(query):
-            self.get(f"/api/search/suggest?q={quote(prefix)}", "/api/search/suggest?q=[prefix]")
-            found = self.get(f"/?q={quote(prefix)}&partial=1", "/?q=[prefix]&partial=1",
-                             headers={"X-Requested-With": "fetch"})  # fmt: skip
-            if found.status_code == 200:
-                shown = MOVIE_LINK.findall(found.text or "")
-            self.wait_between(1, 3)
+        """Search-as-you-type as the page's script does it: suggestions, the results
+        fragment (not a page view: typing replaces the history entry) and, after a long
+        pause, the same fragment recorded; returns the query and the movie ids the last
+        results showed."""
+        query, shown, recorded = pick_query(), [], ""
+        for typed, pause in keystrokes(query):
+            if len(typed.strip()) >= 2 and pause >= SUGGEST_AFTER_S:
+                self.get(f"/api/search/suggest?q={quote(typed.strip())}",
+                         "/api/search/suggest?q=[prefix]")  # fmt: skip
+            fragments = []
+            if pause >= REFRESH_AFTER_S:
+                fragments.append(("", "/?q=[prefix]&partial=1"))
+            if pause >= RECORD_AFTER_S and typed != recorded:
+                fragments.append(("&record=1", "/?q=[prefix]&partial=1&record=1"))
+                recorded = typed
+            for extra, name in fragments:
+                prefixes[typed] += 1
+                found = self.get(f"/?q={quote(typed)}&partial=1{extra}", name,
+                                 headers={"X-Requested-With": "fetch"})  # fmt: skip
+                if found.status_code == 200:
+                    shown = MOVIE_LINK.findall(found.text or "")
+            self.pause(pause)
         return query, shown
 
+    def pause(self, seconds):
+        gevent.sleep(seconds)  # a pause inside one task (typing, reading)
+
     def wait_between(self, low, high):
-        gevent.sleep(random.uniform(low, high))  # a pause inside one task (typing, reading)
+        self.pause(random.uniform(low, high))
 
     @task(5)
     def search_as_you_type(self):
@@ -175,6 +219,34 @@ class Visitor(Site):
     def browse(self):
         """The home page: the whole catalogue, facets from the cache."""
         self.get("/", "/ (browse)", page=True)
+
+
+# The endpoint classes a probe sends alone (the visitors' request names).
+PROBES = {
+    "suggest": ("/api/search/suggest?q=[prefix]",),
+    "fragment": ("/?q=[prefix]&partial=1", "/?q=[prefix]&partial=1&record=1"),
+    "search page": ("/?q=[query]", "/ (browse)"),
+    "filters": ("/?[filters]", "/?[filters]&partial=1"),
+    "api": ("/api/search?q=[query]",),
+    "movie page": ("/movies/[id]/",),
+}
+NOT_SENT = SimpleNamespace(status_code=0, text="", headers={})
+
+
+class Probe(Visitor):
+    """One endpoint class alone (`LOAD_PROBE`), for its cost per request: the visitors'
+    tasks and queries without their pauses, sending only that class's requests."""
+
+    abstract = not os.environ.get("LOAD_PROBE")  # never part of the site's mix
+    wait_time = constant(0)
+
+    def get(self, path, name, page=False, **kwargs):
+        if name not in PROBES[os.environ["LOAD_PROBE"]]:
+            return NOT_SENT
+        return super().get(path, name, page=page, **kwargs)
+
+    def pause(self, seconds):
+        gevent.sleep(0)
 
 
 class Crawler(Site):
@@ -226,11 +298,27 @@ class Staff(Site):
             self.get("/operations/", "/operations/")
 
 
+@events.spawning_complete.add_listener
+def mark_spawned(**_kwargs):
+    """Tell the driver every user is running: a capacity step's figures start here, the
+    cache answers too when locust resets its stats (page views count the whole run)."""
+    if os.environ.get("LOAD_RESET_STATS"):
+        cache_answers.clear()
+    out = os.environ.get("LOAD_SPAWNED_OUT")
+    if out:
+        Path(out).touch()
+
+
 @events.test_stop.add_listener
 def write_page_views(**_kwargs):
     out = os.environ.get("LOAD_PAGE_VIEWS_OUT")
     if out:
         with open(out, "w", encoding="utf-8") as handle:
+            queries = distribution(drawn, one_offs.made, len(PLAN["queries"]), PLAN["zipf_s"])
             json.dump({"page_views": dict(page_views),
-                       "unanswered": {k: v for k, v in page_requests_unanswered.items() if v}},
-                      handle)  # fmt: skip
+                       "unanswered": {k: v for k, v in page_requests_unanswered.items() if v},
+                       "cache": {name: dict(counts) for name, counts in cache_answers.items()},
+                       "queries": queries.to_json(),
+                       "top_queries": drawn.most_common(10),
+                       "prefixes": {"sent": sum(prefixes.values()), "distinct": len(prefixes)},
+                       "one_offs_made": [*_seen, *one_offs.made]}, handle)  # fmt: skip
