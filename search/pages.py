@@ -63,7 +63,8 @@ class RenderedResults:
 
 def render_results(context: dict) -> tuple[str, str]:
     """The results fragment of `context` (a result without an error, which always shows
-    its server time) split around that time."""
+    its server time) split around that time. Rendered without the request, so nothing of
+    the visitor's (user, CSRF token, messages) can end up in what others are served."""
     slot = mark_safe(TOOK_MS_SLOT)  # noqa: S308 - a constant
     head, _, tail = render_to_string(RESULTS_TEMPLATE, {**context, "took_ms": slot}).partition(slot)
     return head, tail
@@ -91,6 +92,7 @@ class RenderedMovie:
 
     @classmethod
     def of(cls, movie: MovieDetail, similar: list[SimilarMovie]) -> "RenderedMovie":
+        # Without the request, as the results fragment: nothing of the visitor's in it.
         html = render_to_string(MOVIE_TEMPLATE, {"movie": movie, "similar": similar})
         return cls(html, movie, similar)
 
