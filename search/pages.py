@@ -17,9 +17,12 @@ from search.values import MovieDetail, SearchResult, SimilarMovie
 
 RENDERED_TTL = 3600  # as long as the results they show (results.SEARCH_CACHE_TTL)
 RESULTS_TEMPLATE = "search/_results.html"
+FORM_TEMPLATE = "search/_search_form.html"
 MOVIE_TEMPLATE = "search/_movie.html"
-# Where the server time goes: data is HTML-escaped, so only the template can write a comment.
+# Where the server time and the results go: data is HTML-escaped, so only the templates
+# can write a comment.
 TOOK_MS_SLOT = "<!--took_ms-->"
+RESULTS_SLOT = "<!--results-->"
 
 
 def query_digest(query_string: str) -> str:
@@ -29,24 +32,42 @@ def query_digest(query_string: str) -> str:
 
 @dataclass(frozen=True)
 class RenderedResults:
-    """One search's results fragment as rendered for everyone, split around its server
-    time, with the search it shows (for the form around it and the search's recording)."""
+    """One search's results fragment (split around its server time) and the search form
+    around it on the page (split around the fragment), as rendered for everyone, with the
+    search they show (for the page's title and the search's recording)."""
 
     head: str
     tail: str
+    form_head: str
+    form_tail: str
     params: SearchParams
     result: SearchResult
-    default_sort: str
-    years: tuple[int | None, int | None]
+
+    @classmethod
+    def of(cls, context: dict) -> "RenderedResults":
+        """Rendered from the context of a result without an error (which always shows its
+        server time). Without the request, so nothing of the visitor's (user, CSRF token,
+        messages) can end up in what others are served."""
+        took_slot, results_slot = mark_safe(TOOK_MS_SLOT), mark_safe(RESULTS_SLOT)  # noqa: S308
+        fragment = render_to_string(RESULTS_TEMPLATE, {**context, "took_ms": took_slot})
+        form = render_to_string(FORM_TEMPLATE, {**context, "results_html": results_slot})
+        head, _, tail = fragment.partition(took_slot)
+        form_head, _, form_tail = form.partition(results_slot)
+        return cls(head, tail, form_head, form_tail, context["params"], context["result"])
 
     def html(self, took_ms: float) -> SafeString:
+        """The fragment."""
         return mark_safe(self.head + localize(took_ms) + self.tail)  # noqa: S308 - rendered
+
+    def page_html(self, took_ms: float) -> SafeString:
+        """The form with the fragment in it: the search page's content."""
+        return mark_safe(self.form_head + self.html(took_ms) + self.form_tail)  # noqa: S308
 
     def to_cache(self) -> dict:
         return {
-            "head": self.head, "tail": self.tail, "params": asdict(self.params),
-            "result": self.result.to_cache(), "default_sort": self.default_sort,
-            "years": self.years,
+            "head": self.head, "tail": self.tail, "form_head": self.form_head,
+            "form_tail": self.form_tail, "params": asdict(self.params),
+            "result": self.result.to_cache(),
         }  # fmt: skip
 
     @classmethod
@@ -54,20 +75,11 @@ class RenderedResults:
         return cls(
             head=data["head"],
             tail=data["tail"],
+            form_head=data["form_head"],
+            form_tail=data["form_tail"],
             params=SearchParams(**data["params"]),
             result=SearchResult.from_cache(data["result"]),
-            default_sort=data["default_sort"],
-            years=data["years"],
         )
-
-
-def render_results(context: dict) -> tuple[str, str]:
-    """The results fragment of `context` (a result without an error, which always shows
-    its server time) split around that time. Rendered without the request, so nothing of
-    the visitor's (user, CSRF token, messages) can end up in what others are served."""
-    slot = mark_safe(TOOK_MS_SLOT)  # noqa: S308 - a constant
-    head, _, tail = render_to_string(RESULTS_TEMPLATE, {**context, "took_ms": slot}).partition(slot)
-    return head, tail
 
 
 @dataclass(frozen=True)

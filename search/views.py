@@ -14,7 +14,7 @@ from insights.searches import record_search
 from search import pages, store
 from search.facets import filter_options
 from search.movies import more_like_this, movie_detail
-from search.pages import RenderedMovie, RenderedResults, query_digest, render_results
+from search.pages import RenderedMovie, RenderedResults, query_digest
 from search.params import FACET_LABELS, PAGE_SIZES, SearchParams, default_sort, parse_params
 from search.queries.text import MAX_QUERY_CHARS, InvalidSearch, normalise_query
 from search.ranking import SORTS
@@ -150,8 +150,7 @@ def _render_search(request, listing):
         if not partial or request.GET.get("record") == "1":
             _annotate(request, params, result)
         return render(request, template, context, status=400), None
-    head, tail = render_results(context)
-    rendered = RenderedResults(head, tail, params, result, context["default_sort"], options.years)
+    rendered = RenderedResults.of(context)
     pages.keep_results(options.generation, query_digest(listing.urlencode()), rendered)
     return None, rendered
 
@@ -173,14 +172,10 @@ def search_page(request: HttpRequest) -> HttpResponse:
     result = replace(rendered.result, cached=hit, took_ms=took_ms)
     if not partial or request.GET.get("record") == "1":
         _annotate(request, rendered.params, result)
-    html = rendered.html(took_ms)
     if partial:
-        return _server_timing(HttpResponse(html), hit)
-    context = {
-        "sorts": SORTS, "page_sizes": PAGE_SIZES, "years": rendered.years,
-        "params": rendered.params, "result": result, "default_sort": rendered.default_sort,
-        "results_html": html,
-    }  # fmt: skip
+        return _server_timing(HttpResponse(rendered.html(took_ms)), hit)
+    page_html = rendered.page_html(took_ms)
+    context = {"params": rendered.params, "result": result, "page_html": page_html}
     return _server_timing(render(request, "search/search.html", context), hit)
 
 
