@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from search import cache, keys
 from search.params import SearchParams
-from search.values import MovieDetail, SearchResult, SimilarMovie
+from search.values import MovieDetail, SimilarMovie
 
 RENDERED_TTL = 3600  # as long as the results they show (results.SEARCH_CACHE_TTL)
 RESULTS_TEMPLATE = "search/_results.html"
@@ -41,10 +41,11 @@ class RenderedResults:
     form_head: str
     form_tail: str
     params: SearchParams
-    result: SearchResult
+    total_count: int
+    took_ms: float = 0.0  # when rendered now: the search's own time
 
     @classmethod
-    def of(cls, context: dict) -> "RenderedResults":
+    def of(cls, context: dict, took_ms: float) -> "RenderedResults":
         """Rendered from the context of a result without an error (which always shows its
         server time). Without the request, so nothing of the visitor's (user, CSRF token,
         messages) can end up in what others are served."""
@@ -53,7 +54,8 @@ class RenderedResults:
         form = render_to_string(FORM_TEMPLATE, {**context, "results_html": results_slot})
         head, _, tail = fragment.partition(took_slot)
         form_head, _, form_tail = form.partition(results_slot)
-        return cls(head, tail, form_head, form_tail, context["params"], context["result"])
+        params, total_count = context["params"], context["result"].total_count
+        return cls(head, tail, form_head, form_tail, params, total_count, took_ms)
 
     def html(self, took_ms: float) -> SafeString:
         """The fragment."""
@@ -67,7 +69,7 @@ class RenderedResults:
         return {
             "head": self.head, "tail": self.tail, "form_head": self.form_head,
             "form_tail": self.form_tail, "params": asdict(self.params),
-            "result": self.result.to_cache(),
+            "total_count": self.total_count,
         }  # fmt: skip
 
     @classmethod
@@ -78,7 +80,7 @@ class RenderedResults:
             form_head=data["form_head"],
             form_tail=data["form_tail"],
             params=SearchParams(**data["params"]),
-            result=SearchResult.from_cache(data["result"]),
+            total_count=data["total_count"],
         )
 
 

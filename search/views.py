@@ -2,7 +2,6 @@
 
 import logging
 import time
-from dataclasses import replace
 
 import redis
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -20,19 +19,16 @@ from search.queries.text import MAX_QUERY_CHARS, InvalidSearch, normalise_query
 from search.ranking import SORTS
 from search.results import highlight_movies, run_search
 from search.suggestions import suggest
-from search.values import FacetRow, SearchResult
+from search.values import FacetRow
 
 logger = logging.getLogger(__name__)
 
 
-def _annotate(request, params: SearchParams, result: SearchResult) -> None:
+def _annotate(request, params: SearchParams, total_count: int, took_ms: float) -> None:
     """Hand the search to the insights middleware, which records it."""
     if params.q.strip():
         record_search(
-            request,
-            query=normalise_query(params.q),
-            result_count=result.total_count,
-            server_ms=result.took_ms,
+            request, query=normalise_query(params.q), result_count=total_count, server_ms=took_ms
         )
 
 
@@ -148,10 +144,13 @@ def _render_search(request, listing):
     context.update(_search_context(params, result, listing, options))
     if "error" in context:  # a page past the last: answered, never kept
         if not partial or request.GET.get("record") == "1":
-            _annotate(request, params, result)
+            _annotate(request, params, result.total_count, result.took_ms)
         return render(request, template, context, status=400), None
-    rendered = RenderedResults.of(context)
-    pages.keep_results(options.generation, query_digest(listing.urlencode()), rendered)
+    rendered = RenderedResults.of(context, took_ms=result.took_ms)
+    # Kept from a query's second search on (its result was cached): the one-off queries
+    # of a long tail would fill the cache with pages three times their result's size.
+    if result.cached:
+        pages.keep_results(options.generation, query_digest(listing.urlencode()), rendered)
     return None, rendered
 
 
@@ -166,16 +165,14 @@ def search_page(request: HttpRequest) -> HttpResponse:
         error_page, rendered = _render_search(request, listing)
         if error_page is not None:
             return _server_timing(error_page, hit=False)
-        took_ms = rendered.result.took_ms
+        took_ms = rendered.took_ms
     else:
         took_ms = round((time.perf_counter() - started) * 1000, 2)
-    result = replace(rendered.result, cached=hit, took_ms=took_ms)
     if not partial or request.GET.get("record") == "1":
-        _annotate(request, rendered.params, result)
+        _annotate(request, rendered.params, rendered.total_count, took_ms)
     if partial:
         return _server_timing(HttpResponse(rendered.html(took_ms)), hit)
-    page_html = rendered.page_html(took_ms)
-    context = {"params": rendered.params, "result": result, "page_html": page_html}
+    context = {"params": rendered.params, "page_html": rendered.page_html(took_ms)}
     return _server_timing(render(request, "search/search.html", context), hit)
 
 
@@ -187,7 +184,7 @@ def api_search(request: HttpRequest) -> JsonResponse:
         result = run_search(params, generation=options.generation)
     except InvalidSearch as exc:
         return _server_timing(JsonResponse({"error": str(exc)}, status=400), hit=False)
-    _annotate(request, params, result)
+    _annotate(request, params, result.total_count, result.took_ms)
     if params.page > result.pages and result.total_count:
         error = {"error": f"page {params.page} is past the last page ({result.pages})"}
         return _server_timing(JsonResponse(error, status=400), result.cached)
