@@ -18,6 +18,7 @@ from redis.retry import Retry
 STORES = ("search", "analytics", "operations", "cache", "metrics", "events")
 
 _pools: dict[str, redis.ConnectionPool] = {}
+_clients: dict[str, redis.Redis] = {}
 _pools_pid = os.getpid()
 _lock = threading.Lock()
 
@@ -59,8 +60,13 @@ def get_pool(store: str) -> redis.ConnectionPool:
 
 
 def get_redis(store: str) -> redis.Redis:
-    """A client for one logical store; cheap, all clients of a store share its pool."""
-    return redis.Redis(connection_pool=get_pool(store))
+    """The client of one logical store, made once per pool: building a redis.Redis costs
+    about as much as a round trip, and a client is safe to share between threads."""
+    pool = get_pool(store)
+    client = _clients.get(store)
+    if client is None or client.connection_pool is not pool:
+        client = _clients[store] = redis.Redis(connection_pool=pool)
+    return client
 
 
 def reset_pools() -> None:

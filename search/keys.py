@@ -4,7 +4,9 @@ Search store (DB 0): `movie:<id>` hashes (prefix REDISEARCH_PREFIX) indexed by t
 alias `movies_index` of a versioned index `movies_index_v<n>`; `suggestion:<id>` hashes
 indexed by `movies_suggestions`; the FT.SUGADD dictionary `movies:autocomplete`; the
 cache generation `search:generation`; the Redis function library `movies`.
-Cache store: `search_cache:<generation>:<hash>` (Django's cache) and `filter_cache:*`.
+Cache store: `search_cache:<generation>:<hash>` (Django's cache), the rendered pages
+`search_cache:<generation>:html:<hash>` and `search_cache:<generation>:movie:<id>`,
+and `filter_cache:*`.
 """
 
 from django.conf import settings
@@ -62,6 +64,17 @@ def upsert_version_function(version: str) -> str:
 
 def search_cache_key(generation: int, fingerprint: str) -> str:
     return f"search_cache:{generation}:{fingerprint}"
+
+
+def results_html_key(generation: int, query_digest: str) -> str:
+    """A rendered results fragment, by a hash of the query string it was rendered for;
+    in the result cache's family, so a new generation leaves it behind too."""
+    return f"search_cache:{generation}:html:{query_digest}"
+
+
+def movie_html_key(generation: int, movie_id: int | str) -> str:
+    """A movie page's rendered article and "more like this"."""
+    return f"search_cache:{generation}:movie:{movie_id}"
 
 
 def filter_cache_key(generation: int) -> str:

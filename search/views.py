@@ -1,6 +1,7 @@
 """Search pages and APIs: thin views over search/results.py, suggestions.py and movies.py."""
 
 import logging
+import time
 
 import redis
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -9,31 +10,31 @@ from django.views.decorators.http import require_GET
 
 from config.middleware import is_redis_outage
 from insights.searches import record_search
+from search import pages, store
 from search.facets import filter_options
 from search.movies import more_like_this, movie_detail
+from search.pages import RenderedMovie, RenderedResults, query_digest
 from search.params import FACET_LABELS, PAGE_SIZES, SearchParams, default_sort, parse_params
 from search.queries.text import MAX_QUERY_CHARS, InvalidSearch, normalise_query
 from search.ranking import SORTS
 from search.results import highlight_movies, run_search
 from search.suggestions import suggest
-from search.values import FacetRow, SearchResult
+from search.values import FacetRow
 
 logger = logging.getLogger(__name__)
 
 
-def _annotate(request, params: SearchParams, result: SearchResult) -> None:
+def _annotate(request, params: SearchParams, total_count: int, took_ms: float) -> None:
     """Hand the search to the insights middleware, which records it."""
     if params.q.strip():
         record_search(
-            request,
-            query=normalise_query(params.q),
-            result_count=result.total_count,
-            server_ms=result.took_ms,
+            request, query=normalise_query(params.q), result_count=total_count, server_ms=took_ms
         )
 
 
-def _page_links(params, result, request):
-    """Page numbers around the current one, for the pagination bar."""
+def _page_links(params, result, listing):
+    """Page numbers around the current one, for the pagination bar; `listing` is the
+    request's query string as the links repeat it."""
     current, last = params.page, result.pages
     numbers = sorted({1, last, *range(max(1, current - 2), min(last, current + 2) + 1)})
     links = []
@@ -41,10 +42,8 @@ def _page_links(params, result, request):
     for number in numbers:
         if previous is not None and number - previous > 1:
             links.append({"gap": True})
-        query = request.GET.copy()
+        query = listing.copy()
         query["page"] = number
-        query.pop("partial", None)
-        query.pop("record", None)
         links.append(
             {"number": number, "url": "?" + query.urlencode(), "current": number == current}
         )
@@ -93,9 +92,46 @@ def _chosen_sort(query_dict):
     return query_dict
 
 
-@require_GET
-def search_page(request: HttpRequest) -> HttpResponse:
+def _listing(query_dict):
+    """The request as the results repeat it in their links: without `partial` and
+    `record`, which change how it is answered, not what it shows."""
+    query = query_dict.copy()
+    query.pop("partial", None)
+    query.pop("record", None)
+    return query
+
+
+def _server_timing(response: HttpResponse, hit: bool) -> HttpResponse:
+    """Says whether the answer came from the cache (load tests count the hit ratio)."""
+    response["Server-Timing"] = 'cache;desc="hit"' if hit else 'cache;desc="miss"'
+    return response
+
+
+def _search_context(params, result, listing, options):
+    context = {
+        "params": params,
+        "result": result,
+        "movies": highlight_movies(result.movies, params.q, typos=result.typos_included),
+        "facet_groups": _facet_groups(params, result),
+        "page_links": _page_links(params, result, listing),
+        "default_sort": default_sort(params.q, options),
+        "first_result": params.offset + 1,
+        "last_result": params.offset + len(result.movies),
+        "has_filters": any(params.filters.values())
+        or any(v != (None, None) for v in params.ranges.values()),
+        "took_ms": result.took_ms,
+    }
+    if params.page > result.pages and result.total_count:
+        context["error"] = (
+            f"page {params.page} is past the last page ({result.pages}); go back to the first page"
+        )
+    return context
+
+
+def _render_search(request, listing):
+    """The search rendered now: its fragment to keep, or the error page to answer."""
     partial = request.GET.get("partial") == "1"
+    template = "search/_results.html" if partial else "search/search.html"
     context = {"sorts": SORTS, "page_sizes": PAGE_SIZES}
     try:
         options = filter_options()
@@ -104,28 +140,40 @@ def search_page(request: HttpRequest) -> HttpResponse:
         result = run_search(params, generation=options.generation)
     except InvalidSearch as exc:  # bad input, or a search RediSearch refused
         context.update(error=str(exc), params=SearchParams(q=request.GET.get("q", "")))
-        template = "search/_results.html" if partial else "search/search.html"
-        return render(request, template, context, status=400)
+        return render(request, template, context, status=400), None
+    context.update(_search_context(params, result, listing, options))
+    if "error" in context:  # a page past the last: answered, never kept
+        if not partial or request.GET.get("record") == "1":
+            _annotate(request, params, result.total_count, result.took_ms)
+        return render(request, template, context, status=400), None
+    rendered = RenderedResults.of(context, took_ms=result.took_ms)
+    # Kept from a query's second search on (its result was cached): the one-off queries
+    # of a long tail would fill the cache with pages three times their result's size.
+    if result.cached:
+        pages.keep_results(options.generation, query_digest(listing.urlencode()), rendered)
+    return None, rendered
+
+
+@require_GET
+def search_page(request: HttpRequest) -> HttpResponse:
+    started = time.perf_counter()
+    partial = request.GET.get("partial") == "1"
+    listing = _listing(request.GET)
+    rendered = pages.cached_results(store.generation(), query_digest(listing.urlencode()))
+    hit = rendered is not None
+    if rendered is None:
+        error_page, rendered = _render_search(request, listing)
+        if error_page is not None:
+            return _server_timing(error_page, hit=False)
+        took_ms = rendered.took_ms
+    else:
+        took_ms = round((time.perf_counter() - started) * 1000, 2)
     if not partial or request.GET.get("record") == "1":
-        _annotate(request, params, result)
-    if params.page > result.pages and result.total_count:
-        context["error"] = (
-            f"page {params.page} is past the last page ({result.pages}); go back to the first page"
-        )
-    context.update(
-        params=params,
-        result=result,
-        movies=highlight_movies(result.movies, params.q, typos=result.typos_included),
-        facet_groups=_facet_groups(params, result),
-        page_links=_page_links(params, result, request),
-        default_sort=default_sort(params.q, options),
-        first_result=params.offset + 1,
-        last_result=params.offset + len(result.movies),
-        has_filters=any(params.filters.values())
-        or any(v != (None, None) for v in params.ranges.values()),
-    )
-    template = "search/_results.html" if partial else "search/search.html"
-    return render(request, template, context, status=400 if "error" in context else 200)
+        _annotate(request, rendered.params, rendered.total_count, took_ms)
+    if partial:
+        return _server_timing(HttpResponse(rendered.html(took_ms)), hit)
+    context = {"params": rendered.params, "page_html": rendered.page_html(took_ms)}
+    return _server_timing(render(request, "search/search.html", context), hit)
 
 
 @require_GET
@@ -135,14 +183,12 @@ def api_search(request: HttpRequest) -> JsonResponse:
         params = parse_params(request.GET, options)
         result = run_search(params, generation=options.generation)
     except InvalidSearch as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
-    _annotate(request, params, result)
+        return _server_timing(JsonResponse({"error": str(exc)}, status=400), hit=False)
+    _annotate(request, params, result.total_count, result.took_ms)
     if params.page > result.pages and result.total_count:
-        return JsonResponse(
-            {"error": f"page {params.page} is past the last page ({result.pages})"},
-            status=400,
-        )
-    return JsonResponse(result.to_json())
+        error = {"error": f"page {params.page} is past the last page ({result.pages})"}
+        return _server_timing(JsonResponse(error, status=400), result.cached)
+    return _server_timing(JsonResponse(result.to_json()), result.cached)
 
 
 @require_GET
@@ -155,6 +201,17 @@ def api_suggest(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def movie_page(request: HttpRequest, movie_id: int) -> HttpResponse:
+    generation = store.generation()
+    rendered = pages.cached_movie(generation, movie_id)
+    hit = rendered is not None
+    if rendered is None:
+        rendered = _render_movie(movie_id, generation)
+    context = {"movie": rendered.movie, "similar": rendered.similar, "movie_html": rendered.html}
+    return _server_timing(render(request, "search/movie.html", context), hit)
+
+
+def _render_movie(movie_id, generation):
+    """The movie's article rendered now; kept unless "more like this" is missing."""
     movie = movie_detail(movie_id)
     if movie is None:
         raise Http404("no such movie")
@@ -164,5 +221,7 @@ def movie_page(request: HttpRequest, movie_id: int) -> HttpResponse:
         if is_redis_outage(exc):
             raise
         logger.warning("more like %s left out: %s", movie_id, exc)
-        similar = []
-    return render(request, "search/movie.html", {"movie": movie, "similar": similar})
+        return RenderedMovie.of(movie, [])
+    rendered = RenderedMovie.of(movie, similar)
+    pages.keep_movie(generation, movie_id, rendered)
+    return rendered

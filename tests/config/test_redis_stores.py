@@ -25,6 +25,14 @@ def test_clients_of_a_store_share_its_one_pool():
     assert get_redis("analytics").connection_pool is get_redis("analytics").connection_pool
 
 
+def test_a_store_has_one_client_until_its_pool_is_rebuilt(settings):
+    client = get_redis("analytics")
+    assert get_redis("analytics") is client
+    settings.REDIS_POOL_OPTIONS = {**settings.REDIS_POOL_OPTIONS, "max_connections": 7}
+    rebuilt = get_redis("analytics")
+    assert rebuilt is not client and rebuilt.connection_pool.max_connections == 7
+
+
 def test_each_store_has_a_pool_of_its_own():
     assert get_pool("analytics") is not get_pool("metrics")
 
