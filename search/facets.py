@@ -3,7 +3,6 @@ the whole catalogue (the filter options, cached, computed by one request at a ti
 
 import json
 import logging
-import math
 from collections.abc import Sequence
 
 import redis
@@ -12,16 +11,15 @@ from config.redis_stores import get_redis
 from search import cache, keys, store
 from search.errors import refused
 from search.params import FACET_LABELS, SearchParams
-from search.queries.builder import build_query, range_clause
-from search.queries.ft import MAX_FACET_GROUPS, UNLIMITED
+from search.queries.builder import build_query
+from search.queries.ft import UNLIMITED
 from search.queries.text import TextQuery
-from search.records import SAMPLE_SLOTS
 from search.values import FilterOptions
 
 logger = logging.getLogger(__name__)
 
-# Grouping costs time per match (about 2 µs at 100,000 movies), so about this many are
-# grouped; beyond that the counts are scaled up from a sample and marked approximate.
+# Grouping costs time per match, so at most this many are grouped; beyond that the
+# counts are scaled up from the sample and marked approximate.
 FACET_SAMPLE = 500
 FILTER_CACHE_TTL = 1800
 FILTER_LOCK_TTL = 60  # the longest the whole-catalogue counts may take
@@ -83,58 +81,37 @@ def _publish_filter_lists(genres: list[str], years: list[int]) -> None:
         logger.warning("search cache unavailable: %s", exc)
 
 
-def sample_clause(matches: int) -> str:
-    """The range of sample slots holding about FACET_SAMPLE of `matches` movies."""
-    slots = min(SAMPLE_SLOTS, math.ceil(SAMPLE_SLOTS * FACET_SAMPLE / matches))
-    return range_clause("sample_slot", 0, slots - 1)
-
-
 def facets_for(
     params: SearchParams, text_query: TextQuery, total: int, known: dict[str, Rows] | None = None
 ) -> tuple[dict[str, Rows], bool]:
     """Counts per facet value under the current query, and whether they are exact.
     Each facet is counted with every filter except its own (OR within a facet, AND
-    across facets). Over more than FACET_SAMPLE matches, a range of sample slots (a fair
-    sample, whatever the import order) is grouped and the counts scaled up, marked
-    approximate. `known` holds facets already counted (from the page itself)."""
+    across facets). At most FACET_SAMPLE matches are grouped; beyond that the counts
+    are scaled up from that sample and marked approximate. `known` holds facets
+    already counted (from the page itself)."""
     known = known or {}
     requests = {}
     for facet in FACET_LABELS:
-        if facet not in known:
-            built = build_query(
-                text_query, params.filters, params.ranges, exclude_facet=facet, ranking=False
-            )
-            requests[facet] = (built.query, built.params)
+        if facet in known:
+            continue
+        built = build_query(
+            text_query, params.filters, params.ranges, exclude_facet=facet, ranking=False
+        )
+        requests[facet] = (built.query, built.params)
+    counts = store.facet_counts(requests, sample=FACET_SAMPLE) if requests else {}
+    saturated = [f for f, c in counts.items() if c.grouped >= FACET_SAMPLE]
     # A facet without a filter of its own matches what the search matched.
-    matches = dict.fromkeys(requests, total)
-    own_filter = [f for f in requests if params.filters.get(f)]
-    matches |= zip(own_filter, store.count_matches([requests[f] for f in own_filter]), strict=True)
-    sampled = [f for f in requests if matches[f] > FACET_SAMPLE]
-    counts = _grouped(requests, {f: sample_clause(matches[f]) for f in sampled})
-    # No slot field (an index built before it, until `create_index --reindex`): the
-    # first matches in index order instead.
-    missing = {f: requests[f] for f in sampled if counts[f].grouped == 0}
-    counts |= _grouped(missing, {}) if missing else {}
+    own_filter = [f for f in saturated if params.filters.get(f)]
+    totals = dict(zip(own_filter, store.count_matches([requests[f] for f in own_filter]),
+                      strict=True))  # fmt: skip
     facets = dict(known)
     for facet, count in counts.items():
-        if facet in sampled:
-            scale = matches[facet] / max(count.grouped, 1)
+        if facet in saturated:
+            scale = totals.get(facet, total) / count.grouped
             facets[facet] = [(value, round(n * scale)) for value, n in count.rows]
         else:
             facets[facet] = count.rows
-    return {f: facets[f] for f in FACET_LABELS}, not sampled
-
-
-def _grouped(requests: dict, clauses: dict[str, str]) -> dict[str, store.FacetCount]:
-    """`store.facet_counts` of `requests`, each query narrowed by its clause if any; at
-    most twice FACET_SAMPLE rows each (a slot range holds a little more than asked)."""
-    narrowed = {}
-    for facet, (query, query_params) in requests.items():
-        if facet in clauses:
-            query = clauses[facet] if query == "*" else f"{query} {clauses[facet]}"
-        narrowed[facet] = (query, query_params)
-    rows = min(2 * FACET_SAMPLE, MAX_FACET_GROUPS)
-    return store.facet_counts(narrowed, sample=rows) if narrowed else {}
+    return {f: facets[f] for f in FACET_LABELS}, not saturated
 
 
 def facets_from_page(params: SearchParams, docs: Sequence[store.Document]) -> dict[str, Rows]:

@@ -69,7 +69,7 @@ def reindex(on_progress: Callable[[float, int], None] | None = None) -> IndexRep
     # Movies imported by an older release may lack fields the schema now indexes: fill
     # them in first, so that the new version indexes each movie once, complete.
     refreshed = upsert.refresh_derived_fields(
-        records.derived_fields_of_hash, records.DERIVED_SOURCES, records.DERIVED_FIELDS
+        records.derived_fields_of_hash, ("title", "director", "cast"), records.DERIVED_FIELDS
     )
     report = ensure_indexes()
     report.derived_refreshed = refreshed

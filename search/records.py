@@ -89,36 +89,23 @@ def _int(value, name):
     raise RecordError(f"{name} must be a whole number, not {str(value)[:40]!r}")
 
 
-DERIVED_FIELDS = ("title_key", "director_key", "cast_key", "sample_slot")
-DERIVED_SOURCES = ("id", "title", "director", "cast")
-SAMPLE_SLOTS = 4096
+DERIVED_FIELDS = ("title_key", "director_key", "cast_key")
 
 
-def sample_slot(movie_id: int | str) -> int:
-    """0 to SAMPLE_SLOTS - 1, spread evenly over any run of ids (Fibonacci hashing), so
-    the movies of a range of slots are a fair sample of any query's matches, whatever
-    order they were imported in (search/facets.py)."""
-    return (int(movie_id) * 2654435769 % 2**32) * SAMPLE_SLOTS >> 32
-
-
-def derived_fields(
-    movie_id: int | str, title: str, director: str | None, cast: list[str]
-) -> dict[str, str | None]:
-    """The hash fields computed from a movie's id, title, director and cast list (for
-    ranking a typed whole title or full name first, and sampling); None where there is
-    nothing."""
+def derived_fields(title: str, director: str | None, cast: list[str]) -> dict[str, str | None]:
+    """The hash fields computed from a movie's title, director and cast list (for
+    ranking a typed whole title or full name first); None where there is nothing."""
     return {
         "title_key": "|".join(title_keys(title)) or None,
         "director_key": "|".join(person_keys([director or ""])) or None,
         "cast_key": "|".join(person_keys(cast)) or None,
-        "sample_slot": str(sample_slot(movie_id)),
     }
 
 
 def derived_fields_of_hash(movie: dict[str, str]) -> dict[str, str | None]:
-    """`derived_fields` of a stored movie hash's DERIVED_SOURCES (its cast is "a|b|c")."""
+    """`derived_fields` of a stored movie hash (its cast is "a|b|c")."""
     cast = movie.get("cast")
-    return derived_fields(movie["id"], movie.get("title") or "", movie.get("director"),
+    return derived_fields(movie.get("title") or "", movie.get("director"),
                           cast.split(TAG_SEPARATOR) if cast else [])  # fmt: skip
 
 
@@ -185,4 +172,4 @@ def validate(raw: object) -> dict:
         "director": director,
         "cast": "|".join(cast) or None,
         "wikipedia_url": url,
-    } | derived_fields(movie_id, title, director, cast)
+    } | derived_fields(title, director, cast)

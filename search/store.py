@@ -36,12 +36,11 @@ from search.ranking import FIELD_WEIGHTS, autocomplete_strings
 
 TAG_SEPARATOR = "|"
 # Fields a movie hash may hold; `title_key`, `director_key` and `cast_key` are derived
-# (normalised whole titles and full names, for ranking a typed title or name first), as
-# is `sample_slot` (for sampling facet counts).
+# (normalised whole titles and full names, for ranking a typed title or name first).
 MOVIE_FIELDS = (
     "id", "title", "title_key", "year", "genre", "subgenre", "rating", "language",
     "country", "plot", "director", "director_key", "cast", "cast_key", "wikipedia_url",
-    "sample_slot", "created_at", "updated_at",
+    "created_at", "updated_at",
 )  # fmt: skip
 MULTI_VALUE_FIELDS = ("subgenre",)
 
@@ -71,7 +70,6 @@ def movie_schema() -> tuple:
         # Indexed, never sorted by: a sortable copy would cost about 24 bytes a movie.
         NumericField("created_at"),
         NumericField("updated_at"),
-        NumericField("sample_slot"),
     )
 
 
