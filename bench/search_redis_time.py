@@ -101,6 +101,11 @@ def report(rows):
               f"  {service / max(bare, 1):5.2f}x")  # fmt: skip
 
 
+def server_password(path):
+    """The password in the file at `path`, else $REDIS_PASSWORD."""
+    return Path(path).read_text().strip() if path else os.environ.get("REDIS_PASSWORD", "")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--movies", type=int, default=100_000)
@@ -110,10 +115,7 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="search-redis-time-") as tmp:
         if args.port:
-            password = os.environ.get("REDIS_PASSWORD", "")
-            if args.password_file:
-                password = Path(args.password_file).read_text().strip()
-            setup_django(args.port, tmp, password)
+            setup_django(args.port, tmp, server_password(args.password_file))
             report(measure(args.repeats))
             return
         server = start_redis_and_django(tmp, "8gb")
