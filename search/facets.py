@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 # Grouping costs time per match, so at most this many are grouped; beyond that the
 # counts are scaled up from the sample and marked approximate.
 FACET_SAMPLE = 500
+# A facet with a filter of its own is scaled by the matches without that filter: from
+# the share of the sample the filter keeps when at least this many sampled movies carry
+# a selected value (about ±10 %), else counted (one FT.SEARCH over all those matches).
+SHARE_ROWS_MIN = 100
 FILTER_CACHE_TTL = 1800
 FILTER_LOCK_TTL = 60  # the longest the whole-catalogue counts may take
 FILTER_WAIT_SECONDS = 10
@@ -100,10 +104,12 @@ def facets_for(
         requests[facet] = (built.query, built.params)
     counts = store.facet_counts(requests, sample=FACET_SAMPLE) if requests else {}
     saturated = [f for f, c in counts.items() if c.grouped >= FACET_SAMPLE]
-    # A facet without a filter of its own matches what the search matched.
-    own_filter = [f for f in saturated if params.filters.get(f)]
-    totals = dict(zip(own_filter, store.count_matches([requests[f] for f in own_filter]),
-                      strict=True))  # fmt: skip
+    # A facet without a filter of its own matches what the search matched; one with a
+    # filter is estimated from its share of the sample, or counted when that is small.
+    totals = {f: _matches_without_own_filter(f, params.filters[f], counts[f], total)
+              for f in saturated if params.filters.get(f)}  # fmt: skip
+    uncounted = [f for f, n in totals.items() if n is None]
+    totals |= zip(uncounted, store.count_matches([requests[f] for f in uncounted]), strict=True)
     facets = dict(known)
     for facet, count in counts.items():
         if facet in saturated:
@@ -112,6 +118,19 @@ def facets_for(
         else:
             facets[facet] = count.rows
     return {f: facets[f] for f in FACET_LABELS}, not saturated
+
+
+def _matches_without_own_filter(
+    facet: str, selected: Sequence[str], sample: store.FacetCount, total: int
+) -> int | None:
+    """The matches of the search less a facet's own filter, from the share of its
+    sample that the filter keeps (the search's `total`): None when fewer than
+    SHARE_ROWS_MIN sampled movies carry a selected value, or the facet is multi-valued
+    (a movie could carry two of them)."""
+    if facet in store.MULTI_VALUE_FIELDS:
+        return None
+    kept = sum(n for value, n in sample.rows if value in selected)
+    return round(total * sample.grouped / kept) if kept >= SHARE_ROWS_MIN else None
 
 
 def facets_from_page(params: SearchParams, docs: Sequence[store.Document]) -> dict[str, Rows]:

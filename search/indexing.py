@@ -1,9 +1,9 @@
 """Creating and rebuilding the search indexes (`manage.py create_index`)."""
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 
-from search import records, store, upsert
+from search import keys, records, store, upsert
 
 
 @dataclass
@@ -14,6 +14,33 @@ class IndexReport:
     suggestions_created: bool = False
     num_docs: int = 0
     derived_refreshed: int = 0  # movies whose derived fields a reindex filled in
+    # Indexes created by an older release with another schema: `reindex` rebuilds them.
+    outdated: list[str] = field(default_factory=list)
+
+
+def _signature(attributes: Iterable[Sequence], options: Iterable[str]) -> tuple:
+    """What decides an index's size and answers, comparable between FT.INFO's reply and
+    a schema: each attribute's name, type and sortability, and the index options."""
+    fields = set()
+    for attribute in attributes:
+        parts = [str(part) for part in attribute]
+        fields.add((parts[parts.index("attribute") + 1], parts[parts.index("type") + 1],
+                    "SORTABLE" in parts))  # fmt: skip
+    return frozenset(fields), frozenset(options)
+
+
+def schema_outdated(name: str) -> bool:
+    """True when index `name` (a movie index version or the suggestions index) was
+    created with another schema or other options than this release's: it needs the
+    zero-downtime rebuild of `create_index --reindex`."""
+    info = store.client().ft(name).info()
+    if name == keys.SUGGESTIONS_INDEX:
+        schema, options = store.suggestion_schema(), store.SUGGESTION_INDEX_OPTIONS
+    else:
+        schema, options = store.movie_schema(), store.MOVIE_INDEX_OPTIONS
+    wanted = [["attribute", f.name, "type", f.args[0], *f.args_suffix] for f in schema]
+    live = _signature(info["attributes"], info.get("index_options") or [])
+    return live != _signature(wanted, options)
 
 
 def ensure_indexes() -> IndexReport:
@@ -30,6 +57,8 @@ def ensure_indexes() -> IndexReport:
         store.apply_synonyms(report.live)
         store.point_alias(report.live)
     report.suggestions_created = store.ensure_suggestions_index()
+    report.outdated = [name for name in (report.live, keys.SUGGESTIONS_INDEX)
+                       if schema_outdated(name)]  # fmt: skip
     report.num_docs = store.movie_count()
     return report
 
@@ -44,9 +73,11 @@ def reindex(on_progress: Callable[[float, int], None] | None = None) -> IndexRep
     )
     report = ensure_indexes()
     report.derived_refreshed = refreshed
+    if keys.SUGGESTIONS_INDEX in report.outdated:
+        store.rebuild_suggestions_index()
     if report.created:
         store.wait_until_indexed(report.live, on_progress=on_progress)
-        report.num_docs = store.movie_count()
+        report.num_docs, report.outdated = store.movie_count(), []
         return report
     old = report.live
     next_version = max(v for v, _ in store.index_versions()) + 1
@@ -59,5 +90,5 @@ def reindex(on_progress: Callable[[float, int], None] | None = None) -> IndexRep
             store.drop_index_keep_documents(name)
     store.bump_generation()
     report.live, report.reindexed_from = new, old
-    report.num_docs = store.movie_count()
+    report.num_docs, report.outdated = store.movie_count(), []
     return report

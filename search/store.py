@@ -67,16 +67,39 @@ def movie_schema() -> tuple:
         TagField("director_key", separator=TAG_SEPARATOR),
         TextField("cast", weight=w["cast"]),
         TagField("cast_key", separator=TAG_SEPARATOR),
-        NumericField("created_at", sortable=True),
-        NumericField("updated_at", sortable=True),
+        # Indexed, never sorted by: a sortable copy would cost about 24 bytes a movie.
+        NumericField("created_at"),
+        NumericField("updated_at"),
     )
 
 
+# The product marks matches in Python (search/highlight.py) and never asks for HIGHLIGHT
+# or SUMMARIZE, so the byte offsets NOHL leaves out are never read. Term offsets stay:
+# quoted phrases and the "sci fi" synonyms are exact-phrase queries.
+MOVIE_INDEX_OPTIONS = ("NOHL",)
+
+
 def suggestion_schema() -> tuple:
-    return (
-        TextField("title", phonetic_matcher="dm:en"),
-        TagField("genre", separator=TAG_SEPARATOR),
-        NumericField("year"),
+    """The phonetic fallback of autocomplete searches titles only (year and movie_id are
+    returned from the hash, not indexed)."""
+    return (TextField("title", phonetic_matcher="dm:en"),)
+
+
+# One text field queried for candidates that are reordered by spelling distance: no
+# phrases, highlighting, field masks or term frequencies needed.
+SUGGESTION_INDEX_OPTIONS = ("NOOFFSETS", "NOHL", "NOFIELDS", "NOFREQS")
+
+
+def _create_index(name: str, schema: tuple, prefix: str, options: Sequence[str]) -> None:
+    """FT.CREATE with `options` (any of NOOFFSETS, NOHL, NOFIELDS, NOFREQS)."""
+    client().ft(name).create_index(
+        schema,
+        definition=IndexDefinition(prefix=[prefix], index_type=IndexType.HASH),
+        stopwords=[],  # STOPWORDS 0: titles like "It" and "Up" must stay findable
+        no_term_offsets="NOOFFSETS" in options,
+        no_highlight="NOHL" in options,
+        no_field_flags="NOFIELDS" in options,
+        no_term_frequencies="NOFREQS" in options,
     )
 
 
@@ -101,11 +124,7 @@ def live_index_name() -> str | None:
 
 def create_versioned_index(version: int) -> str:
     name = versioned_index(version)
-    client().ft(name).create_index(
-        movie_schema(),
-        definition=IndexDefinition(prefix=[movie_prefix()], index_type=IndexType.HASH),
-        stopwords=[],  # STOPWORDS 0: titles like "It" and "Up" must stay findable
-    )
+    _create_index(name, movie_schema(), movie_prefix(), MOVIE_INDEX_OPTIONS)
     return name
 
 
@@ -155,12 +174,17 @@ def ensure_suggestions_index() -> bool:
         client().ft(SUGGESTIONS_INDEX).info()
         return False
     except redis.ResponseError:
-        client().ft(SUGGESTIONS_INDEX).create_index(
-            suggestion_schema(),
-            definition=IndexDefinition(prefix=[SUGGESTION_PREFIX], index_type=IndexType.HASH),
-            stopwords=[],
-        )
+        _create_index(SUGGESTIONS_INDEX, suggestion_schema(), SUGGESTION_PREFIX,
+                      SUGGESTION_INDEX_OPTIONS)  # fmt: skip
         return True
+
+
+def rebuild_suggestions_index() -> None:
+    """Drop `movies_suggestions` (its hashes kept) and create it again with this
+    release's schema. It answers at once and fills in the background; it serves only
+    autocomplete's last-resort phonetic fallback, which finds less meanwhile."""
+    client().ft(SUGGESTIONS_INDEX).dropindex(delete_documents=False)
+    ensure_suggestions_index()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from search.store import MOVIE_FIELDS, client
 
 # Keys: the movie hash, its suggestion hash, the FT.SUGADD dictionary. Args: now,
 # payload, score, n, n autocomplete strings, then the movie's field/value pairs.
-UPSERT_VERSION = "4"  # the function lists MOVIE_FIELDS: bump when they change
+UPSERT_VERSION = "5"  # bump when the function changes (it lists MOVIE_FIELDS)
 _RECORD_FIELDS = ", ".join(f'"{f}"' for f in MOVIE_FIELDS if f not in ("created_at", "updated_at"))
 UPSERT_SOURCE = f"""#!lua name={UPSERT_LIBRARY}
 local FIELDS = {{{_RECORD_FIELDS}}}
@@ -62,7 +62,6 @@ local function upsert(keys, args)
   redis.call("HDEL", suggestion, "genre", "year")
   local entry = {{"title", fields["title"], "movie_id", fields["id"],
                  "autocomplete", table.concat(strings, SEP)}}
-  if fields["genre"] then entry[#entry + 1] = "genre"; entry[#entry + 1] = fields["genre"] end
   if fields["year"] then entry[#entry + 1] = "year"; entry[#entry + 1] = fields["year"] end
   redis.call("HSET", suggestion, unpack(entry))
   for _, string in ipairs(strings) do

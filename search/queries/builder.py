@@ -213,6 +213,14 @@ def person_query(built: "BuiltQuery", field_name: str, names: Sequence[str]) -> 
     return f"@{field_name}:{{{tags}}} {built.query}", params
 
 
+def people_query(names: Sequence[str]) -> tuple[str, Params]:
+    """(query, params): every film that credits one of the full `names` as director or
+    cast, whatever the search; a lookup of tags only, so it costs next to nothing."""
+    params = {f"name{i}": name for i, name in enumerate(names)}
+    tags = "|".join(f"$name{i}" for i in range(len(names)))
+    return f"(@director_key:{{{tags}}} | @cast_key:{{{tags}}})", params
+
+
 def longest_names(names: Sequence[str]) -> list[str]:
     """The names that are not part of a longer one: when "william desmond taylor" is a
     person, the actor "William Desmond" within it is not what was asked for."""

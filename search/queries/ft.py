@@ -11,6 +11,9 @@ from search import keys
 # with partial results, so every query states its own limit.
 QUERY_TIMEOUT_MS = 5000
 UNLIMITED = 0  # for the cached whole-catalogue counts, computed once per half hour
+# Autocomplete's phonetic fallback runs on a keystroke: a few candidates found in time
+# beat all of them late. FT.SPELLCHECK takes no TIMEOUT (2.10 ignores any extra argument).
+SUGGEST_TIMEOUT_MS = 500
 MAX_FACET_GROUPS = 10_000  # MAXAGGREGATERESULTS
 # TFIDF honours field weights (BM25STD in RediSearch 2.10 ignores them); stated, as the
 # default changes in Redis 8.
@@ -114,7 +117,7 @@ def spellcheck_args(terms: Sequence[str], distance: int) -> list:
 
 def phonetic_args(query: str, limit: int) -> list:
     return [keys.SUGGESTIONS_INDEX, query, "RETURN", 3, "title", "year", "movie_id",
-            "LIMIT", 0, limit, *tail({}, timeout_ms=None)]  # fmt: skip
+            "LIMIT", 0, limit, *tail({}, timeout_ms=SUGGEST_TIMEOUT_MS)]  # fmt: skip
 
 
 # FT.SUGGET refuses a prefix of 100 characters or more ("Invalid query") and one of 200

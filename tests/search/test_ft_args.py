@@ -46,3 +46,8 @@ def test_autocomplete_asks_for_fuzzy_matches_after_the_prefix():
 def test_a_prefix_is_cut_to_what_sugget_accepts():
     assert len(ft.autocomplete_prefix("a" * 150)) == ft.SUGGET_MAX_CHARS
     assert len(ft.autocomplete_prefix("é" * 150).encode()) <= ft.SUGGET_MAX_BYTES
+
+
+def test_the_phonetic_fallback_states_its_own_timeout():
+    args = ft.phonetic_args("@title:(kasablanka)", 5)
+    assert args[args.index("TIMEOUT") + 1] == ft.SUGGEST_TIMEOUT_MS

@@ -1,6 +1,12 @@
 """Query building for people's names: pure functions, no Redis."""
 
-from search.queries.builder import build_query, longest_names, name_runs, person_query
+from search.queries.builder import (
+    build_query,
+    longest_names,
+    name_runs,
+    people_query,
+    person_query,
+)
 from search.queries.text import MAX_WORDS, parse_text, person_keys
 
 
@@ -51,3 +57,9 @@ def test_names_travel_in_params_and_only_rank_by_relevance():
     assert set(built.person_names) <= set(params.values())
     assert params["genre0"] == "drama" and "@genre:{$genre0}" in query
     assert build_query(parse_text("jim sheridan"), {}, {}).person_names == ()
+
+
+def test_people_query_looks_up_both_roles_by_tag_with_names_in_params():
+    query, params = people_query(["jim sheridan", "x} | @y:{z"])
+    assert query == "(@director_key:{$name0|$name1} | @cast_key:{$name0|$name1})"
+    assert params == {"name0": "jim sheridan", "name1": "x} | @y:{z"}

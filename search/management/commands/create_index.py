@@ -42,6 +42,11 @@ class Command(BaseCommand):
             self.stdout.write(f"{alias} -> {report.live} already exists ({report.num_docs} docs).")
         if report.suggestions_created:
             self.stdout.write(f"Created {keys.SUGGESTIONS_INDEX}.")
+        if report.outdated:
+            self.stdout.write(
+                f"{', '.join(report.outdated)}: created by an older release with another "
+                "schema; run `manage.py create_index --reindex` to rebuild without downtime."
+            )
 
     def progress(self, percent, num_docs):
         if self.verbosity > 1:

@@ -1,0 +1,38 @@
+"""A facet with a filter of its own: the matches without that filter are estimated
+from the filter's share of the sample, or counted when the share is small."""
+
+from django.http import QueryDict
+
+from search import facets, store
+from search.params import parse_params
+from search.queries.text import parse_text
+from search.results import search_uncached
+
+
+def own_filter_facets(query_string, monkeypatch, count_sent):
+    params = parse_params(QueryDict(query_string), facets.filter_options())
+    total = search_uncached(params).total_count
+    real_count = store.count_matches
+
+    def counting(queries):
+        queries = list(queries)
+        count_sent.extend(queries)
+        return real_count(queries)
+
+    monkeypatch.setattr(store, "count_matches", counting)
+    counts, exact = facets.facets_for(params, parse_text(params.q), total)
+    return total, dict(counts["genre"]), exact
+
+
+def test_a_common_filter_is_scaled_from_its_share_without_a_count(catalogue, monkeypatch):
+    sent = []
+    total, genre, exact = own_filter_facets("q=love&genre=drama", monkeypatch, sent)
+    assert not exact and sent == []
+    # Scaled by total / (its share of the sample), the selected value counts the search.
+    assert genre["drama"] == total
+
+
+def test_a_rare_filter_is_counted(catalogue, monkeypatch):
+    sent = []
+    _, _, exact = own_filter_facets("q=love&genre=western", monkeypatch, sent)
+    assert not exact and len(sent) == 1
