@@ -5,7 +5,8 @@ alias `movies_index` of a versioned index `movies_index_v<n>`; `suggestion:<id>`
 indexed by `movies_suggestions`; the FT.SUGADD dictionary `movies:autocomplete`; the
 cache generation `search:generation`; the Redis function library `movies`.
 Cache store: `search_cache:<generation>:<hash>` (Django's cache), the rendered pages
-`search_cache:<generation>:html:<hash>` and `search_cache:<generation>:movie:<id>`,
+`search_cache:<generation>:html:<hash>`, `search_cache:<generation>:movie:<id>`, the
+suggestions `search_cache:<generation>:suggest:<hash>`,
 and `filter_cache:*`.
 """
 
@@ -75,6 +76,11 @@ def results_html_key(generation: int, query_digest: str) -> str:
 def movie_html_key(generation: int, movie_id: int | str) -> str:
     """A movie page's rendered article and "more like this"."""
     return f"search_cache:{generation}:movie:{movie_id}"
+
+
+def suggest_cache_key(generation: int, digest: str) -> str:
+    """The search box's suggestions for one typed text."""
+    return f"search_cache:{generation}:suggest:{digest}"
 
 
 def filter_cache_key(generation: int) -> str:

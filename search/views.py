@@ -18,7 +18,7 @@ from search.params import FACET_LABELS, PAGE_SIZES, SearchParams, default_sort, 
 from search.queries.text import MAX_QUERY_CHARS, InvalidSearch, normalise_query
 from search.ranking import SORTS
 from search.results import highlight_movies, run_search
-from search.suggestions import suggest
+from search.suggestions import cached_suggest
 from search.values import FacetRow
 
 logger = logging.getLogger(__name__)
@@ -196,7 +196,8 @@ def api_suggest(request: HttpRequest) -> JsonResponse:
     q = request.GET.get("q", "")
     if len(q) > MAX_QUERY_CHARS:  # the search box's own limit
         return JsonResponse({"error": f"q is longer than {MAX_QUERY_CHARS} characters"}, status=400)
-    return JsonResponse({"suggestions": [s.to_json() for s in suggest(q)]})
+    suggestions, hit = cached_suggest(q)
+    return _server_timing(JsonResponse({"suggestions": [s.to_json() for s in suggestions]}), hit)
 
 
 @require_GET
