@@ -145,12 +145,7 @@ def queue_suggestion_writes(pipe, record):
     from search import keys, ranking
 
     strings = ranking.autocomplete_strings(record["title"], record.get("year"))
-    suggestion = {"title": record["title"], "movie_id": record["id"],
-                  "autocomplete": "\x1f".join(strings)}  # fmt: skip
-    for name in ("genre", "year"):
-        if record.get(name):
-            suggestion[name] = record[name]
-    pipe.hset(keys.suggestion_key(record["id"]), mapping=suggestion)
+    pipe.hset(keys.movie_key(record["id"]), "autocomplete", "\x1f".join(strings))
     payload = json.dumps({"id": record["id"], "label": strings[0]})
     for string in strings:
         score = ranking.suggestion_score(record.get("rating"))
@@ -460,7 +455,8 @@ def measure_memory(count, sample=2000):
     pipe = client.pipeline(transaction=False)
     for key in movie_keys:
         pipe.memory_usage(key, samples=0)
-        pipe.memory_usage(keys.suggestion_key(key.removeprefix(keys.movie_prefix())), samples=0)
+        pipe.memory_usage(keys.legacy_suggestion_key(key.removeprefix(keys.movie_prefix())),
+                          samples=0)  # fmt: skip
     sizes = pipe.execute()
     scale = count / max(1, len(movie_keys)) / 2**20
     parts = {

@@ -63,7 +63,7 @@ def suggest(q: str, limit: int = 5) -> list[Suggestion]:
                 for doc in docs:
                     year = doc.get("year")
                     title = doc.get("title", "")
-                    add(doc.get("movie_id"), f"{title} ({year})" if year else title)
+                    add(doc.get("id"), f"{title} ({year})" if year else title)
     except redis.ResponseError as exc:  # what was found before the error is still good
         if is_redis_outage(exc):
             raise

@@ -116,7 +116,7 @@ def spellcheck_args(terms: Sequence[str], distance: int) -> list:
 
 
 def phonetic_args(query: str, limit: int) -> list:
-    return [keys.SUGGESTIONS_INDEX, query, "RETURN", 3, "title", "year", "movie_id",
+    return [keys.SUGGESTIONS_INDEX, query, "RETURN", 3, "title", "year", "id",
             "LIMIT", 0, limit, *tail({}, timeout_ms=SUGGEST_TIMEOUT_MS)]  # fmt: skip
 
 
