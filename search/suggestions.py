@@ -61,9 +61,9 @@ def suggest(q: str, limit: int = 5) -> list[Suggestion]:
                 docs = store.phonetic_suggestions(phonetic, limit=PHONETIC_CANDIDATES)
                 docs.sort(key=lambda d: spelling_distance(typed_words, d.get("title", "")))
                 for doc in docs:
-                    year = doc.get("year")
-                    title = doc.get("title", "")
-                    add(doc.get("id"), f"{title} ({year})" if year else title)
+                    year, title = doc.get("year"), doc.get("title", "")
+                    movie_id = doc.get("id") or doc.get("movie_id")
+                    add(movie_id, f"{title} ({year})" if year else title)
     except redis.ResponseError as exc:  # what was found before the error is still good
         if is_redis_outage(exc):
             raise

@@ -117,3 +117,15 @@ def test_a_reimport_before_the_reindex_deletes_the_legacy_strings(catalogue, scr
     _reimport(movie_id, "Quillwort Nectarine")
     assert store.autocomplete("quillwort marm", fuzzy=False) == []
     assert not store.client().exists(keys.legacy_suggestion_key(movie_id))
+
+
+def test_the_phonetic_fallback_answers_from_legacy_hashes_until_the_reindex(catalogue, scratch_ids):
+    (movie_id,) = scratch_ids()
+    _legacy_movie(movie_id, "Quillwort Marmalade")
+    _old_suggestions_index()
+    try:
+        store.wait_until_indexed(keys.SUGGESTIONS_INDEX)
+        assert [s.id for s in suggest("Kwilwort Marmelaid")] == [str(movie_id)]
+    finally:
+        store.rebuild_suggestions_index()
+        store.wait_until_indexed(keys.SUGGESTIONS_INDEX)
