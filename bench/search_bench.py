@@ -115,7 +115,8 @@ def synthetic(count, seed, start_id):
 def raw_write_rate(records, with_suggestions=False, batch=500):
     """The floor, as plain pipelined commands into the same indexed server: the movie
     hashes only (HSET), or with_suggestions the same keys the importer writes (movie
-    hash, suggestion hash, autocomplete entries), without its reads and upsert logic."""
+    hash with its `autocomplete` field, autocomplete entries), without its reads and
+    upsert logic."""
     return _raw_writes(records, with_suggestions, batch)[0]
 
 
@@ -132,9 +133,9 @@ def _raw_writes(records, with_suggestions=False, batch=500):
         for record in records[i : i + batch]:
             mapping = {k: v for k, v in record.items() if v not in (None, "")}
             mapping["created_at"] = mapping["updated_at"] = now
-            pipe.hset(keys.movie_key(record["id"]), mapping=mapping)
             if with_suggestions:
-                queue_suggestion_writes(pipe, record)
+                mapping["autocomplete"] = queue_suggestion_writes(pipe, record)
+            pipe.hset(keys.movie_key(record["id"]), mapping=mapping)
         pipe.execute()
     rate = len(records) / (time.perf_counter() - started)
     stats = client.info("commandstats").get("cmdstat_hset", {})
@@ -142,14 +143,15 @@ def _raw_writes(records, with_suggestions=False, batch=500):
 
 
 def queue_suggestion_writes(pipe, record):
+    """Queue the movie's FT.SUGADDs; returns the `autocomplete` field its hash keeps."""
     from search import keys, ranking
 
     strings = ranking.autocomplete_strings(record["title"], record.get("year"))
-    pipe.hset(keys.movie_key(record["id"]), "autocomplete", "\x1f".join(strings))
     payload = json.dumps({"id": record["id"], "label": strings[0]})
     for string in strings:
         score = ranking.suggestion_score(record.get("rating"))
         pipe.execute_command("FT.SUGADD", keys.AUTOCOMPLETE_KEY, string, score, "PAYLOAD", payload)
+    return "\x1f".join(strings)
 
 
 def importer_rate(records, batch=500):
