@@ -442,7 +442,7 @@ def server_limits(client):
 
 
 def measure_memory(count, sample=2000):
-    """used_memory and its split: movie and suggestion hashes (sampled MEMORY USAGE, as
+    """used_memory and its split: movie and legacy suggestion hashes (sampled MEMORY USAGE, as
     SCAN finds them), both indexes (FT.INFO) and the autocomplete dictionary. The parts
     leave out Redis's own overhead and the other stores, which used_memory includes."""
     from search import keys, store
@@ -536,7 +536,7 @@ def memory_lines(memory, end):
     return [
         f"Memory: used_memory {memory['used_memory_mb']:,} MB "
         f"({memory['used_bytes_per_movie']:,} bytes per movie, every store included); "
-        f"movie hashes {memory['movie_hashes_mb']:,} MB, suggestion hashes "
+        f"movie hashes {memory['movie_hashes_mb']:,} MB, legacy suggestion hashes "
         f"{memory['suggestion_hashes_mb']:,} MB, movie index {memory['movie_index_mb']:,} MB, "
         f"suggestion index {memory['suggestion_index_mb']:,} MB, autocomplete "
         f"{memory['autocomplete_mb']:,} MB: {memory['bytes_per_movie']:,} bytes per movie. "
@@ -579,7 +579,7 @@ def import_rows(results):
         f"{imp['importer']:,.0f} movies/s | raw pipelined HSET of the same movie hashes: "
         f"{imp['raw']:,.0f}/s | {imp['importer'] / imp['raw']:.0%} (goal ≥ 90 %) |",
         f"| import rate, against the same writes | {imp['importer']:,.0f} movies/s | the "
-        f"same movie + suggestion hashes and FT.SUGADDs as plain pipelined commands: "
+        f"same movie hashes (with `autocomplete`) and FT.SUGADDs as plain pipelined commands: "
         f"{imp['same']:,.0f}/s | {imp['importer'] / imp['same']:.0%} |",
         f"| Redis time per indexed movie HSET (INFO commandstats) | {imp['hset_usec']:.0f} µs"
         f" | one Redis thread indexes, so at most {1e6 / max(imp['hset_usec'], 1):,.0f} "
