@@ -115,7 +115,8 @@ def synthetic(count, seed, start_id):
 def raw_write_rate(records, with_suggestions=False, batch=500):
     """The floor, as plain pipelined commands into the same indexed server: the movie
     hashes only (HSET), or with_suggestions the same keys the importer writes (movie
-    hash, suggestion hash, autocomplete entries), without its reads and upsert logic."""
+    hash with its `autocomplete` field, autocomplete entries), without its reads and
+    upsert logic."""
     return _raw_writes(records, with_suggestions, batch)[0]
 
 
@@ -132,9 +133,9 @@ def _raw_writes(records, with_suggestions=False, batch=500):
         for record in records[i : i + batch]:
             mapping = {k: v for k, v in record.items() if v not in (None, "")}
             mapping["created_at"] = mapping["updated_at"] = now
-            pipe.hset(keys.movie_key(record["id"]), mapping=mapping)
             if with_suggestions:
-                queue_suggestion_writes(pipe, record)
+                mapping["autocomplete"] = queue_suggestion_writes(pipe, record)
+            pipe.hset(keys.movie_key(record["id"]), mapping=mapping)
         pipe.execute()
     rate = len(records) / (time.perf_counter() - started)
     stats = client.info("commandstats").get("cmdstat_hset", {})
@@ -142,19 +143,15 @@ def _raw_writes(records, with_suggestions=False, batch=500):
 
 
 def queue_suggestion_writes(pipe, record):
+    """Queue the movie's FT.SUGADDs; returns the `autocomplete` field its hash keeps."""
     from search import keys, ranking
 
     strings = ranking.autocomplete_strings(record["title"], record.get("year"))
-    suggestion = {"title": record["title"], "movie_id": record["id"],
-                  "autocomplete": "\x1f".join(strings)}  # fmt: skip
-    for name in ("genre", "year"):
-        if record.get(name):
-            suggestion[name] = record[name]
-    pipe.hset(keys.suggestion_key(record["id"]), mapping=suggestion)
     payload = json.dumps({"id": record["id"], "label": strings[0]})
     for string in strings:
         score = ranking.suggestion_score(record.get("rating"))
         pipe.execute_command("FT.SUGADD", keys.AUTOCOMPLETE_KEY, string, score, "PAYLOAD", payload)
+    return "\x1f".join(strings)
 
 
 def importer_rate(records, batch=500):
@@ -445,7 +442,7 @@ def server_limits(client):
 
 
 def measure_memory(count, sample=2000):
-    """used_memory and its split: movie and suggestion hashes (sampled MEMORY USAGE, as
+    """used_memory and its split: movie and legacy suggestion hashes (sampled MEMORY USAGE, as
     SCAN finds them), both indexes (FT.INFO) and the autocomplete dictionary. The parts
     leave out Redis's own overhead and the other stores, which used_memory includes."""
     from search import keys, store
@@ -460,7 +457,8 @@ def measure_memory(count, sample=2000):
     pipe = client.pipeline(transaction=False)
     for key in movie_keys:
         pipe.memory_usage(key, samples=0)
-        pipe.memory_usage(keys.suggestion_key(key.removeprefix(keys.movie_prefix())), samples=0)
+        pipe.memory_usage(keys.legacy_suggestion_key(key.removeprefix(keys.movie_prefix())),
+                          samples=0)  # fmt: skip
     sizes = pipe.execute()
     scale = count / max(1, len(movie_keys)) / 2**20
     parts = {
@@ -538,7 +536,7 @@ def memory_lines(memory, end):
     return [
         f"Memory: used_memory {memory['used_memory_mb']:,} MB "
         f"({memory['used_bytes_per_movie']:,} bytes per movie, every store included); "
-        f"movie hashes {memory['movie_hashes_mb']:,} MB, suggestion hashes "
+        f"movie hashes {memory['movie_hashes_mb']:,} MB, legacy suggestion hashes "
         f"{memory['suggestion_hashes_mb']:,} MB, movie index {memory['movie_index_mb']:,} MB, "
         f"suggestion index {memory['suggestion_index_mb']:,} MB, autocomplete "
         f"{memory['autocomplete_mb']:,} MB: {memory['bytes_per_movie']:,} bytes per movie. "
@@ -581,7 +579,7 @@ def import_rows(results):
         f"{imp['importer']:,.0f} movies/s | raw pipelined HSET of the same movie hashes: "
         f"{imp['raw']:,.0f}/s | {imp['importer'] / imp['raw']:.0%} (goal ≥ 90 %) |",
         f"| import rate, against the same writes | {imp['importer']:,.0f} movies/s | the "
-        f"same movie + suggestion hashes and FT.SUGADDs as plain pipelined commands: "
+        f"same movie hashes (with `autocomplete`) and FT.SUGADDs as plain pipelined commands: "
         f"{imp['same']:,.0f}/s | {imp['importer'] / imp['same']:.0%} |",
         f"| Redis time per indexed movie HSET (INFO commandstats) | {imp['hset_usec']:.0f} µs"
         f" | one Redis thread indexes, so at most {1e6 / max(imp['hset_usec'], 1):,.0f} "

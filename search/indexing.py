@@ -14,19 +14,22 @@ class IndexReport:
     suggestions_created: bool = False
     num_docs: int = 0
     derived_refreshed: int = 0  # movies whose derived fields a reindex filled in
+    legacy_suggestions_removed: int = 0  # suggestion hashes of releases before upsert v6
     # Indexes created by an older release with another schema: `reindex` rebuilds them.
     outdated: list[str] = field(default_factory=list)
 
 
-def _signature(attributes: Iterable[Sequence], options: Iterable[str]) -> tuple:
+def _signature(attributes: Iterable[Sequence], options: Iterable[str], prefixes: Iterable[str]
+               ) -> tuple:  # fmt: skip
     """What decides an index's size and answers, comparable between FT.INFO's reply and
-    a schema: each attribute's name, type and sortability, and the index options."""
+    a schema: each attribute's name, type and sortability, the index options and the
+    key prefixes it indexes."""
     fields = set()
     for attribute in attributes:
         parts = [str(part) for part in attribute]
         fields.add((parts[parts.index("attribute") + 1], parts[parts.index("type") + 1],
                     "SORTABLE" in parts))  # fmt: skip
-    return frozenset(fields), frozenset(options)
+    return frozenset(fields), frozenset(options), frozenset(prefixes)
 
 
 def schema_outdated(name: str) -> bool:
@@ -39,8 +42,10 @@ def schema_outdated(name: str) -> bool:
     else:
         schema, options = store.movie_schema(), store.MOVIE_INDEX_OPTIONS
     wanted = [["attribute", f.name, "type", f.args[0], *f.args_suffix] for f in schema]
-    live = _signature(info["attributes"], info.get("index_options") or [])
-    return live != _signature(wanted, options)
+    definition = info.get("index_definition") or []
+    prefixes = definition[definition.index("prefixes") + 1] if "prefixes" in definition else []
+    live = _signature(info["attributes"], info.get("index_options") or [], prefixes)
+    return live != _signature(wanted, options, [keys.movie_prefix()])
 
 
 def ensure_indexes() -> IndexReport:
@@ -75,6 +80,8 @@ def reindex(on_progress: Callable[[float, int], None] | None = None) -> IndexRep
     report.derived_refreshed = refreshed
     if keys.SUGGESTIONS_INDEX in report.outdated:
         store.rebuild_suggestions_index()
+    # After the rebuild, so that no moment lacks both the old and the new phonetic index.
+    report.legacy_suggestions_removed = upsert.adopt_legacy_suggestions()
     if report.created:
         store.wait_until_indexed(report.live, on_progress=on_progress)
         report.num_docs, report.outdated = store.movie_count(), []

@@ -1,9 +1,10 @@
 """The name of every Redis key and index the search app owns, one function each.
 
 Search store (DB 0): `movie:<id>` hashes (prefix REDISEARCH_PREFIX) indexed by the
-alias `movies_index` of a versioned index `movies_index_v<n>`; `suggestion:<id>` hashes
-indexed by `movies_suggestions`; the FT.SUGADD dictionary `movies:autocomplete`; the
-cache generation `search:generation`; the Redis function library `movies`.
+alias `movies_index` of a versioned index `movies_index_v<n>` and, title only, by the
+phonetic `movies_suggestions`; the FT.SUGADD dictionary `movies:autocomplete`; the
+cache generation `search:generation`; the Redis function library `movies`. Releases
+before upsert v6 also wrote `suggestion:<id>` hashes: `create_index --reindex` removes them.
 Cache store: `search_cache:<generation>:<hash>` (Django's cache), the rendered pages
 `search_cache:<generation>:html:<hash>`, `search_cache:<generation>:movie:<id>`, the
 suggestions `search_cache:<generation>:suggest:<hash>`,
@@ -13,7 +14,7 @@ and `filter_cache:*`.
 from django.conf import settings
 
 SUGGESTIONS_INDEX = "movies_suggestions"
-SUGGESTION_PREFIX = "suggestion:"
+LEGACY_SUGGESTION_PREFIX = "suggestion:"
 AUTOCOMPLETE_KEY = "movies:autocomplete"
 GENERATION_KEY = "search:generation"
 # Plain JSON lists for readers outside Django (its cache would prefix and pickle them).
@@ -21,6 +22,7 @@ FILTER_GENRES_KEY = "filter_cache:genres"
 FILTER_YEARS_KEY = "filter_cache:years"
 UPSERT_LIBRARY = "movies"
 UPSERT_FUNCTION = "movie_upsert"
+ADOPT_FUNCTION = "movie_adopt_suggestion"  # moves a legacy suggestion hash's strings
 
 
 def index_alias() -> str:
@@ -45,8 +47,9 @@ def movie_id_of(key: str) -> str:
     return key.removeprefix(movie_prefix())
 
 
-def suggestion_key(movie_id: int | str) -> str:
-    return f"{SUGGESTION_PREFIX}{movie_id}"
+def legacy_suggestion_key(movie_id: int | str) -> str:
+    """A movie's suggestion hash as releases before upsert v6 wrote it."""
+    return f"{LEGACY_SUGGESTION_PREFIX}{movie_id}"
 
 
 def movie_key_pattern() -> str:
@@ -54,8 +57,8 @@ def movie_key_pattern() -> str:
     return f"{movie_prefix()}*"
 
 
-def suggestion_key_pattern() -> str:
-    return f"{SUGGESTION_PREFIX}*"
+def legacy_suggestion_key_pattern() -> str:
+    return f"{LEGACY_SUGGESTION_PREFIX}*"
 
 
 def upsert_version_function(version: str) -> str:

@@ -18,15 +18,14 @@ from config.redis_stores import get_redis
 from search.keys import (
     AUTOCOMPLETE_KEY,
     GENERATION_KEY,
-    SUGGESTION_PREFIX,
     SUGGESTIONS_INDEX,
     index_alias,
+    legacy_suggestion_key,
+    legacy_suggestion_key_pattern,
     movie_id_of,
     movie_key,
     movie_key_pattern,
     movie_prefix,
-    suggestion_key,
-    suggestion_key_pattern,
     versioned_index,
 )
 from search.queries import ft
@@ -80,9 +79,10 @@ MOVIE_INDEX_OPTIONS = ("NOHL",)
 
 
 def suggestion_schema() -> tuple:
-    """The phonetic fallback of autocomplete searches titles only (year and movie_id are
-    returned from the hash, not indexed)."""
-    return (TextField("title", phonetic_matcher="dm:en"),)
+    """The phonetic fallback of autocomplete searches the movie hashes' titles (year and
+    id are returned from the hash, not indexed). A second index, because a phonetic
+    title in the movie index would change what every unscoped search word matches."""
+    return (TextField("title", no_stem=True, phonetic_matcher="dm:en"),)
 
 
 # One text field queried for candidates that are reordered by spelling distance: no
@@ -174,15 +174,16 @@ def ensure_suggestions_index() -> bool:
         client().ft(SUGGESTIONS_INDEX).info()
         return False
     except redis.ResponseError:
-        _create_index(SUGGESTIONS_INDEX, suggestion_schema(), SUGGESTION_PREFIX,
+        _create_index(SUGGESTIONS_INDEX, suggestion_schema(), movie_prefix(),
                       SUGGESTION_INDEX_OPTIONS)  # fmt: skip
         return True
 
 
 def rebuild_suggestions_index() -> None:
-    """Drop `movies_suggestions` (its hashes kept) and create it again with this
-    release's schema. It answers at once and fills in the background; it serves only
-    autocomplete's last-resort phonetic fallback, which finds less meanwhile."""
+    """Drop `movies_suggestions` (its documents kept) and create it again with this
+    release's schema, over the movie hashes. It answers at once and fills in the
+    background; it serves only autocomplete's last-resort phonetic fallback, which finds
+    less meanwhile."""
     client().ft(SUGGESTIONS_INDEX).dropindex(delete_documents=False)
     ensure_suggestions_index()
 
@@ -246,8 +247,8 @@ def get_movie(movie_id: int | str) -> dict[str, str] | None:
 
 
 def delete_movies(ids: Iterable[int | str], batch: int = 1000) -> None:
-    """Remove the given movies with their suggestion hashes and autocomplete entries
-    (tests and benchmarks clean up after themselves with it)."""
+    """Remove the given movies with their autocomplete entries (and the suggestion hashes
+    of releases before upsert v6); tests and benchmarks clean up after themselves with it."""
     r = client()
     ids = list(ids)
     for i in range(0, len(ids), batch):
@@ -260,14 +261,15 @@ def delete_movies(ids: Iterable[int | str], batch: int = 1000) -> None:
             if title:
                 for string in autocomplete_strings(title, year):
                     pipe.execute_command("FT.SUGDEL", AUTOCOMPLETE_KEY, string)
-            pipe.unlink(movie_key(movie_id), suggestion_key(movie_id))
+            pipe.unlink(movie_key(movie_id), legacy_suggestion_key(movie_id))
         pipe.execute()
 
 
 def delete_all_movies(batch: int = 1000) -> None:
-    """Remove every movie, suggestion and autocomplete entry (tests and `--replace`)."""
+    """Remove every movie, legacy suggestion hash and autocomplete entry (tests and
+    `--replace`)."""
     r = client()
-    for pattern in (movie_key_pattern(), suggestion_key_pattern()):
+    for pattern in (movie_key_pattern(), legacy_suggestion_key_pattern()):
         keys = []
         for key in r.scan_iter(match=pattern, count=batch):
             keys.append(key)
@@ -490,7 +492,7 @@ def autocomplete(prefix: str, limit: int = 5, fuzzy: bool = True) -> list[Comple
 
 
 def phonetic_suggestions(query: str, limit: int = 5) -> list[Document]:
-    """Suggestion hashes (title, year, movie_id) whose titles sound like `query`, a
-    phonetic query built by search/queries/builder.py."""
+    """Movies (title, year, id) whose titles sound like `query`, a phonetic query built
+    by search/queries/builder.py."""
     raw = client().execute_command("FT.SEARCH", *ft.phonetic_args(query, limit))
     return [Document(raw[i], _pairs(raw[i + 1] or [])) for i in range(1, len(raw), 2)]

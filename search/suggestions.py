@@ -98,9 +98,9 @@ def look_up(text: str, limit: int) -> Suggested:
                 docs = store.phonetic_suggestions(phonetic, limit=PHONETIC_CANDIDATES)
                 docs.sort(key=lambda d: spelling_distance(typed_words, d.get("title", "")))
                 for doc in docs:
-                    year = doc.get("year")
-                    title = doc.get("title", "")
-                    add(doc.get("movie_id"), f"{title} ({year})" if year else title)
+                    year, title = doc.get("year"), doc.get("title", "")
+                    movie_id = doc.get("id") or doc.get("movie_id")
+                    add(movie_id, f"{title} ({year})" if year else title)
     except redis.ResponseError as exc:  # what was found before the error is still good
         if is_redis_outage(exc):
             raise

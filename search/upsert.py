@@ -1,28 +1,32 @@
 """Writing movies: one movie's whole upsert runs inside Redis as a function (one command
-per movie: the movie hash, its suggestion hash and its autocomplete entries), and the
-rewrite of derived fields that a reindex fills in."""
+per movie: the movie hash and its autocomplete entries), the rewrite of derived fields
+that a reindex fills in, and the move of legacy suggestion hashes into movie hashes."""
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import redis
 from redis.client import Pipeline
 
 from search.keys import (
+    ADOPT_FUNCTION,
     AUTOCOMPLETE_KEY,
     UPSERT_FUNCTION,
     UPSERT_LIBRARY,
+    legacy_suggestion_key,
+    legacy_suggestion_key_pattern,
     movie_key,
     movie_key_pattern,
-    suggestion_key,
     upsert_version_function,
 )
 from search.ranking import autocomplete_strings, suggestion_score
 from search.store import MOVIE_FIELDS, client
 
-# Keys: the movie hash, its suggestion hash, the FT.SUGADD dictionary. Args: now,
-# payload, score, n, n autocomplete strings, then the movie's field/value pairs.
-UPSERT_VERSION = "5"  # bump when the function changes (it lists MOVIE_FIELDS)
+# Keys: the movie hash, its legacy suggestion hash, the FT.SUGADD dictionary. Args: now,
+# payload, score, n, n autocomplete strings, then the movie's field/value pairs. The
+# movie hash keeps its strings in `autocomplete` (indexed by neither index), so that a
+# re-import can FT.SUGDEL the ones its new title no longer calls for.
+UPSERT_VERSION = "6"  # bump when the function changes (it lists MOVIE_FIELDS)
 _RECORD_FIELDS = ", ".join(f'"{f}"' for f in MOVIE_FIELDS if f not in ("created_at", "updated_at"))
 UPSERT_SOURCE = f"""#!lua name={UPSERT_LIBRARY}
 local FIELDS = {{{_RECORD_FIELDS}}}
@@ -36,7 +40,7 @@ local function split(text)
 end
 
 local function upsert(keys, args)
-  local movie, suggestion, dictionary = keys[1], keys[2], keys[3]
+  local movie, legacy, dictionary = keys[1], keys[2], keys[3]
   local now, payload, score, n = args[1], args[2], args[3], tonumber(args[4])
   local strings, wanted = {{}}, {{}}
   for i = 1, n do strings[i] = args[4 + i]; wanted[args[4 + i]] = true end
@@ -46,24 +50,24 @@ local function upsert(keys, args)
     pairs_[#pairs_ + 1] = args[i]
     pairs_[#pairs_ + 1] = args[i + 1]
   end
-  local created = redis.call("HGET", movie, "created_at")
+  local stored = redis.call("HMGET", movie, "created_at", "autocomplete")
+  local created, written = stored[1], stored[2]
   if created then
     local stale = {{}}
     for _, name in ipairs(FIELDS) do
       if fields[name] == nil then stale[#stale + 1] = name end
     end
     if #stale > 0 then redis.call("HDEL", movie, unpack(stale)) end
+    if not written then  -- written before v6: its strings are in its suggestion hash
+      written = redis.call("HGET", legacy, "autocomplete")
+      redis.call("UNLINK", legacy)
+    end
   end
-  redis.call("HSET", movie, "created_at", created or now, "updated_at", now, unpack(pairs_))
-  local old = split(redis.call("HGET", suggestion, "autocomplete"))
-  for string in pairs(old) do
+  redis.call("HSET", movie, "created_at", created or now, "updated_at", now,
+             "autocomplete", table.concat(strings, SEP), unpack(pairs_))
+  for string in pairs(split(written)) do
     if not wanted[string] then redis.call("FT.SUGDEL", dictionary, string) end
   end
-  redis.call("HDEL", suggestion, "genre", "year")
-  local entry = {{"title", fields["title"], "movie_id", fields["id"],
-                 "autocomplete", table.concat(strings, SEP)}}
-  if fields["year"] then entry[#entry + 1] = "year"; entry[#entry + 1] = fields["year"] end
-  redis.call("HSET", suggestion, unpack(entry))
   for _, string in ipairs(strings) do
     -- Without INCR the score is set, not added: a re-import does not inflate it.
     redis.call("FT.SUGADD", dictionary, string, score, "PAYLOAD", payload)
@@ -72,7 +76,17 @@ local function upsert(keys, args)
   return 1
 end
 
+local function adopt(keys)
+  local movie, legacy = keys[1], keys[2]
+  local strings = redis.call("HGET", legacy, "autocomplete")
+  if strings and redis.call("EXISTS", movie) == 1 then
+    redis.call("HSETNX", movie, "autocomplete", strings)  -- a newer upsert's strings win
+  end
+  return redis.call("UNLINK", legacy)
+end
+
 redis.register_function("{UPSERT_FUNCTION}", upsert)
+redis.register_function("{ADOPT_FUNCTION}", adopt)
 redis.register_function{{function_name = "{upsert_version_function(UPSERT_VERSION)}",
                          callback = function() return 1 end, flags = {{"no-writes"}}}}
 """
@@ -99,7 +113,7 @@ def queue_movie_upsert(pipe: Pipeline, record: dict, now: int) -> None:
         if value is not None and value != "":
             args += [name, value]
     pipe.fcall(
-        UPSERT_FUNCTION, 3, movie_key(movie_id), suggestion_key(movie_id), AUTOCOMPLETE_KEY,
+        UPSERT_FUNCTION, 3, movie_key(movie_id), legacy_suggestion_key(movie_id), AUTOCOMPLETE_KEY,
         *args,
     )  # fmt: skip
 
@@ -115,9 +129,8 @@ def refresh_derived_fields(
     release derives that movies imported before it lack. Returns how many changed."""
     r = client()
     changed = 0
-    keys = []
 
-    def flush():
+    def flush(keys):
         nonlocal changed
         reads = r.pipeline(transaction=False)
         for key in keys:
@@ -138,12 +151,35 @@ def refresh_derived_fields(
             if absent:
                 writes.hdel(key, *absent)
         writes.execute()
-        keys.clear()
 
-    for key in r.scan_iter(match=movie_key_pattern(), count=batch):
+    for keys in _key_batches(r, movie_key_pattern(), batch):
+        flush(keys)
+    return changed
+
+
+def adopt_legacy_suggestions(batch: int = 1000) -> int:
+    """Move the autocomplete strings of every `suggestion:<id>` hash (releases before
+    upsert v6) into its movie hash, unless that has its own, and remove the suggestion
+    hash. Returns how many were removed."""
+    ensure_upsert_function()
+    r = client()
+    removed = 0
+    for keys in _key_batches(r, legacy_suggestion_key_pattern(), batch):
+        pipe = r.pipeline(transaction=False)
+        for key in keys:
+            movie_id = key.removeprefix(legacy_suggestion_key(""))
+            pipe.fcall(ADOPT_FUNCTION, 2, movie_key(movie_id), key)
+        removed += sum(pipe.execute())
+    return removed
+
+
+def _key_batches(r: redis.Redis, pattern: str, batch: int) -> Iterator[list[str]]:
+    """The keys SCAN finds for `pattern`, `batch` at a time."""
+    keys = []
+    for key in r.scan_iter(match=pattern, count=batch):
         keys.append(key)
         if len(keys) >= batch:
-            flush()
+            yield keys
+            keys = []
     if keys:
-        flush()
-    return changed
+        yield keys

@@ -232,7 +232,8 @@ def longest_names(names: Sequence[str]) -> list[str]:
 
 
 def suggestion_query(raw: str) -> str | None:
-    """A safe phonetic query over `movies_suggestions` for the autocomplete fallback."""
+    """A safe phonetic query over `movies_suggestions` (the movie hashes' titles) for
+    the autocomplete fallback."""
     words = [w for w in words_of(clean_text(raw)[:MAX_QUERY_CHARS]) if len(w) >= 2][:MAX_WORDS]
     if not words:
         return None

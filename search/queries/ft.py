@@ -116,7 +116,8 @@ def spellcheck_args(terms: Sequence[str], distance: int) -> list:
 
 
 def phonetic_args(query: str, limit: int) -> list:
-    return [keys.SUGGESTIONS_INDEX, query, "RETURN", 3, "title", "year", "movie_id",
+    # movie_id: an index an older release built over its suggestion hashes, until reindex.
+    return [keys.SUGGESTIONS_INDEX, query, "RETURN", 4, "title", "year", "id", "movie_id",
             "LIMIT", 0, limit, *tail({}, timeout_ms=SUGGEST_TIMEOUT_MS)]  # fmt: skip
 
 

@@ -41,7 +41,8 @@ def _old_suggestions_index():
     r = store.client()
     r.ft(keys.SUGGESTIONS_INDEX).dropindex(delete_documents=False)
     r.execute_command(
-        "FT.CREATE", keys.SUGGESTIONS_INDEX, "ON", "HASH", "PREFIX", 1, keys.SUGGESTION_PREFIX,
+        "FT.CREATE", keys.SUGGESTIONS_INDEX, "ON", "HASH",
+        "PREFIX", 1, keys.LEGACY_SUGGESTION_PREFIX,
         "STOPWORDS", 0, "SCHEMA", "title", "TEXT", "PHONETIC", "dm:en",
         "genre", "TAG", "SEPARATOR", "|", "year", "NUMERIC",
     )  # fmt: skip
@@ -73,3 +74,58 @@ def test_phonetic_fallback_works_on_the_slim_suggestions_index(catalogue):
     # fallback over movies_suggestions finds Casablanca.
     labels = [s.label for s in suggest("Kasablanka")]
     assert any(label.startswith("Casablanca") for label in labels)
+
+
+def _legacy_movie(movie_id, title):
+    """A movie as releases before upsert v6 stored it: its autocomplete strings in a
+    `suggestion:<id>` hash beside the movie hash."""
+    writer = importer.MovieWriter()
+    writer.add(records.validate({"id": movie_id, "title": title, "year": 1999}))
+    writer.flush()
+    r = store.client()
+    strings = r.hget(keys.movie_key(movie_id), "autocomplete")
+    r.hdel(keys.movie_key(movie_id), "autocomplete")
+    legacy = {"title": title, "movie_id": movie_id, "year": 1999, "autocomplete": strings}
+    r.hset(keys.legacy_suggestion_key(movie_id), mapping=legacy)
+
+
+def _reimport(movie_id, title):
+    writer = importer.MovieWriter()
+    writer.add(records.validate({"id": movie_id, "title": title, "year": 1999}))
+    writer.flush()
+
+
+def test_reindex_moves_legacy_suggestion_hashes_into_the_movie_hashes(catalogue, scratch_ids):
+    (movie_id,) = scratch_ids()
+    _legacy_movie(movie_id, "Quillwort Marmalade")
+    _old_suggestions_index()
+    report = indexing.reindex()
+    store.wait_until_indexed(keys.SUGGESTIONS_INDEX)
+    r = store.client()
+    assert report.legacy_suggestions_removed == 1
+    assert not r.exists(keys.legacy_suggestion_key(movie_id))
+    assert r.hget(keys.movie_key(movie_id), "autocomplete") == "Quillwort Marmalade (1999)"
+    assert [s.id for s in suggest("quillwort marm")] == [str(movie_id)]
+    assert [s.label for s in suggest("Kwilwort Marmelaid")] == ["Quillwort Marmalade (1999)"]
+    _reimport(movie_id, "Quillwort Nectarine")
+    assert store.autocomplete("quillwort marm", fuzzy=False) == []
+
+
+def test_a_reimport_before_the_reindex_deletes_the_legacy_strings(catalogue, scratch_ids):
+    (movie_id,) = scratch_ids()
+    _legacy_movie(movie_id, "Quillwort Marmalade")
+    _reimport(movie_id, "Quillwort Nectarine")
+    assert store.autocomplete("quillwort marm", fuzzy=False) == []
+    assert not store.client().exists(keys.legacy_suggestion_key(movie_id))
+
+
+def test_the_phonetic_fallback_answers_from_legacy_hashes_until_the_reindex(catalogue, scratch_ids):
+    (movie_id,) = scratch_ids()
+    _legacy_movie(movie_id, "Quillwort Marmalade")
+    _old_suggestions_index()
+    try:
+        store.wait_until_indexed(keys.SUGGESTIONS_INDEX)
+        assert [s.id for s in suggest("Kwilwort Marmelaid")] == [str(movie_id)]
+    finally:
+        store.rebuild_suggestions_index()
+        store.wait_until_indexed(keys.SUGGESTIONS_INDEX)

@@ -31,6 +31,11 @@ class Command(BaseCommand):
                 f"Filled in the derived fields of {report.derived_refreshed} movies "
                 "imported before they existed."
             )
+        if report.legacy_suggestions_removed:
+            self.stdout.write(
+                f"Moved {report.legacy_suggestions_removed} suggestion hashes of an older "
+                "release into their movie hashes."
+            )
         if report.reindexed_from:
             self.stdout.write(
                 f"Reindexed: {alias} now points at {report.live} ({report.num_docs} documents); "
