@@ -205,19 +205,23 @@ def build_query(
     return built
 
 
+def _name_tags(names: Sequence[str]) -> tuple[str, Params]:
+    """The `names` as one TAG alternative of parameters, and those parameters."""
+    params = {f"name{i}": name for i, name in enumerate(names)}
+    return "|".join(f"${name}" for name in params), params
+
+
 def person_query(built: "BuiltQuery", field_name: str, names: Sequence[str]) -> tuple[str, Params]:
     """(query, params): the matches of `built` whose `field_name` tag (`director_key` or
     `cast_key`) holds one of the full `names`; the names travel in PARAMS."""
-    params = built.params | {f"name{i}": name for i, name in enumerate(names)}
-    tags = "|".join(f"$name{i}" for i in range(len(names)))
-    return f"@{field_name}:{{{tags}}} {built.query}", params
+    tags, params = _name_tags(names)
+    return f"@{field_name}:{{{tags}}} {built.query}", built.params | params
 
 
 def people_query(names: Sequence[str]) -> tuple[str, Params]:
     """(query, params): every film that credits one of the full `names` as director or
     cast, whatever the search; a lookup of tags only, so it costs next to nothing."""
-    params = {f"name{i}": name for i, name in enumerate(names)}
-    tags = "|".join(f"$name{i}" for i in range(len(names)))
+    tags, params = _name_tags(names)
     return f"(@director_key:{{{tags}}} | @cast_key:{{{tags}}})", params
 
 
