@@ -6,7 +6,8 @@ phonetic `movies_suggestions`; the FT.SUGADD dictionary `movies:autocomplete`; t
 cache generation `search:generation`; the Redis function library `movies`. Releases
 before upsert v6 also wrote `suggestion:<id>` hashes: `create_index --reindex` removes them.
 Cache store: `search_cache:<generation>:<hash>` (Django's cache), the rendered pages
-`search_cache:<generation>:html:<hash>`, `search_cache:<generation>:movie:<id>`, the
+`search_cache:<generation>:html:<hash>`, `search_cache:<generation>:movie:<id>` (and its
+`:movie-seen:<id>` marker), the
 suggestions `search_cache:<generation>:suggest:<hash>`,
 and `filter_cache:*`.
 """
@@ -79,6 +80,11 @@ def results_html_key(generation: int, query_digest: str) -> str:
 def movie_html_key(generation: int, movie_id: int | str) -> str:
     """A movie page's rendered article and "more like this"."""
     return f"search_cache:{generation}:movie:{movie_id}"
+
+
+def movie_seen_key(generation: int, movie_id: int | str) -> str:
+    """Marks a movie page viewed once: its rendered page is kept from the second view."""
+    return f"search_cache:{generation}:movie-seen:{movie_id}"
 
 
 def suggest_cache_key(generation: int, digest: str) -> str:

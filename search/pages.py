@@ -124,6 +124,11 @@ def cached_movie(generation: int, movie_id: int) -> RenderedMovie | None:
 
 
 def keep_movie(generation: int, movie_id: int, rendered: RenderedMovie) -> None:
+    """Kept from a movie's second view on, as results are: a crawler walking the
+    catalogue would otherwise fill the cache with pages seen once (about 5 KB each,
+    against a marker of a few bytes), evicting what is read again."""
+    if cache.add(keys.movie_seen_key(generation, movie_id), 1, RENDERED_TTL):
+        return  # the first view (or the cache is down)
     cache.put(keys.movie_html_key(generation, movie_id), rendered.to_cache(), RENDERED_TTL)
 
 
