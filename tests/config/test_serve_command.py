@@ -1,5 +1,10 @@
 """`manage.py serve`'s gunicorn command line, which the benches and live tests run too."""
 
+import re
+
+import pytest
+from django.core.management.base import CommandError
+
 from config.management.commands import serve
 
 
@@ -25,3 +30,27 @@ def test_gunicorn_command_gives_gevent_its_slots_and_connections():
     command = serve.gunicorn_command(options)
     assert command[command.index("--threads") + 1] == "3"
     assert command[command.index("--worker-connections") + 1] == "50"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("PORT", "eighty", "'eighty' is not a whole number from 0 (the option or PORT)"),
+        ("WEB_WORKERS", "0", "'0' is not a whole number from 1 (the option or WEB_WORKERS)"),
+        ("WEB_KEEPALIVE", "5s", "'5s' is not a whole number from 0 (the option or WEB_KEEPALIVE)"),
+        ("WEB_WORKER_CLASS", "sync", "'sync' is not one of gevent, gthread, asgi"),
+    ],
+)
+def test_a_bad_setting_in_the_environment_is_refused_with_the_reason(
+    monkeypatch, variable, value, reason
+):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(CommandError, match=re.escape(reason)):
+        serve.serve_options()
+
+
+def test_settings_from_the_environment_are_read_as_numbers(monkeypatch):
+    monkeypatch.setenv("PORT", "8124")
+    monkeypatch.setenv("WEB_THREADS", "4")
+    options = serve.serve_options()
+    assert (options["port"], options["threads"]) == (8124, 4)

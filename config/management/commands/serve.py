@@ -5,11 +5,12 @@ database and static files, then runs gunicorn in the foreground; Ctrl-C stops gu
 and then Redis, which saves its data for the next run.
 """
 
+import argparse
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -31,6 +32,31 @@ WORKER_CLASSES = tuple(APPLICATIONS)
 DEFAULT_WORKER_CLASS = "gevent"
 
 
+def _whole_number(variable: str, least: int = 0) -> Callable[[str], int]:
+    """An option's parser that names the environment variable its default comes from."""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            number = None
+        if number is None or number < least:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a whole number from {least} (the option or {variable})"
+            )
+        return number
+
+    return parse
+
+
+def _worker_class(text: str) -> str:
+    if text not in WORKER_CLASSES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not one of {', '.join(WORKER_CLASSES)} (the option or WEB_WORKER_CLASS)"
+        )
+    return text
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -39,26 +65,33 @@ class Command(BaseCommand):
     help = "Run the product: embedded Redis Stack, migrations, gunicorn."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        # String defaults from the environment go through each option's `type`, so a
+        # bad PORT or WEB_* value is refused with the reason, as a bad option is.
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", 2)))
-        parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", 8)))
+        parser.add_argument("--port", type=_whole_number("PORT"),
+                            default=os.environ.get("PORT", "8000"))  # fmt: skip
+        parser.add_argument("--workers", type=_whole_number("WEB_WORKERS", least=1),
+                            default=os.environ.get("WEB_WORKERS", "2"))  # fmt: skip
+        parser.add_argument("--threads", type=_whole_number("WEB_THREADS", least=1),
+                            default=os.environ.get("WEB_THREADS", "8"))  # fmt: skip
         parser.add_argument(
             "--worker-class",
-            choices=WORKER_CLASSES,
+            type=_worker_class,
             default=os.environ.get("WEB_WORKER_CLASS", DEFAULT_WORKER_CLASS),
+            help=f"one of {', '.join(WORKER_CLASSES)} (default: WEB_WORKER_CLASS or "
+            f"{DEFAULT_WORKER_CLASS})",
         )
         parser.add_argument(
             "--keep-alive",
-            type=int,
-            default=int(os.environ.get("WEB_KEEPALIVE", 5)),
+            type=_whole_number("WEB_KEEPALIVE"),
+            default=os.environ.get("WEB_KEEPALIVE", "5"),
             help="seconds a client has to send its request headers (gevent), and that an "
             "idle kept-alive connection stays open",
         )
         parser.add_argument(
             "--worker-connections",
-            type=int,
-            default=int(os.environ.get("WEB_WORKER_CONNECTIONS", 1000)),
+            type=_whole_number("WEB_WORKER_CONNECTIONS", least=1),
+            default=os.environ.get("WEB_WORKER_CONNECTIONS", "1000"),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
