@@ -53,6 +53,7 @@ from common import (
     stop,
     write_section,
 )
+from load.server_timing import cache_answer
 from run_all import header_lines
 from search_bench import query_dict, typical_queries
 
@@ -130,8 +131,8 @@ class Browser:
         for cookie in response.headers.get_all("Set-Cookie") or ():
             name, _, value = cookie.split(";", 1)[0].partition("=")
             self.cookies[name.strip()] = value.strip()
-        timing = response.getheader("Server-Timing", "")
-        cache = "hit" if 'cache;desc="hit"' in timing else "miss" if "cache;desc" in timing else ""
+        cache = cache_answer(response.getheader("Server-Timing"))
+        cache = "" if cache == "absent" else cache
         return Answer(response.status, ms, cache, response.getheader("Location", ""))
 
     def ok(self, url: str, headers: dict | None = None, status: int = 200) -> Answer:
