@@ -5,12 +5,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from search.queries.ft import FtQuery
-from search.queries.text import words_of
+from search.queries.text import person_keys, words_of
 
 SIMILAR_ERA_YEARS = 5
 SIMILAR_FIELDS = ("title", "year", "genre")
 MAX_SIMILAR_GENRES = 5
 MAX_TITLE_WORDS = 5
+MAX_DIRECTORS = 3
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,13 @@ def similar_queries(
 ) -> SimilarQueries:
     """Films by the same director with a title word in common (sequels), then those
     sharing a genre, then all the director's films; then the same era's genre-mates."""
-    params = {}
-    director_words = words_of(director or "")
-    director_clause = f'@director:"{" ".join(director_words)}"' if director_words else None
+    # The directors' full names as tags: a phrase over the director text intersects the
+    # postings of common first names and surnames (about 3 ms a page at 1,000,000 movies).
+    directors = person_keys([director])[:MAX_DIRECTORS] if director else []
+    params = {f"d{i}": name for i, name in enumerate(directors)}
+    director_clause = None
+    if directors:
+        director_clause = "@director_key:{" + "|".join(f"${name}" for name in params) + "}"
     genre_clause = None
     if genres:
         names = []
@@ -45,19 +50,19 @@ def similar_queries(
     optional = " ".join(f"~@title:{w}" for w in title_words)
     queries = []
     if director_clause and title_words:
-        queries.append((f"{director_clause} @title:({'|'.join(title_words)})", {}))
+        queries.append(f"{director_clause} @title:({'|'.join(title_words)})")
     if director_clause and genre_clause:
-        queries.append((f"{director_clause} {genre_clause}", params))
+        queries.append(f"{director_clause} {genre_clause}")
     if director_clause:
-        queries.append((director_clause, {}))
+        queries.append(director_clause)
     ranked = tuple(
         FtQuery(
             f"{query} {optional}" if optional else query,
-            query_params,
+            params,
             limit=limit + 1,
             return_fields=SIMILAR_FIELDS,
         )
-        for query, query_params in queries
+        for query in queries
     )
     era = None
     if genre_clause:

@@ -137,6 +137,18 @@ def test_movie_page_shows_more_like_this_without_the_film_itself(client):
     assert all(m.id != "23819" for m in similar)
 
 
+def test_more_like_this_of_a_co_directed_film_shows_what_each_director_made(catalogue):
+    from search.movies import more_like_this, movie_detail
+    from search.queries.text import person_keys
+
+    devil = movie_detail(515)  # A Good Little Devil: Edwin S. Porter, J. Searle Dawley
+    directors = set(person_keys([devil.director]))
+    by_id = {str(r["id"]): r for r in catalogue}
+    credits = [set(person_keys([by_id[m.id]["director"]])) for m in more_like_this(devil)]
+    assert len(directors) == 2 and credits and all(c & directors for c in credits)
+    assert any(len(c & directors) == 1 for c in credits)  # one of them without the other
+
+
 def test_an_unknown_movie_is_a_404(client):
     assert client.get("/movies/999999999/").status_code == 404
 
@@ -146,10 +158,12 @@ def test_more_like_this_falls_back_to_films_of_the_same_genres_and_era(catalogue
 
     from search.movies import more_like_this, movie_detail
     from search.queries.similar import SIMILAR_ERA_YEARS
+    from search.queries.text import person_keys
 
-    films_by = Counter(r["director"] for r in catalogue if r.get("director"))
+    films_by = Counter(k for r in catalogue for k in person_keys([r.get("director") or ""]))
     loner = next(r for r in catalogue if r.get("genre") and r.get("year") and r.get("director")
-                 and films_by[r["director"]] == 1 and r["year"] > 1950)  # fmt: skip
+                 and all(films_by[k] == 1 for k in person_keys([r["director"]]))
+                 and r["year"] > 1950)  # fmt: skip
     similar = more_like_this(movie_detail(loner["id"]))
     assert len(similar) == 6
     by_id = {str(r["id"]): r for r in catalogue}
