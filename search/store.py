@@ -380,10 +380,16 @@ def docs_by_keys(keys: Sequence[str], fields: Sequence[str]) -> list[Document]:
     return docs
 
 
-def has_ratings() -> bool:
-    """True when some movie has a rating: an aggregation that stops at the first match."""
-    raw = client().execute_command("FT.AGGREGATE", *ft.any_match_args("@rating:[-inf +inf]"))
+def has_match(query: str, params: Mapping[str, object] | None = None) -> bool:
+    """True when `query` matches a movie: an aggregation that stops at the first match,
+    where counting a broad query reads every match (30 ms for a common word at 1M)."""
+    raw = client().execute_command("FT.AGGREGATE", *ft.any_match_args(query, params))
     return len(raw) > 1
+
+
+def has_ratings() -> bool:
+    """True when some movie has a rating."""
+    return has_match("@rating:[-inf +inf]")
 
 
 @dataclass(frozen=True)

@@ -121,5 +121,4 @@ def suggest_correction(params: SearchParams, text_query: TextQuery) -> str | Non
         return None
     text = " ".join(corrected)
     built = build_query(parse_text(text + " "), params.filters, params.ranges, ranking=False)
-    (total,) = store.count_matches([(built.query, built.params)])
-    return text if total else None
+    return text if store.has_match(built.query, built.params) else None

@@ -87,9 +87,9 @@ def count_args(query: str, params: Mapping[str, object]) -> list:
     return [keys.index_alias(), query, "LIMIT", 0, 0, *tail(params)]
 
 
-def any_match_args(query: str) -> list:
+def any_match_args(query: str, params: Mapping[str, object] | None = None) -> list:
     """FT.AGGREGATE that stops at the first match of `query`."""
-    return [keys.index_alias(), query, "LIMIT", 0, 1, *tail({})]
+    return [keys.index_alias(), query, "LIMIT", 0, 1, *tail(params or {})]
 
 
 def facet_args(
