@@ -55,19 +55,23 @@ class Highlighter:
         self.words = [w for w in words if not is_stop_word(w)] or list(words)
         self.prefix_word = text_query.words[-1] if text_query.prefix_last else None
         self.typos = text_query.typos
-        self._seen = {}  # token -> matched: a results page repeats most of its words
+        # (token, prefix allowed) -> matched: a results page repeats most of its words
+        self._seen = {}
 
-    def matches(self, token: str) -> bool:
+    def matches(self, token: str, prefix: bool = True) -> bool:
+        """Whether `token` matches a searched word; with `prefix`, the word being typed
+        matches the tokens it starts, as it does in titles and names."""
         lowered = token.lower()
-        matched = self._seen.get(lowered)
+        matched = self._seen.get((lowered, prefix))
         if matched is None:
-            matched = self._seen[lowered] = any(
-                word_matches(lowered, word, prefix=(word == self.prefix_word), typos=self.typos)
+            matched = self._seen[lowered, prefix] = any(
+                word_matches(lowered, word, prefix=prefix and word == self.prefix_word,
+                             typos=self.typos)
                 for word in self.words
-            )
+            )  # fmt: skip
         return matched
 
-    def mark(self, text: str) -> str:
+    def mark(self, text: str, prefix: bool = True) -> str:
         """Escaped HTML of `text` with matched words in <mark>. The text between marks is
         escaped a run at a time: a page marks thousands of words."""
         if not text:
@@ -77,7 +81,7 @@ class Highlighter:
         out = []
         last = 0
         for found in TOKEN_RE.finditer(text):
-            if self.matches(found.group()):
+            if self.matches(found.group(), prefix):
                 out.append(html.escape(text[last : found.start()]))
                 out.append(f"<mark>{html.escape(found.group())}</mark>")
                 last = found.end()
@@ -85,15 +89,17 @@ class Highlighter:
         return mark_safe("".join(out))  # noqa: S308 - every piece was escaped above
 
     def snippet(self, text: str, length: int = 32) -> str:
-        """About `length` words of `text` around its first match, marked."""
+        """About `length` words of the plot `text` around its first match, marked. The
+        word being typed completes in titles and names only (search/queries/builder.py),
+        so in a plot it is marked where it is whole."""
         if not text:
             return ""
         words = text.split()
         if len(words) <= length:
-            return self.mark(text)
+            return self.mark(text, prefix=False)
         start = 0
         for index, word in enumerate(words):
-            if any(self.matches(t) for t in TOKEN_RE.findall(word)):
+            if any(self.matches(t, prefix=False) for t in TOKEN_RE.findall(word)):
                 start = max(0, index - length // 4)
                 break
         end = min(len(words), start + length)
@@ -101,4 +107,5 @@ class Highlighter:
         piece = " ".join(words[start:end])
         prefix = "… " if start > 0 else ""
         suffix = " …" if end < len(words) else ""
-        return mark_safe(f"{prefix}{self.mark(piece)}{suffix}")  # noqa: S308 - marked above
+        marked = self.mark(piece, prefix=False)
+        return mark_safe(f"{prefix}{marked}{suffix}")  # noqa: S308 - marked above

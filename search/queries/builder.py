@@ -22,16 +22,20 @@ from search.queries.text import (
 from search.ranking import FUZZY_WEIGHT, PREFIX_WEIGHT, TITLE_PREFIX_WEIGHT
 
 MIN_PREFIX_CHARS = 4  # a shorter last word being typed completes only a title's start
+# A word being typed completes in these fields only: at 1,000,000 movies a 4-letter prefix
+# expands over plots to hundreds of thousands of postings (docs/SEARCH.md, "Typing").
+PREFIX_FIELDS = "title|director|cast"
 MAX_NAME_WORDS = 5  # the longest run of typed words looked up as a person's full name
 Params = dict[str, str | int | float]
 
 
 def word_clause(word: str, prefix: bool, typos: bool = True) -> str:
-    """One word: exact, prefix while typing, and (with `typos`) its typo variants
-    weighted down."""
+    """One word: exact, prefix while typing (in titles and names only), and (with
+    `typos`) its typo variants weighted down."""
     exact = [word]
     if prefix and len(word) >= 2:
-        exact.append(f"({word}*)=>{{$weight:{PREFIX_WEIGHT}}}")
+        # Before the typo variants: the parser refuses a field scope after `=>{...}|`.
+        exact.append(f"(@{PREFIX_FIELDS}:({word}*))=>{{$weight:{PREFIX_WEIGHT}}}")
     fuzzy = []
     allowed = allowed_typos(word) if typos else 0
     if allowed == 2:

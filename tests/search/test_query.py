@@ -36,7 +36,7 @@ def test_typo_rules_follow_meilisearch():
     assert "laien" in word_clause("alien", prefix=False)  # a swap counts as one typo
     assert word_clause("1984", prefix=False) == "1984"
     assert adjacent_swaps("abc") == ["bac", "acb"]
-    assert "(star*)" in word_clause("star", prefix=True)
+    assert "(@title|director|cast:(star*))" in word_clause("star", prefix=True)
 
 
 def test_without_typos_only_the_words_as_typed():
@@ -49,6 +49,13 @@ def test_without_typos_only_the_words_as_typed():
     # The highlighter marks what the search matched: variants only when it searched them.
     assert "<mark>" in Highlighter(parse_text("ghost ")).mark("ghast")
     assert "<mark>" not in Highlighter(replace(parse_text("ghost "), typos=False)).mark("ghast")
+
+
+def test_the_word_being_typed_is_marked_as_a_prefix_in_titles_only():
+    typing = Highlighter(parse_text("fath"))
+    assert "<mark>Father</mark>" in typing.mark("Father of the Bride")
+    assert "<mark>" not in typing.snippet("His father leaves.")
+    assert "<mark>father</mark>" in Highlighter(parse_text("father")).snippet("His father leaves.")
 
 
 def test_filters_travel_in_params_never_in_the_query():

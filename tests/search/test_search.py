@@ -94,6 +94,18 @@ def test_prefix_of_the_last_word_while_typing():
     assert "Casablanca" in titles(search(q="casabl"))
 
 
+def test_a_word_being_typed_completes_in_titles_and_names_not_in_plots(catalogue):
+    named = {w for r in catalogue for f in ("title", "director", "cast")
+             for w in words_of(str(r.get(f) or ""))}  # fmt: skip
+    film, word = next(
+        (r, w) for r in catalogue for w in words_of(r.get("plot") or "")
+        if len(w) >= 9 and w.isalpha() and not any(n.startswith(w[:6]) for n in named)
+    )  # fmt: skip
+    typing = search(q=word[:6], size="100")
+    assert str(film["id"]) not in {m.id for m in typing.movies}
+    assert str(film["id"]) in {m.id for m in search(q=word, size="100").movies}
+
+
 @pytest.mark.parametrize(
     ("typed", "expected"),
     [
