@@ -87,6 +87,11 @@ def movie_seen_key(generation: int, movie_id: int | str) -> str:
     return f"search_cache:{generation}:movie-seen:{movie_id}"
 
 
+def count_cache_key(generation: int, digest: str) -> str:
+    """The number of matches of one query (a facet's matches without its own filter)."""
+    return f"search_cache:{generation}:count:{digest}"
+
+
 def suggest_cache_key(generation: int, digest: str) -> str:
     """The search box's suggestions for one typed text."""
     return f"search_cache:{generation}:suggest:{digest}"

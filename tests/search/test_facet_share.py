@@ -7,11 +7,15 @@ from search import facets, store
 from search.params import parse_params
 from search.queries.text import parse_text
 from search.results import search_uncached
+from tests.conftest import empty_store
 
 
-def own_filter_facets(query_string, monkeypatch, count_sent):
+def own_filter_facets(query_string, monkeypatch, count_sent, keep_counts=False):
+    """The facets of a search whose counts were not kept (unless `keep_counts`)."""
     params = parse_params(QueryDict(query_string), facets.filter_options())
     total = search_uncached(params).total_count
+    if not keep_counts:
+        empty_store("cache")
     real_count = store.count_matches
 
     def counting(queries):
@@ -36,3 +40,15 @@ def test_a_rare_filter_is_counted(catalogue, monkeypatch):
     sent = []
     _, _, exact = own_filter_facets("q=love&genre=western", monkeypatch, sent)
     assert not exact and len(sent) == 1
+
+
+def test_a_count_is_kept_for_the_next_visitor(catalogue, monkeypatch):
+    sent = []
+    _, counted, _ = own_filter_facets("q=love&genre=western", monkeypatch, [])
+    _, again, _ = own_filter_facets("q=love&genre=western", monkeypatch, sent, keep_counts=True)
+    assert sent == [] and again == counted
+
+
+def test_a_facet_filtered_alone_shows_the_catalogues_exact_counts(catalogue, monkeypatch):
+    _, genre, _ = own_filter_facets("genre=western", monkeypatch, [])
+    assert genre == dict(facets.filter_options().facets["genre"])
