@@ -16,6 +16,10 @@ from search.params import SearchParams
 from search.values import MovieDetail, SimilarMovie
 
 RENDERED_TTL = 3600  # as long as the results they show (results.SEARCH_CACHE_TTL)
+# A query's first rendering is kept this long only: long enough for the page's own second
+# request (record=1 after a second's pause, or Enter), short enough that the one-off
+# queries of a long tail do not fill the cache with pages three times their result's size.
+FIRST_RENDERING_TTL = 60
 RESULTS_TEMPLATE = "search/_results.html"
 FORM_TEMPLATE = "search/_search_form.html"
 MOVIE_TEMPLATE = "search/_movie.html"
@@ -115,8 +119,13 @@ def cached_results(generation: int, digest: str) -> RenderedResults | None:
     return _cached(RenderedResults, keys.results_html_key(generation, digest))
 
 
-def keep_results(generation: int, digest: str, rendered: RenderedResults) -> None:
-    cache.put(keys.results_html_key(generation, digest), rendered.to_cache(), RENDERED_TTL)
+def keep_results(
+    generation: int, digest: str, rendered: RenderedResults, searched_before: bool
+) -> None:
+    """Kept for a minute after a query's first search, and from its second search on (its
+    result was in the cache) for as long as the result."""
+    ttl = RENDERED_TTL if searched_before else FIRST_RENDERING_TTL
+    cache.put(keys.results_html_key(generation, digest), rendered.to_cache(), ttl)
 
 
 def cached_movie(generation: int, movie_id: int) -> RenderedMovie | None:

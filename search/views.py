@@ -147,10 +147,8 @@ def _render_search(request, listing):
             _annotate(request, params, result.total_count, result.took_ms)
         return render(request, template, context, status=400), None
     rendered = RenderedResults.of(context, took_ms=result.took_ms)
-    # Kept from a query's second search on (its result was cached): the one-off queries
-    # of a long tail would fill the cache with pages three times their result's size.
-    if result.cached:
-        pages.keep_results(options.generation, query_digest(listing.urlencode()), rendered)
+    digest = query_digest(listing.urlencode())
+    pages.keep_results(options.generation, digest, rendered, searched_before=result.cached)
     return None, rendered
 
 
