@@ -154,6 +154,10 @@ EXAMPLES = {
             "redis_clients": "count",
             "cache_hit_ratio": "percent",
         },
+        "hosts": {
+            "web-1": {"cpu_usage": [12.5, None], "memory_usage": [41.0, None]},
+            "web-2": {"cpu_usage": [8.0, None], "memory_usage": [37.5, None]},
+        },
     },
     "PerformanceMetrics": {
         **_GRID,
