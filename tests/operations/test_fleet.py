@@ -11,6 +11,7 @@ from operations import alert_store, metrics_store
 from operations.collector import Collector
 from operations.fleet import evaluator_host, metrics_host
 from operations.keys import EVALUATOR_LOCK_KEY
+from operations.prometheus import render
 from operations.reports import system_metrics
 from tests.operations.helpers import fixed_system
 
@@ -129,3 +130,12 @@ def test_without_metrics_host_the_machine_name_is_used(monkeypatch):
     monkeypatch.delenv("METRICS_HOST", raising=False)
     monkeypatch.setattr("socket.gethostname", lambda: "web 1.example")
     assert metrics_host() == "web-1.example"
+
+
+def test_metrics_has_a_gauge_per_host(clock):
+    collector("web-1", clock, cpu=10.0).run_pass()
+    collector("web-2", clock, cpu=90.0).run_pass()
+    text = render(clock).decode()
+    assert 'movie_explorer_host_cpu_usage_percent{host="web-1"} 10.0' in text
+    assert 'movie_explorer_host_cpu_usage_percent{host="web-2"} 90.0' in text
+    assert 'movie_explorer_host_memory_usage_percent{host="web-2"} 40.0' in text
