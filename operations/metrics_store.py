@@ -273,8 +273,8 @@ def host_values(since_ms: int) -> dict[str, dict[str, float]]:
 
 
 def read_host_window(window: Window, now_ms: int) -> dict[str, dict[str, dict[int, float]]]:
-    """{host: {metric: {bucket_ms: average}}} of every host's own series over the window,
-    one TS.MRANGE found by label."""
+    """{host: {metric: {bucket_ms: average}}} of the hosts with samples in the window (a
+    host gone for longer is left out), one TS.MRANGE found by label."""
     grid = window.grid(now_ms)
     rows = _metrics().ts().mrange(
         grid[0], now_ms, [f"group={HOST_GROUP}", f"resolution={window.source or 'raw'}"],
@@ -284,8 +284,9 @@ def read_host_window(window: Window, now_ms: int) -> dict[str, dict[str, dict[in
     found: dict[str, dict[str, dict[int, float]]] = {}
     for row in rows:
         for labels, samples in row.values():
-            values = {int(t): float(v) for t, v in samples}
-            found.setdefault(labels["host"], {})[labels["metric"]] = values
+            if samples:
+                values = {int(t): float(v) for t, v in samples}
+                found.setdefault(labels["host"], {})[labels["metric"]] = values
     return found
 
 

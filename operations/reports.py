@@ -11,6 +11,7 @@ from django.urls import reverse
 from operations import alert_store, metrics_store, redis_server
 from operations.alert_types import iso_utc
 from operations.configuration import read_configuration
+from operations.fleet import evaluator_host
 from operations.rules import RULES
 from operations.series import APP_SERIES, HOST_METRICS, SYSTEM_SERIES, WINDOWS
 from telemetry.units import utc
@@ -146,5 +147,6 @@ def configuration() -> dict:
         "collector": {
             "last_pass": (utc(last_pass).isoformat() if last_pass else None),
             "last_duration_ms": collector.last_duration_ms,
+            "evaluator_host": evaluator_host(),
         },
     }

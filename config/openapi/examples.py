@@ -240,6 +240,10 @@ EXAMPLES = {
         "updated_at": "2026-12-01T07:00:00+00:00",
         "source": "operations:configuration",
         "admin_url": "/admin/operations/alertthreshold/",
-        "collector": {"last_pass": "2026-12-01T08:00:00+00:00", "last_duration_ms": 14.2},
+        "collector": {
+            "last_pass": "2026-12-01T08:00:00+00:00",
+            "last_duration_ms": 14.2,
+            "evaluator_host": "web-1",
+        },
     },
 }

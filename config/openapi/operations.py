@@ -213,7 +213,15 @@ def operations_components() -> dict[str, Any]:
                 },
                 "admin_url": {**STRING, "description": "Where staff edit the thresholds."},
                 "collector": closed_object(
-                    {"last_pass": nullable(DATE_TIME), "last_duration_ms": number_or_null}
+                    {
+                        "last_pass": nullable(DATE_TIME),
+                        "last_duration_ms": number_or_null,
+                        "evaluator_host": {
+                            **string_or_null,
+                            "description": "The web host whose collector evaluates the rules "
+                            "now; null when none holds the lease.",
+                        },
+                    }
                 ),
             }
         ),

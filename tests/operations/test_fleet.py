@@ -12,7 +12,7 @@ from operations.collector import Collector
 from operations.fleet import evaluator_host, metrics_host
 from operations.keys import EVALUATOR_LOCK_KEY
 from operations.prometheus import render
-from operations.reports import system_metrics
+from operations.reports import configuration, system_metrics
 from tests.operations.helpers import fixed_system
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +45,7 @@ def test_after_the_holder_stops_the_other_collector_takes_over(clock):
     assert web2.run_pass().evaluated
     assert not web1.run_pass().evaluated  # a restarted collector waits its turn
     assert evaluator_host() == "web-2"
+    assert configuration()["collector"]["evaluator_host"] == "web-2"
 
 
 def test_a_holder_that_dies_lets_another_take_over_once_its_lease_expires(clock):
@@ -105,6 +106,14 @@ def test_the_system_api_shows_each_hosts_series(clock):
     assert list(report["hosts"]) == ["web-1", "web-2"]
     assert report["hosts"]["web-2"]["cpu_usage"][-1] == 90.0
     assert report["series"]["cpu_usage"][-1] == 10.0  # web-1 evaluated before web-2 came
+
+
+def test_a_host_gone_before_the_range_is_not_shown(clock):
+    collector("old-container", clock).run_pass()
+    clock.advance(2 * 3600)  # two hours later, another host
+    collector("web-1", clock).run_pass()
+    report = system_metrics("1h", now_ms=int(clock() * 1000))
+    assert list(report["hosts"]) == ["web-1"]
 
 
 def test_one_host_keeps_todays_series(clock):
