@@ -126,7 +126,7 @@ class Collector:
             duration_ms = (time.perf_counter() - started) * 1000
             return PassResult({}, own, [], duration_ms, evaluated=False)
         configs = self.thresholds(now_ms)
-        system = self.fleet_figures(now_ms, own)
+        system, busiest = self.fleet_figures(now_ms, own)
         system.update(self.sample_redis(now_ms))
         error_rate = self.error_rate(now_ms)
         latency = self.latency(now_ms)
@@ -145,7 +145,7 @@ class Collector:
             "error_rate": error_rate,
             "response_time": self.completed_minute_p95(now_ms, latency),
         }
-        transitions = self.evaluator.evaluate(values, configs)
+        transitions = self.evaluator.evaluate(values, configs, hosts=busiest)
         alert_store.trim_alert_history(now_ms)  # the retention, also when no alert comes
         duration_ms = (time.perf_counter() - started) * 1000
         alert_store.record_collector_pass(now_ms, duration_ms, len(transitions))
@@ -164,12 +164,20 @@ class Collector:
             self.last_written_ms = max([*written, self.last_written_ms or 0]) or None
         return True
 
-    def fleet_figures(self, now_ms: int, own: dict[str, float]) -> dict[str, float]:
+    def fleet_figures(
+        self, now_ms: int, own: dict[str, float]
+    ) -> tuple[dict[str, float], dict[str, str]]:
         """The highest CPU and memory of the hosts that reported within a lease: what
-        the rules judge, so a busy host alerts whichever host evaluates."""
+        the rules judge, so a busy host alerts whichever host evaluates. With several
+        hosts, also which host each figure is from ({metric: host})."""
         hosts = metrics_store.host_values(now_ms - self.lease_ms)
         hosts[self.host] = own
-        return {name: max(h[name] for h in hosts.values() if name in h) for name in HOST_METRICS}
+        busiest = {
+            name: max((h for h in hosts if name in hosts[h]), key=lambda h: hosts[h][name])
+            for name in HOST_METRICS
+        }
+        figures = {name: hosts[host][name] for name, host in busiest.items()}
+        return figures, (busiest if len(hosts) > 1 else {})
 
     def sample_system(self) -> dict[str, float]:
         return {

@@ -108,6 +108,27 @@ def test_the_system_api_shows_each_hosts_series(clock):
     assert report["series"]["cpu_usage"][-1] == 10.0  # web-1 evaluated before web-2 came
 
 
+def test_with_several_hosts_an_alert_names_the_busiest(clock):
+    web1, web2 = collector("web-1", clock, cpu=10.0), collector("web-2", clock, cpu=97.0)
+    fired = []
+    for _ in range(8):  # web-1 evaluates, judging web-2's CPU
+        fired += web1.run_pass().transitions + web2.run_pass().transitions
+        clock.advance(10)
+    (alert,) = [t.alert for t in fired]
+    assert alert.message.startswith("CPU usage is 97.0 % on web-2, at or above 80.0 %")
+    assert evaluator_host() == "web-1"
+
+
+def test_one_host_alerts_as_before(clock):
+    web1 = collector("web-1", clock, cpu=97.0)
+    fired = []
+    for _ in range(8):
+        fired += web1.run_pass().transitions
+        clock.advance(10)
+    (alert,) = [t.alert for t in fired]
+    assert alert.message.startswith("CPU usage is 97.0 %, at or above 80.0 %")
+
+
 def test_a_host_gone_before_the_range_is_not_shown(clock):
     collector("old-container", clock).run_pass()
     clock.advance(2 * 3600)  # two hours later, another host
