@@ -157,7 +157,7 @@ class Collector:
         if not self.lease.hold():
             self.evaluating = False
             return False
-        if not self.evaluating:
+        if self.lease.taken or not self.evaluating:  # another host may have written since
             self.evaluating = True
             self.previous_keyspace = self.previous_commands = None
             written = [sample[0] for sample in metrics_store.latest_values().values() if sample]

@@ -52,6 +52,7 @@ class EvaluatorLease:
         self.host = host
         self.seconds = seconds
         self.lock = None
+        self.taken = False  # the last hold() took the lease (rather than renewing it)
 
     def _lock(self):
         if self.lock is None:
@@ -64,12 +65,14 @@ class EvaluatorLease:
         """Renew the lease if this collector holds it, else try to take it; True while
         this collector is the evaluator."""
         lock = self._lock()
+        self.taken = False
         if lock.local.token is not None:
             try:
                 return lock.reacquire()
             except LockNotOwnedError:
-                lock.local.token = None  # expired and taken, or the store was emptied
-        return lock.acquire(blocking=False, token=f"{self.host}:{uuid.uuid4().hex}")
+                lock.local.token = None  # expired (maybe held by another since), or flushed
+        self.taken = lock.acquire(blocking=False, token=f"{self.host}:{uuid.uuid4().hex}")
+        return self.taken
 
     def release(self) -> None:
         """Give the lease up at once (on stop), so another host need not wait for it."""

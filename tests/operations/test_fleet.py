@@ -13,6 +13,7 @@ from operations.fleet import evaluator_host, metrics_host
 from operations.keys import EVALUATOR_LOCK_KEY
 from operations.prometheus import render
 from operations.reports import configuration, system_metrics
+from tests.operations.conftest import FakeClock
 from tests.operations.helpers import fixed_system
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +21,15 @@ pytestmark = pytest.mark.django_db
 
 def collector(host, clock, cpu=12.5, memory=40.0):
     return Collector(clock=clock, host=host, **fixed_system(cpu=cpu, memory=memory))
+
+
+def expire_lease():
+    """As if the lease's time had run out: it expires now, as Redis expires it."""
+    operations = get_redis("operations")
+    operations.pexpire(EVALUATOR_LOCK_KEY, 1)
+    deadline = time.monotonic() + 10
+    while operations.exists(EVALUATOR_LOCK_KEY) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def test_of_two_collectors_only_one_evaluates_the_alert_rules(clock):
@@ -54,13 +64,25 @@ def test_a_holder_that_dies_lets_another_take_over_once_its_lease_expires(clock)
     operations = get_redis("operations")
     assert 0 < operations.pttl(EVALUATOR_LOCK_KEY) <= web1.lease_ms
     assert not web2.run_pass().evaluated
-    operations.pexpire(EVALUATOR_LOCK_KEY, 1)  # as if the lease's time had run out
-    deadline = time.monotonic() + 10
-    while operations.exists(EVALUATOR_LOCK_KEY) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    expire_lease()
     clock.advance(10)
     assert web2.run_pass().evaluated
     assert not web1.run_pass().evaluated  # back from a freeze: its lease is gone
+
+
+def test_a_holder_back_after_losing_its_lease_never_writes_behind_the_other(clock):
+    ahead = FakeClock(clock() + 100)  # web-2's clock runs 100 s ahead of web-1's
+    web1, web2 = collector("web-1", clock), collector("web-2", ahead)
+    web1.run_pass()
+    expire_lease()  # web-1 froze past its lease...
+    web2.run_pass()  # ... web-2 took over, wrote, and stopped
+    web2.stop()
+    clock.advance(10)
+    assert web1.run_pass().evaluated  # web-1 resumes: the lease is free again
+    ts = get_redis("metrics").ts()
+    assert ts.get("system_metrics:cpu_usage")[0] == int(ahead() * 1000)  # nothing behind it
+    rules = metrics_store.series_info("system_metrics:cpu_usage")["rules"]
+    assert len(rules) == 2  # an out-of-order sample would have deleted them (DB 4)
 
 
 def test_the_holder_renews_its_lease_every_pass(clock):
