@@ -25,7 +25,7 @@ from operations.configuration import (
     read_configuration,
     routine_problems,
 )
-from operations.fleet import EvaluatorLease, lease_seconds, metrics_host
+from operations.fleet import EvaluatorLease, evaluator_host, lease_seconds, metrics_host
 from operations.rules import RuleConfig
 from operations.series import HOST_METRICS, REQUEST_BUCKET_MS
 from telemetry.units import MINUTE_MS
@@ -62,7 +62,7 @@ class Collector:
         self.host = host or metrics_host()
         self.lease_ms = int(lease_seconds(interval_seconds) * 1000)
         self.lease = EvaluatorLease(self.host, self.lease_ms / 1000)
-        self.evaluating = False
+        self.evaluating = None  # None until the first pass finds out
         self.cpu_percent = cpu_percent or psutil.cpu_percent
         self.virtual_memory = virtual_memory or psutil.virtual_memory
         self.evaluator = evaluator or Evaluator(clock=clock)
@@ -155,9 +155,13 @@ class Collector:
         """Renew or take the evaluator lease; on taking it over, start from what the
         previous evaluator wrote (its samples may be later than this host's clock)."""
         if not self.lease.hold():
+            if self.evaluating is not False:
+                logger.info("the alert rules are evaluated by the collector of %s",
+                            evaluator_host() or "another host")  # fmt: skip
             self.evaluating = False
             return False
         if self.lease.taken or not self.evaluating:  # another host may have written since
+            logger.info("this collector (%s) evaluates the alert rules", self.host)
             self.evaluating = True
             self.previous_keyspace = self.previous_commands = None
             written = [sample[0] for sample in metrics_store.latest_values().values() if sample]

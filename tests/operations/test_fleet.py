@@ -1,6 +1,7 @@
 """Several web hosts: one evaluator at a time (a Redis lock with an expiry), and each
 host's CPU and memory in series of its own, against the real Redis Stack."""
 
+import logging
 import time
 
 import pytest
@@ -56,6 +57,22 @@ def test_after_the_holder_stops_the_other_collector_takes_over(clock):
     assert not web1.run_pass().evaluated  # a restarted collector waits its turn
     assert evaluator_host() == "web-2"
     assert configuration()["collector"]["evaluator_host"] == "web-2"
+
+
+def test_the_log_says_which_host_evaluates(clock, caplog):
+    web1, web2 = collector("web-1", clock), collector("web-2", clock)
+    with caplog.at_level(logging.INFO, logger="operations.collector"):
+        web1.run_pass()
+        web2.run_pass()
+        web2.run_pass()  # no news: nothing logged
+        web1.stop()
+        web2.run_pass()
+    said = [r.getMessage() for r in caplog.records if "evaluate" in r.getMessage()]
+    assert said == [
+        "this collector (web-1) evaluates the alert rules",
+        "the alert rules are evaluated by the collector of web-1",
+        "this collector (web-2) evaluates the alert rules",
+    ]
 
 
 def test_a_holder_that_dies_lets_another_take_over_once_its_lease_expires(clock):
