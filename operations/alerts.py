@@ -9,7 +9,7 @@ the next pass; the clock is injectable so tests drive time without sleeping.
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from django.conf import settings
@@ -32,10 +32,14 @@ class Evaluator:
         return int(self.clock() * 1000)
 
     def evaluate(
-        self, values: dict[str, float | None], configs: dict[str, RuleConfig] | None = None
+        self,
+        values: dict[str, float | None],
+        configs: dict[str, RuleConfig] | None = None,
+        hosts: Mapping[str, str] | None = None,
     ) -> list[Transition]:
         """Evaluate every rule against `values` ({rule: number or None}); returns the
-        alerts fired or resolved, each with its alert."""
+        alerts fired or resolved, each with its alert. `hosts` names the web host a
+        value came from ({rule: host}) when several report: the alert then says which."""
         now_ms = self.now_ms()
         configs = configs if configs is not None else current_configuration()
         states = alert_store.alert_states()
@@ -48,18 +52,22 @@ class Evaluator:
                 if new_state != state:
                     alert_store.save_alert_state(name, new_state)
             elif transition.action is Action.FIRE:
-                transitions.append(self.fire(transition, config, new_state))
+                host = (hosts or {}).get(name)
+                transitions.append(self.fire(transition, config, new_state, host))
             else:
                 transitions.append(self.resolve(transition, config, state, new_state))
         return transitions
 
-    def fire(self, transition: Transition, config: RuleConfig, state: RuleState) -> Transition:
+    def fire(
+        self, transition: Transition, config: RuleConfig, state: RuleState, host: str | None = None
+    ) -> Transition:
         rule, value, now_ms = RULES[transition.rule], transition.value, transition.at_ms
+        where = f" on {host}" if host else ""
         alert = Alert(
             id=uuid.uuid4().hex[:16],
             type=rule.name,
             message=(
-                f"{rule.label} is {rule.format(value)}, at or above "
+                f"{rule.label} is {rule.format(value)}{where}, at or above "
                 f"{rule.format(config.threshold)} for {config.duration_seconds} s"
             ),
             timestamp=iso_utc(now_ms),

@@ -4,6 +4,10 @@ System figures come from psutil; Redis figures from INFO; application figures fr
 series and t-digests the request-metrics middleware writes; the thresholds from their
 published copy, which the collector republishes from the model at start and every 10
 minutes. Every source is injectable so tests can drive values and time.
+
+Every web host runs a collector and writes its own CPU and memory; the one holding the
+evaluator lease (operations.fleet) also writes the shared figures and evaluates the
+rules, against the highest CPU and memory of the hosts still reporting.
 """
 
 import logging
@@ -21,8 +25,9 @@ from operations.configuration import (
     read_configuration,
     routine_problems,
 )
+from operations.fleet import EvaluatorLease, evaluator_host, lease_seconds, metrics_host
 from operations.rules import RuleConfig
-from operations.series import REQUEST_BUCKET_MS
+from operations.series import HOST_METRICS, REQUEST_BUCKET_MS
 from telemetry.units import MINUTE_MS
 
 logger = logging.getLogger("operations.collector")
@@ -40,6 +45,7 @@ class PassResult:
     system: dict[str, float | None]  # the system and Redis figures written
     transitions: list[Transition]
     duration_ms: float
+    evaluated: bool = True  # False: another host's collector holds the evaluator lease
 
 
 class Collector:
@@ -49,8 +55,14 @@ class Collector:
         cpu_percent: Callable | None = None,
         virtual_memory: Callable | None = None,
         evaluator: Evaluator | None = None,
+        host: str | None = None,
+        interval_seconds: float | None = None,
     ):
         self.clock = clock
+        self.host = host or metrics_host()
+        self.lease_ms = int(lease_seconds(interval_seconds) * 1000)
+        self.lease = EvaluatorLease(self.host, self.lease_ms / 1000)
+        self.evaluating = None  # None until the first pass finds out
         self.cpu_percent = cpu_percent or psutil.cpu_percent
         self.virtual_memory = virtual_memory or psutil.virtual_memory
         self.evaluator = evaluator or Evaluator(clock=clock)
@@ -58,6 +70,7 @@ class Collector:
         self.previous_keyspace = None
         self.previous_commands = None  # (ms, total_commands_processed) of the last pass
         self.last_written_ms = None  # the timestamp of the last system sample written
+        self.host_written_ms = None  # the same for this host's own series
         self.published_ms = None  # when this collector last published the thresholds
         self.cpu_percent(interval=None)  # psutil's first reading is meaningless: prime it
 
@@ -67,9 +80,17 @@ class Collector:
         self.ready = False
         self.previous_keyspace = None
         self.previous_commands = None
+        self.evaluating = False  # the lease may have passed to another host meanwhile
+
+    def stop(self) -> None:
+        """Give the evaluator lease up, so another host's collector takes over at its
+        next pass."""
+        self.lease.release()
+        self.evaluating = False
 
     def prepare(self) -> None:
-        metrics_store.ensure_series(check_rules=True)  # restores lost rules, drops obsolete ones
+        # Restores lost rules, drops obsolete ones.
+        metrics_store.ensure_series(check_rules=True, host=self.host)
         # The model is the source: publish it before the first evaluation, so a flushed
         # store, or an edit saved while Redis was down, gets its copy.
         self.published_ms = None
@@ -94,11 +115,18 @@ class Collector:
         started = time.perf_counter()
         if not self.ready:
             self.prepare()
-        else:
-            metrics_store.ensure_series()  # one EXISTS round trip; recreates a flushed series
+        else:  # one EXISTS round trip; recreates a flushed series
+            metrics_store.ensure_series(host=self.host)
         now_ms = int(self.clock() * 1000)
+        own = self.sample_system()
+        if self.host_written_ms is None or now_ms > self.host_written_ms:
+            metrics_store.write_host_samples(self.host, now_ms, own)
+            self.host_written_ms = now_ms
+        if not self.take_lease():
+            duration_ms = (time.perf_counter() - started) * 1000
+            return PassResult({}, own, [], duration_ms, evaluated=False)
         configs = self.thresholds(now_ms)
-        system = self.sample_system()
+        system, busiest = self.fleet_figures(now_ms, own)
         system.update(self.sample_redis(now_ms))
         error_rate = self.error_rate(now_ms)
         latency = self.latency(now_ms)
@@ -117,11 +145,43 @@ class Collector:
             "error_rate": error_rate,
             "response_time": self.completed_minute_p95(now_ms, latency),
         }
-        transitions = self.evaluator.evaluate(values, configs)
+        transitions = self.evaluator.evaluate(values, configs, hosts=busiest)
         alert_store.trim_alert_history(now_ms)  # the retention, also when no alert comes
         duration_ms = (time.perf_counter() - started) * 1000
         alert_store.record_collector_pass(now_ms, duration_ms, len(transitions))
         return PassResult(values, system, transitions, duration_ms)
+
+    def take_lease(self) -> bool:
+        """Renew or take the evaluator lease; on taking it over, start from what the
+        previous evaluator wrote (its samples may be later than this host's clock)."""
+        if not self.lease.hold():
+            if self.evaluating is not False:
+                logger.info("the alert rules are evaluated by the collector of %s",
+                            evaluator_host() or "another host")  # fmt: skip
+            self.evaluating = False
+            return False
+        if self.lease.taken or not self.evaluating:  # another host may have written since
+            logger.info("this collector (%s) evaluates the alert rules", self.host)
+            self.evaluating = True
+            self.previous_keyspace = self.previous_commands = None
+            written = [sample[0] for sample in metrics_store.latest_values().values() if sample]
+            self.last_written_ms = max([*written, self.last_written_ms or 0]) or None
+        return True
+
+    def fleet_figures(
+        self, now_ms: int, own: dict[str, float]
+    ) -> tuple[dict[str, float], dict[str, str]]:
+        """The highest CPU and memory of the hosts that reported within a lease: what
+        the rules judge, so a busy host alerts whichever host evaluates. With several
+        hosts, also which host each figure is from ({metric: host})."""
+        hosts = metrics_store.host_values(now_ms - self.lease_ms)
+        hosts[self.host] = own
+        busiest = {
+            name: max((h for h in hosts if name in hosts[h]), key=lambda h: hosts[h][name])
+            for name in HOST_METRICS
+        }
+        figures = {name: hosts[host][name] for name, host in busiest.items()}
+        return figures, (busiest if len(hosts) > 1 else {})
 
     def sample_system(self) -> dict[str, float]:
         return {

@@ -14,9 +14,11 @@ from config.redis_stores import get_pool, get_redis
 from operations.series import (
     ALL_SERIES,
     APP_SERIES,
+    HOST_GROUP,
     REQUEST_BUCKET_MS,
     SERIES_BY_KEY,
     SYSTEM_SERIES,
+    host_series,
 )
 from telemetry import timeseries
 from telemetry.timeseries import Samples, Series, Window
@@ -45,13 +47,16 @@ def _metrics():
     return get_redis("metrics")
 
 
-def ensure_series(client: redis.Redis | None = None, check_rules: bool = False) -> int:
-    """Create every series, its bucket series and rules where missing: checked on every
-    call (one EXISTS round trip when all exist), so the next collector pass notices a
-    flushed store. Returns how many series were created (and, with `check_rules`, how
-    many rules were fixed)."""
+def ensure_series(
+    client: redis.Redis | None = None, check_rules: bool = False, host: str | None = None
+) -> int:
+    """Create every series (and `host`'s own), its bucket series and rules where missing:
+    checked on every call (one EXISTS round trip when all exist), so the next collector
+    pass notices a flushed store. Returns how many series were created (and, with
+    `check_rules`, how many rules were fixed)."""
+    series = [*ALL_SERIES.values(), *(host_series(host).values() if host else ())]
     return timeseries.ensure_series(
-        client or _metrics(), ALL_SERIES.values(), remember=False, check_rules=check_rules
+        client or _metrics(), series, remember=False, check_rules=check_rules
     )
 
 
@@ -243,6 +248,46 @@ def write_samples(
         for hour, value in maxima.items():
             ts_add(pipe, SERIES_BY_KEY[key], hour, value)
     pipe.execute()
+
+
+def write_host_samples(host: str, now_ms: int, values: dict[str, float]) -> None:
+    """One host's own figures (operations.series.host_series), one pipeline."""
+    pipe = _metrics().pipeline(transaction=False)
+    for name, series in host_series(host).items():
+        if values.get(name) is not None:
+            ts_add(pipe, series, now_ms, round(values[name], 3))
+    pipe.execute()
+
+
+def host_values(since_ms: int) -> dict[str, dict[str, float]]:
+    """{host: {metric: value}}: each host's newest figures, of hosts that wrote them at or
+    after `since_ms` (a stopped host drops out)."""
+    rows = _metrics().ts().mget([f"group={HOST_GROUP}", "resolution=raw"],
+                                select_labels=["host", "metric"])  # fmt: skip
+    found: dict[str, dict[str, float]] = {}
+    for row in rows:
+        for labels, timestamp, value in row.values():
+            if timestamp is not None and int(timestamp) >= since_ms:
+                found.setdefault(labels["host"], {})[labels["metric"]] = float(value)
+    return found
+
+
+def read_host_window(window: Window, now_ms: int) -> dict[str, dict[str, dict[int, float]]]:
+    """{host: {metric: {bucket_ms: average}}} of the hosts with samples in the window (a
+    host gone for longer is left out), one TS.MRANGE found by label."""
+    grid = window.grid(now_ms)
+    rows = _metrics().ts().mrange(
+        grid[0], now_ms, [f"group={HOST_GROUP}", f"resolution={window.source or 'raw'}"],
+        aggregation_type="avg", bucket_size_msec=window.bucket_ms,
+        select_labels=["host", "metric"],
+    )  # fmt: skip
+    found: dict[str, dict[str, dict[int, float]]] = {}
+    for row in rows:
+        for labels, samples in row.values():
+            if samples:
+                values = {int(t): float(v) for t, v in samples}
+                found.setdefault(labels["host"], {})[labels["metric"]] = values
+    return found
 
 
 def _latency_hour_maxima(client, latency_by_minute):

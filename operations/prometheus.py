@@ -12,7 +12,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Summa
 
 from operations import alert_store, metrics_store, redis_server
 from operations.configuration import current_configuration
+from operations.fleet import lease_seconds
 from operations.rules import RULES
+from operations.series import HOST_METRICS
 from telemetry import batcher
 from telemetry.units import MINUTE_MS
 
@@ -107,6 +109,20 @@ class StoreCollector:
             if latest.get(name):
                 yield GaugeMetricFamily(f"{PREFIX}_system_{name}_percent", help_text,
                                         value=latest[name][1])  # fmt: skip
+        yield from self._hosts(now_ms)
+
+    def _hosts(self, now_ms):
+        """Each web host's own figures; the system gauges above are the busiest host's."""
+        hosts = metrics_store.host_values(now_ms - int(lease_seconds() * 1000))
+        for name in HOST_METRICS:
+            label = name.replace("_", " ").capitalize()
+            family = GaugeMetricFamily(f"{PREFIX}_host_{name}_percent",
+                                       f"{label}, percent, of each web host (its collector)",
+                                       labels=["host"])  # fmt: skip
+            for host, values in sorted(hosts.items()):
+                if name in values:
+                    family.add_metric([host], values[name])
+            yield family
 
 
 def render(clock=time.time):

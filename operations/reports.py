@@ -11,8 +11,9 @@ from django.urls import reverse
 from operations import alert_store, metrics_store, redis_server
 from operations.alert_types import iso_utc
 from operations.configuration import read_configuration
+from operations.fleet import evaluator_host
 from operations.rules import RULES
-from operations.series import APP_SERIES, SYSTEM_SERIES, WINDOWS
+from operations.series import APP_SERIES, HOST_METRICS, SYSTEM_SERIES, WINDOWS
 from telemetry.units import utc
 
 
@@ -42,6 +43,11 @@ def system_metrics(range_name: str | None = "1h", now_ms: int | None = None) -> 
     grid, found = metrics_store.read_window(SYSTEM_SERIES, win, now_ms, lambda _: "avg")
     series = {name: [_round(found[name].get(t)) for t in grid] for name in SYSTEM_SERIES}
     latest = latest_system()
+    # Each web host's own CPU and memory (the series above hold the highest of them).
+    hosts = {
+        host: {name: [_round(values.get(name, {}).get(t)) for t in grid] for name in HOST_METRICS}
+        for host, values in sorted(metrics_store.read_host_window(win, now_ms).items())
+    }
     return {
         "range": win.name,
         "bucket_seconds": win.bucket_ms // 1000,
@@ -50,6 +56,7 @@ def system_metrics(range_name: str | None = "1h", now_ms: int | None = None) -> 
         "series": series,
         "latest": latest,
         "units": {name: s.labels["unit"] for name, s in SYSTEM_SERIES.items()},
+        "hosts": hosts,
     }
 
 
@@ -140,5 +147,6 @@ def configuration() -> dict:
         "collector": {
             "last_pass": (utc(last_pass).isoformat() if last_pass else None),
             "last_duration_ms": collector.last_duration_ms,
+            "evaluator_host": evaluator_host(),
         },
     }

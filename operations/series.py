@@ -20,11 +20,11 @@ def compaction(
     )  # fmt: skip
 
 
-def _system(metric, unit):
+def _system(metric, unit, group="system_metrics", key=None, **extra):
     return Series(
-        key=f"system_metrics:{metric}",
+        key=key or f"{group}:{metric}",
         retention_ms=7 * DAY_MS,
-        labels={"group": "system_metrics", "metric": metric, "unit": unit, "resolution": "raw"},
+        labels={"group": group, "metric": metric, **extra, "unit": unit, "resolution": "raw"},
         # One sample per collector pass, rising (a pass whose clock went back skips these).
         duplicate_policy="LAST",
         compactions=(
@@ -42,6 +42,21 @@ SYSTEM_SERIES = {
     "redis_clients": _system("redis_clients", "count"),
     "cache_hit_ratio": _system("cache_hit_ratio", "percent"),
 }
+
+# The figures each web host measures of itself. Every host writes its own series
+# (`host_metrics:<host>:<metric>`, labelled `host`); the evaluating host writes the
+# system series above from them (the highest of the hosts still reporting).
+HOST_METRICS = ("cpu_usage", "memory_usage")
+HOST_GROUP = "host_metrics"
+
+
+def host_series(host: str) -> dict[str, Series]:
+    """One host's own series, by metric."""
+    return {
+        metric: _system(metric, "percent", HOST_GROUP, f"{HOST_GROUP}:{host}:{metric}", host=host)
+        for metric in HOST_METRICS
+    }
+
 
 REQUEST_BUCKET_MS = 10_000  # request and 5xx counts are kept per 10-second interval
 

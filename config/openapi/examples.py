@@ -154,6 +154,10 @@ EXAMPLES = {
             "redis_clients": "count",
             "cache_hit_ratio": "percent",
         },
+        "hosts": {
+            "web-1": {"cpu_usage": [12.5, None], "memory_usage": [41.0, None]},
+            "web-2": {"cpu_usage": [8.0, None], "memory_usage": [37.5, None]},
+        },
     },
     "PerformanceMetrics": {
         **_GRID,
@@ -236,6 +240,10 @@ EXAMPLES = {
         "updated_at": "2026-12-01T07:00:00+00:00",
         "source": "operations:configuration",
         "admin_url": "/admin/operations/alertthreshold/",
-        "collector": {"last_pass": "2026-12-01T08:00:00+00:00", "last_duration_ms": 14.2},
+        "collector": {
+            "last_pass": "2026-12-01T08:00:00+00:00",
+            "last_duration_ms": 14.2,
+            "evaluator_host": "web-1",
+        },
     },
 }

@@ -20,7 +20,7 @@ from config.openapi.schemas import (
 )
 from config.redis_stores import STORES
 from operations.rules import RULES, SEVERITIES
-from operations.series import SYSTEM_SERIES, WINDOWS
+from operations.series import HOST_METRICS, SYSTEM_SERIES, WINDOWS
 
 # Literals of views that keep them inline; the schemathesis run rejects a document whose
 # bounds the views do not enforce.
@@ -50,6 +50,11 @@ def operations_components() -> dict[str, Any]:
                     {name: number_or_null for name in system}, "The newest sample of each series."
                 ),
                 "units": closed_object({name: STRING for name in system}),
+                "hosts": {
+                    "type": "object",
+                    "description": "Each web host's own CPU and memory, by host name.",
+                    "additionalProperties": closed_object({n: series for n in HOST_METRICS}),
+                },
             }
         ),
         "PerformanceMetrics": closed_object(
@@ -208,7 +213,15 @@ def operations_components() -> dict[str, Any]:
                 },
                 "admin_url": {**STRING, "description": "Where staff edit the thresholds."},
                 "collector": closed_object(
-                    {"last_pass": nullable(DATE_TIME), "last_duration_ms": number_or_null}
+                    {
+                        "last_pass": nullable(DATE_TIME),
+                        "last_duration_ms": number_or_null,
+                        "evaluator_host": {
+                            **string_or_null,
+                            "description": "The web host whose collector evaluates the rules "
+                            "now; null when none holds the lease.",
+                        },
+                    }
                 ),
             }
         ),

@@ -8,6 +8,13 @@
   const charts = {};
   const colors = ["#3451b2", "#c2410c", "#15803d", "#7e22ce"];
 
+  function dataset(label, color, extra) {
+    return Object.assign({
+      label, data: [], borderColor: color, backgroundColor: color,
+      borderWidth: 1.5, pointRadius: 0, spanGaps: false, tension: 0.2,
+    }, extra);
+  }
+
   function lineChart(id, datasets, yTitle, suggestedMax) {
     const canvas = document.getElementById(id);
     if (!canvas || typeof Chart === "undefined") return null;
@@ -15,10 +22,7 @@
       type: "line",
       data: {
         labels: [],
-        datasets: datasets.map((label, i) => ({
-          label, data: [], borderColor: colors[i], backgroundColor: colors[i],
-          borderWidth: 1.5, pointRadius: 0, spanGaps: false, tension: 0.2,
-        })),
+        datasets: datasets.map((label, i) => dataset(label, colors[i])),
       },
       options: {
         animation: false, responsive: true, maintainAspectRatio: false,
@@ -43,6 +47,23 @@
     chart.data.labels = labels;
     series.forEach((values, i) => { chart.data.datasets[i].data = values; });
     chart.update();
+  }
+
+  // One host: the system chart is that host. Several: a line per host for CPU (solid)
+  // and memory (dashed) in a chart of their own.
+  function setHosts(labels, hosts) {
+    const names = Object.keys(hosts);
+    const several = names.length > 1;
+    document.getElementById("ops-hosts").hidden = !several;
+    if (!several) return;
+    if (!charts.hosts) charts.hosts = lineChart("chart-hosts", [], "%", 100);
+    if (!charts.hosts) return;
+    charts.hosts.data.labels = labels;
+    charts.hosts.data.datasets = names.flatMap((host, i) => [
+      dataset("CPU % " + host, colors[i % colors.length], { data: hosts[host].cpu_usage }),
+      dataset("memory % " + host, colors[i % colors.length], { data: hosts[host].memory_usage, borderDash: [4, 3] }),
+    ]);
+    charts.hosts.update();
   }
 
   async function getJSON(path) {
@@ -179,6 +200,7 @@
       const s = system.series;
       setChart(charts.system, system.labels, [s.cpu_usage, s.memory_usage, s.redis_memory]);
       setChart(charts.redis, system.labels, [s.redis_ops_per_sec, s.redis_clients]);
+      setHosts(system.labels, system.hosts);
       setChart(charts.requests, perf.labels, [perf.requests_per_second]);
       setChart(charts.latency, perf.labels, [perf.latency_ms.p50, perf.latency_ms.p95, perf.latency_ms.p99]);
       setChart(charts.errors, perf.labels, [perf.error_rate]);

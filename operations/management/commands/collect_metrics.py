@@ -35,10 +35,12 @@ class Command(BaseCommand):
             raise CommandError("--interval must be a positive number of seconds")
         self.stop_event = threading.Event()
         self.failing = False
-        collector = self.build_collector()
+        collector = self.build_collector(interval)
         if options["once"]:
             time.sleep(0.2)  # lets psutil measure CPU over a meaningful interval
-            if not self.tick(collector):
+            passed = self.tick(collector)
+            collector.stop()  # another host's collector may evaluate at once
+            if not passed:
                 raise CommandError(
                     "the pass failed: Redis or the database is unavailable (see the log)"
                 )
@@ -47,8 +49,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Collecting metrics every {interval:g} s (Ctrl-C stops)")
         self.loop(collector, interval)
 
-    def build_collector(self):
-        return Collector()
+    def build_collector(self, interval=None):
+        return Collector(interval_seconds=interval)
 
     def install_signal_handlers(self):
         signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
@@ -65,6 +67,8 @@ class Command(BaseCommand):
                 self.stop_event.wait(max(0.0, interval - (time.monotonic() - started)))
         except KeyboardInterrupt:
             pass
+        finally:
+            collector.stop()  # another host's collector may evaluate at once
         self.stdout.write("Collector stopped.")
 
     def tick(self, collector):
