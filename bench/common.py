@@ -104,3 +104,13 @@ def stop(process, timeout=30):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def bare_ft_search(q):
+    """The engine's own ranked search of `q` (an FtQuery): one FT.SEARCH, whose ties
+    come in document id order. The floor the product's ranked pages (an aggregation
+    that breaks ties by movie id) are compared with. Returns its total."""
+    from search import store
+    from search.queries import ft
+
+    return int(store.client().execute_command("FT.SEARCH", *ft.search_args(q))[0])

@@ -46,6 +46,7 @@ from urllib.parse import quote, urlencode
 
 from common import (
     ROOT,
+    bare_ft_search,
     percentile,
     process_env,
     setup_django,
@@ -411,7 +412,6 @@ def measure_cached(browser, meter, paths, rounds, requests):
 def measure_uncached(browser, meter, specs, repeats, bypass):
     """Per query: the bare FT.SEARCH and `/api/search` without its cache, alternating
     which goes first; then the cost of uncached `/api/search` and search pages alone."""
-    from search import store
 
     times = {"bare": {}, "http": {}, "search page": {}}
     caches = {}
@@ -421,7 +421,7 @@ def measure_uncached(browser, meter, specs, repeats, bypass):
             for kind in order:
                 if kind == "bare":
                     started = time.perf_counter()
-                    store.ft_search(query)
+                    bare_ft_search(query)
                     ms = (time.perf_counter() - started) * 1000
                 else:
                     bypass()

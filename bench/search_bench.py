@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import (  # noqa: E402
+    bare_ft_search,
     percentile,
     setup_django,
     start_redis_and_django,
@@ -323,7 +324,7 @@ def prepare_queries(catalogue):
         bare = FtQuery(built.query, built.params, limit=params.size,
                        return_fields=RETURN_FIELDS, sort=sort_keys(params.sort))  # fmt: skip
         query = Prepared(name, params, bare, text_query)
-        query.totals = {"service": result.total_count, "bare": bare_search(bare).total}
+        query.totals = {"service": result.total_count, "bare": bare_search(bare)}
         query.facets_exact = {"service": result.facets_exact}
         if catalogue is not None:
             page = catalogue.search(params, text_query)
@@ -342,11 +343,11 @@ def same_facets(product, reference):
 
 
 def bare_search(bare):
-    """The one engine command of a page: a ranked FT.SEARCH, or for a sort the
-    aggregation the product sorts with."""
+    """The one engine command of a page, its total: a ranked FT.SEARCH, or for a sort
+    the aggregation the product sorts with."""
     from search import store
 
-    return store.ft_sorted(bare) if bare.sort else store.ft_search(bare)
+    return store.ft_sorted(bare).total if bare.sort else bare_ft_search(bare)
 
 
 def measure_search(repeats, catalogue=None):

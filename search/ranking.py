@@ -29,6 +29,10 @@ SORTS = {
 }
 # Equal values are ordered by these next, so a page holds the same films every time
 # (RediSearch alone orders them by internal document ids, which an upsert changes).
+# The last tie breaker of every sorted and ranked query: unique, so a page holds the same
+# films on every node (FT.SEARCH orders ties by internal document ids, which differ
+# between a primary and its replicas after a resync).
+TIE_BREAKER_FIELD = "id"
 SORT_TIE_BREAKERS = {
     "year": (("title", True),),
     "rating": (("year", False), ("title", True)),
@@ -41,7 +45,7 @@ def sort_keys(sort: str) -> tuple[tuple[str, bool], ...]:
     field, ascending, _ = SORTS[sort]
     if field is None:
         return ()
-    return ((field, ascending), *SORT_TIE_BREAKERS[field])
+    return ((field, ascending), *SORT_TIE_BREAKERS[field], (TIE_BREAKER_FIELD, True))
 
 
 def default_sort(has_words: bool, has_ratings: bool) -> str:

@@ -8,7 +8,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import redis
 from redis.commands.search.field import NumericField, TagField, TextField
@@ -31,7 +31,7 @@ from search.keys import (
 from search.queries import ft
 from search.queries.ft import QUERY_TIMEOUT_MS, FtQuery
 from search.queries.synonyms import SYNONYM_GROUPS
-from search.ranking import FIELD_WEIGHTS, autocomplete_strings
+from search.ranking import FIELD_WEIGHTS, TIE_BREAKER_FIELD, autocomplete_strings
 
 TAG_SEPARATOR = "|"
 # Fields a movie hash may hold; `title_key`, `director_key` and `cast_key` are derived
@@ -69,6 +69,9 @@ def movie_schema() -> tuple:
         # Indexed, never sorted by: a sortable copy would cost about 24 bytes a movie.
         NumericField("created_at"),
         NumericField("updated_at"),
+        # Sorted by only, as the last tie breaker of every page (search/ranking.py): about
+        # 24 bytes a movie.
+        NumericField(TIE_BREAKER_FIELD, sortable=True, no_index=True),
     )
 
 
@@ -333,10 +336,9 @@ def _pairs(flat: Sequence) -> dict:
 
 
 def ft_search(q: FtQuery) -> Found:
-    """One ranked page of `q` with its return fields."""
-    raw = client().execute_command("FT.SEARCH", *ft.search_args(q))
-    docs = [Document(raw[i], _pairs(raw[i + 1] or [])) for i in range(1, len(raw), 2)]
-    return Found(int(raw[0]), docs)
+    """One ranked page of `q` with its return fields, ties by movie id."""
+    raw = client().execute_command("FT.AGGREGATE", *ft.ranked_args(q))
+    return Found(int(raw[0]), _loaded_docs(raw, q.return_fields))
 
 
 def ft_sorted(q: FtQuery) -> Found:
@@ -348,8 +350,10 @@ def ft_sorted(q: FtQuery) -> Found:
 
 def ft_search_keys(q: FtQuery) -> FoundKeys:
     """The total and the keys of the first `q.limit` ranked matches, without fields."""
-    raw = client().execute_command("FT.SEARCH", *ft.keys_args(q))
-    return FoundKeys(int(raw[0]), list(raw[1:]))
+    raw = client().execute_command(
+        "FT.AGGREGATE", *ft.ranked_args(replace(q, offset=0, return_fields=()))
+    )
+    return FoundKeys(int(raw[0]), [doc.key for doc in _loaded_docs(raw, ())])
 
 
 def first_matches(q: FtQuery) -> list[Document]:

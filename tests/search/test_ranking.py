@@ -67,5 +67,7 @@ def test_without_words_the_default_sort_is_by_rating_when_there_are_ratings():
 
 def test_every_sort_but_relevance_breaks_its_ties():
     assert sort_keys("relevance") == ()
-    assert sort_keys("rating_desc") == (("rating", False), ("year", False), ("title", True))
-    assert sort_keys("title_asc") == (("title", True), ("year", False))
+    assert sort_keys("rating_desc") == (
+        ("rating", False), ("year", False), ("title", True), ("id", True),
+    )  # fmt: skip
+    assert sort_keys("title_asc") == (("title", True), ("year", False), ("id", True))

@@ -141,7 +141,12 @@ class Command(BaseCommand):
         """The search indexes, and the bundled catalogue when the index is empty."""
         from search import facets, indexing, store
 
-        indexing.ensure_indexes()
+        report = indexing.ensure_indexes()
+        if report.outdated:  # built by an older release: the old index answers meanwhile
+            self.stdout.write(
+                f"Rebuilding {', '.join(report.outdated)} with this release's schema…"
+            )
+            indexing.reindex()
         if store.movie_count() == 0 and BUNDLED_MOVIES.exists():
             self.stdout.write(f"Importing the bundled catalogue ({BUNDLED_MOVIES.name})…")
             call_command("import_movies", str(BUNDLED_MOVIES), max_errors_shown=5)
