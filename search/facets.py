@@ -126,6 +126,17 @@ def facets_for(
     return {f: facets[f] for f in FACET_LABELS}, not saturated
 
 
+def remember_total(params: SearchParams, text_query: TextQuery, total: int) -> None:
+    """Keep a broad search's total as the count of its matches: a filter clicked on it
+    next needs exactly that count for the facet of that filter (the matches without
+    it), which would otherwise walk every match again."""
+    if total < FACET_SAMPLE:  # never scaled from a sample, so never counted
+        return
+    built = build_query(text_query, params.filters, params.ranges, ranking=False)
+    key = keys.count_cache_key(store.generation(), _query_digest(built.query, built.params))
+    cache.put(key, total, COUNT_CACHE_TTL)
+
+
 def cached_counts(queries: Sequence[tuple[str, Mapping]]) -> list[int]:
     """The number of matches of each (query, params), kept by generation: counting a
     broad query reads every match (40 ms for a common word at 1,000,000 movies), and

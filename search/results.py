@@ -9,7 +9,7 @@ import redis
 
 from search import cache, keys, store
 from search.errors import refused
-from search.facets import facets_for, facets_from_page, filter_options
+from search.facets import facets_for, facets_from_page, filter_options, remember_total
 from search.highlight import Highlighter
 from search.params import MAX_RESULT_WINDOW, SearchParams
 from search.queries.builder import build_query
@@ -67,6 +67,7 @@ def search_uncached(params: SearchParams) -> SearchResult:
     """One search against Redis, the cache left out."""
     text_query, found = ranked_search(params)
     total, docs = found.total, found.docs
+    remember_total(params, text_query, total)
     # The whole catalogue's facets come from the filter cache, never a live aggregation.
     if params.is_browse_all:
         facets, facets_exact = filter_options().facets, True

@@ -52,3 +52,15 @@ def test_a_count_is_kept_for_the_next_visitor(catalogue, monkeypatch):
 def test_a_facet_filtered_alone_shows_the_catalogues_exact_counts(catalogue, monkeypatch):
     _, genre, _ = own_filter_facets("genre=western", monkeypatch, [])
     assert genre == dict(facets.filter_options().facets["genre"])
+
+
+def test_a_filter_clicked_on_a_broad_search_is_scaled_by_its_total_without_a_count(
+    catalogue, monkeypatch
+):
+    options = facets.filter_options()
+    love = search_uncached(parse_params(QueryDict("q=love"), options))
+    sent = []
+    monkeypatch.setattr(store, "count_matches", lambda qs: sent.extend(qs) or [0 for _ in qs])
+    params = parse_params(QueryDict("q=love&genre=western"), options)
+    facets.facets_for(params, parse_text(params.q), total=1)
+    assert love.total_count >= facets.FACET_SAMPLE and sent == []
