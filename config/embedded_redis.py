@@ -178,21 +178,6 @@ def _port_open(port):
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _alive(pid):
-    """True while process `pid` runs. A daemonized server that exited is a zombie until
-    init reaps it, which some container inits do only every second or two."""
-    try:
-        os.kill(pid, 0)
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (ProcessLookupError, PermissionError):
-        return False
-    except FileNotFoundError:  # gone since the signal, or a system without /proc
-        return not os.path.isdir("/proc/self")
-    except IndexError:
-        return True
-
-
 def _conf_string(value):
     """A double-quoted redis.conf string: quotes, backslashes and line breaks escaped,
     so that no password can end the line and add a directive."""
@@ -247,9 +232,10 @@ class EmbeddedRedis:
     def pid(self) -> int | None:
         try:
             pid = int(self.pidfile.read_text().strip())
-        except (FileNotFoundError, ValueError):
+            os.kill(pid, 0)
+            return pid
+        except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
             return None
-        return pid if _alive(pid) else None
 
     def status(self) -> str:
         """'running', 'stopped', or 'foreign' (the port answers but is not ours)."""
@@ -410,7 +396,9 @@ class EmbeddedRedis:
             pass  # SHUTDOWN closes the connection as it succeeds
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not _alive(pid):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
                 return "stopped"
             time.sleep(0.05)
         os.kill(pid, signal.SIGKILL)
@@ -421,7 +409,11 @@ class EmbeddedRedis:
         pid = self.pid()
         if pid:
             os.kill(pid, signal.SIGKILL)
-            while _alive(pid):
+            while True:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    return
                 time.sleep(0.02)
 
 
