@@ -10,6 +10,7 @@ the sentinels REDIS_SENTINEL_PASSWORD. A sentinel is the same redis-server run w
 """
 
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,14 +220,23 @@ class EmbeddedGroup:
         return results
 
     def stop(self, timeout: float = 30.0, save: bool = True) -> list[str]:
-        """Sentinels first, so that stopping the primary starts no failover; then the
-        primary, which waits for its replicas to catch up, then the replicas."""
+        """The sentinels first, so that stopping the primary starts no failover; then the
+        data nodes (the primary waits for its replicas to catch up). Each set at once:
+        a process takes a second or two to be gone."""
         processes = self.processes()
+        results = {}
+
+        def stop(process: EmbeddedRedis) -> None:
+            results[process.port] = process.stop(timeout=timeout, save=save)
+
+        for batch in (processes[self.replicas + 1 :], processes[: self.replicas + 1]):
+            threads = [threading.Thread(target=stop, args=(p,)) for p in batch]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
         ordered = processes[self.replicas + 1 :] + processes[: self.replicas + 1]
-        return [
-            f"{self._label(p)} on port {p.port}: {p.stop(timeout=timeout, save=save)}"
-            for p in ordered
-        ]
+        return [f"{self._label(p)} on port {p.port}: {results[p.port]}" for p in ordered]
 
     def _label(self, process: EmbeddedRedis) -> str:
         if isinstance(process, EmbeddedSentinel):

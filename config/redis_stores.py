@@ -104,7 +104,18 @@ def _demoted(exc: redis.ResponseError) -> bool:
 
 class FailoverConnection(SentinelManagedConnection):
     """redis-py's Sentinel connection (READONLY from a demoted primary is a reconnect),
-    with NOREPLICAS a reconnect too: the next try asks the sentinels for the primary."""
+    with NOREPLICAS a reconnect too, and every reconnect asking the sentinels where the
+    primary (or a replica) is now."""
+
+    def connect_check_health(
+        self, check_health: bool = True, retry_socket_connect: bool = True
+    ) -> None:
+        # redis-py's reconnect inside a command's retry (send_packed_command) comes here
+        # and would dial the old address again; go through connect(), which asks the
+        # sentinels. connect_to() calls back with retry_socket_connect=False.
+        if retry_socket_connect and not self._sock:
+            return self.connect()
+        return super().connect_check_health(check_health, retry_socket_connect)
 
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
         try:
