@@ -8,7 +8,7 @@ reads through the replicas, the primary is killed with SIGKILL, and once a write
 acknowledged again the killed node is started back (it returns as a replica). Reports
 per run the seconds from the kill to the first acknowledged write, the longest pause
 between two acknowledged writes, the acknowledged writes missing from the new primary,
-and the reads that failed.
+and the writes (given up after the client's retry window) and reads that failed.
 
     .venv/bin/python bench/sentinel_failover.py --runs 5 --replicas 2
 """
@@ -97,12 +97,12 @@ def main():
     parser.add_argument("--replicas", type=int, default=2)
     args = parser.parse_args()
 
-    from config.embedded_group import EmbeddedGroup
-    from config.embedded_redis import free_port, random_password
+    from config.embedded_group import EmbeddedGroup, free_port_run
+    from config.embedded_redis import random_password
 
     with tempfile.TemporaryDirectory(prefix="failover-") as tmp:
         group = EmbeddedGroup(
-            port=free_port(),
+            port=free_port_run(args.replicas + 4),
             data_dir=Path(tmp),
             replicas=args.replicas,
             password=random_password(),

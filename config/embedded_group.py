@@ -9,7 +9,9 @@ the sentinels REDIS_SENTINEL_PASSWORD. A sentinel is the same redis-server run w
 `--sentinel` on a config file it may rewrite.
 """
 
+import random
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +33,29 @@ ROLES = {"master": "primary", "slave": "replica", "sentinel": "sentinel"}
 def sentinel_ports(port: int, replicas: int) -> list[int]:
     """The sentinels' ports: the three after the primary's and its replicas'."""
     return [port + replicas + 1 + i for i in range(SENTINEL_COUNT)]
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port_run(count: int) -> int:
+    """The first of `count` consecutive free loopback ports (for tests and benches), below
+    the ephemeral range: there, the group's own outgoing connections could take one of
+    them before its server binds it."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        low = 32768
+    while True:
+        first = random.randrange(max(1024, low - 12000), low - count)  # noqa: S311 - a port
+        if all(_bindable(first + i) for i in range(count)):
+            return first
 
 
 @dataclass
@@ -165,17 +190,21 @@ class EmbeddedGroup:
         ]
 
     def current_primary(self) -> int:
-        """The primary's port now: as a running sentinel or data node says, else as the
-        sentinels' configs left it (after a failover it is no longer `port`)."""
+        """The primary's port now: as the running sentinel with the newest configuration
+        says, or a running data node, else as the sentinels' configs left it (after a
+        failover it is no longer `port`)."""
         ports = set(self.node_ports())
+        told = []  # (config epoch, port): a sentinel may lag behind a failover by seconds
         for sentinel in self.sentinels():
             if sentinel.pid():
                 try:
-                    address = sentinel.client().sentinel_get_master_addr_by_name(self.service)
+                    state = sentinel.client().sentinel_master(self.service)
                 except redis.RedisError:
                     continue
-                if address and int(address[1]) in ports:
-                    return int(address[1])
+                if int(state["port"]) in ports:
+                    told.append((int(state.get("config-epoch", 0)), int(state["port"])))
+        if told:
+            return max(told)[1]
         for node in self.nodes():
             state = process_state(node)
             if state and state.role == "primary":

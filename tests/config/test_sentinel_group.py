@@ -3,12 +3,10 @@ a primary, one replica and three sentinels on free loopback ports, started once 
 module. The failover tests kill the primary, so they come last."""
 
 import json
-import random
 import socket
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import redis
@@ -16,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from config import redis_stores
-from config.embedded_group import EmbeddedGroup, process_state
+from config.embedded_group import EmbeddedGroup, free_port_run, process_state
 from config.middleware import is_redis_outage
 from config.redis_stores import STORES, get_pool, get_read_redis, get_redis
 from config.settings import BASE_DIR
@@ -25,25 +23,6 @@ DATA_PASSWORD = "group-data-password"
 SENTINEL_PASSWORD = "group-sentinel-password"
 SERVICE = "movies-test"
 PROCESSES = 5  # the primary, one replica, three sentinels
-
-
-def _bindable(port):
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def free_port_run(count):
-    """The first of `count` consecutive free loopback ports, below the ephemeral range:
-    there, the group's own outgoing connections could take one before its server does."""
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    while True:
-        first = random.randrange(max(1024, low - 12000), low - count)
-        if all(_bindable(first + i) for i in range(count)):
-            return first
 
 
 def make_group(data_dir, port=None):
@@ -137,6 +116,19 @@ def test_a_port_of_the_layout_taken_by_another_program_is_named(tmp_path):
         with pytest.raises(Exception, match=f"port {taken} is already in use"):
             make_group(tmp_path / "g", port=first).start()
     assert process_state(make_group(tmp_path / "g", port=first).nodes()[0]) is None
+
+
+def test_stopped_the_primary_is_the_one_of_the_sentinels_newest_configuration(tmp_path):
+    """What the sentinels rewrote after their last failover, whichever sentinel lags."""
+    stopped = make_group(tmp_path / "g", port=free_port_run(PROCESSES))
+    saved = [(0, stopped.port), (2, stopped.port + 1), (1, stopped.port)]
+    for sentinel, (epoch, port) in zip(stopped.sentinels(), saved, strict=True):
+        sentinel.data_dir.mkdir(parents=True)
+        sentinel.runtime_conf.write_text(
+            f"sentinel monitor {SERVICE} 127.0.0.1 {port} 2\n"
+            f"sentinel config-epoch {SERVICE} {epoch}\n"
+        )
+    assert stopped.current_primary() == stopped.port + 1
 
 
 def test_writes_go_to_the_primary_and_reads_to_the_replica(on_group):
