@@ -44,6 +44,7 @@ def setup(group):
 
 
 def one_run(group):
+    from config.embedded_group import process_state
     from config.redis_stores import get_read_redis, get_redis
 
     writer, reader = get_redis("analytics"), get_read_redis("analytics")
@@ -73,7 +74,9 @@ def one_run(group):
     for thread in threads:
         thread.start()
     time.sleep(1.0)
-    primary = next(n for n in group.nodes(group.current_primary()) if n.replica_of is None)
+    # The node that says it is primary (a second failover may have moved it meanwhile).
+    states = [(node, process_state(node)) for node in group.nodes()]
+    primary = next(node for node, state in states if state and state.role == "primary")
     killed_at = time.monotonic()
     primary.kill()
     while not any(t > killed_at for t, _ in acked):

@@ -121,11 +121,19 @@ def process_state(process: EmbeddedRedis) -> ProcessState | None:
         return None
     if isinstance(process, EmbeddedSentinel):
         return ProcessState("sentinel", process.port, pid)
-    try:
-        role = ROLES[process.client().execute_command("ROLE")[0]]
-    except redis.RedisError:  # loading or unreachable: the role it was started with
-        role = "replica" if getattr(process, "replica_of", None) else "primary"
+    # Loading or unreachable: the role it was started with.
+    role = _reported_role(process) or (
+        "replica" if getattr(process, "replica_of", None) else "primary"
+    )
     return ProcessState(role, process.port, pid)
+
+
+def _reported_role(process: EmbeddedRedis) -> str | None:
+    """The role the server reports now, or None when it does not answer."""
+    try:
+        return ROLES[process.client().execute_command("ROLE")[0]]
+    except redis.RedisError:
+        return None
 
 
 def _monitored(conf: Path, service: str) -> tuple[int, int] | None:
@@ -198,17 +206,19 @@ class EmbeddedGroup:
         for sentinel in self.sentinels():
             if sentinel.pid():
                 try:
-                    state = sentinel.client().sentinel_master(self.service)
+                    client = sentinel.client()
+                    epoch = client.sentinel_master(self.service)["config-epoch"]
+                    # Not SENTINEL MASTER's address: mid-failover it is still the old one.
+                    address = client.sentinel_get_master_addr_by_name(self.service)
                 except redis.RedisError:
                     continue
-                if int(state["port"]) in ports:
-                    told.append((int(state.get("config-epoch", 0)), int(state["port"])))
-        if told:
+                if address and int(address[1]) in ports:
+                    told.append((epoch, int(address[1])))
+        masters = [n.port for n in self.nodes() if n.pid() and _reported_role(n) == "primary"]
+        if told and (max(told)[1] in masters or not masters):
             return max(told)[1]
-        for node in self.nodes():
-            state = process_state(node)
-            if state and state.role == "primary":
-                return node.port
+        if masters:
+            return masters[0]
         saved = [_monitored(s.runtime_conf, self.service) for s in self.sentinels()]
         saved = [entry for entry in saved if entry and entry[1] in ports]
         return max(saved)[1] if saved else self.port
@@ -238,14 +248,13 @@ class EmbeddedGroup:
             process.data_dir.mkdir(parents=True, exist_ok=True)
             process.data_dir.chmod(0o700)
         deadline = time.monotonic() + timeout
-        primary = processes[0].port
         results = []
         for process in processes:
-            if isinstance(process, EmbeddedSentinel):
-                self._wait_replicas(primary, deadline)
+            if process is processes[self.replicas + 1]:  # the first sentinel
+                self._wait_replicas(deadline)
             result = process.start(timeout=max(1.0, deadline - time.monotonic()))
             results.append(f"{self._label(process)} {result} on 127.0.0.1:{process.port}")
-        self._wait_sentinels(primary, deadline)
+        self._wait_sentinels(deadline)
         return results
 
     def stop(self, timeout: float = 30.0, save: bool = True) -> list[str]:
@@ -272,27 +281,44 @@ class EmbeddedGroup:
             return "sentinel"
         return "replica" if getattr(process, "replica_of", None) else "primary"
 
-    def _wait_replicas(self, primary: int, deadline: float) -> None:
-        replicas = [node for node in self.nodes(primary) if node.replica_of is not None]
-        self._wait_for(
-            deadline,
-            "the replicas to be in sync with the primary on port " + str(primary),
-            lambda: all(_in_sync(node, primary) for node in replicas),
+    def _reported_primary(self) -> int | None:
+        """The port of the one data node reporting itself primary, else None."""
+        masters = [node.port for node in self.nodes() if _reported_role(node) == "primary"]
+        return masters[0] if len(masters) == 1 else None
+
+    def _replicas_in_sync(self) -> bool:
+        # The primary as the nodes report it now: a failover may come during the wait.
+        primary = self._reported_primary()
+        return primary is not None and all(
+            _in_sync(node, primary) for node in self.nodes() if node.port != primary
         )
 
-    def _wait_sentinels(self, primary: int, deadline: float) -> None:
+    def _sentinels_know(self) -> bool:
+        primary = self._reported_primary()
+
         def known(sentinel: EmbeddedSentinel) -> bool:
-            state = sentinel.client().sentinel_master(self.service)
+            client = sentinel.client()
+            address = client.sentinel_get_master_addr_by_name(self.service)
+            state = client.sentinel_master(self.service)
             return (
-                int(state["port"]) == primary
+                address is not None
+                and int(address[1]) == primary
                 and int(state["num-slaves"]) >= self.replicas
                 and int(state["num-other-sentinels"]) >= SENTINEL_COUNT - 1
             )
 
+        return self._replicas_in_sync() and all(known(s) for s in self.sentinels())
+
+    def _wait_replicas(self, deadline: float) -> None:
+        self._wait_for(
+            deadline, "the replicas to be in sync with one primary", self._replicas_in_sync
+        )
+
+    def _wait_sentinels(self, deadline: float) -> None:
         self._wait_for(
             deadline,
             "the sentinels to know the primary, its replicas and each other",
-            lambda: all(known(sentinel) for sentinel in self.sentinels(primary)),
+            self._sentinels_know,
         )
 
     def _wait_for(self, deadline: float, what: str, done: Any) -> None:
