@@ -173,6 +173,10 @@ def test_a_primary_refusing_writes_for_want_of_replicas_is_an_outage(on_group, m
         redis_stores.reset_pools()
 
 
+def test_noreplicas_from_a_primary_on_a_plain_url_is_an_outage_too():
+    assert is_redis_outage(redis.ResponseError("NOREPLICAS Not enough good replicas to write."))
+
+
 def test_the_cache_and_sessions_go_through_the_sentinels(group, tmp_path):
     """A process whose settings name the sentinels (as REDIS_REPLICAS=1 would) uses
     django-redis' Sentinel client: a value set is read back, from the group's primary."""
