@@ -201,6 +201,21 @@ def test_the_cache_and_sessions_go_through_the_sentinels(group, tmp_path):
     assert done.stdout.split() == ["yes", "SentinelClient", SERVICE, "master"]
 
 
+def test_serve_leaves_a_group_it_did_not_start_running(on_group, capsys):
+    from config.management.commands.serve import Command
+
+    assert Command().start_redis() is None  # so serve will not stop it either
+    assert capsys.readouterr().out.count(" already running ") == PROCESSES
+    assert len(on_group.status()) == PROCESSES
+
+
+def test_changed_sentinel_settings_rebuild_the_pools(on_group, settings):
+    before = get_redis("metrics")
+    settings.REDIS_SENTINEL_SERVICES = {**settings.REDIS_SENTINEL_SERVICES, "metrics": "other"}
+    assert get_redis("metrics") is not before
+    assert get_redis("metrics").connection_pool.service_name == "other"
+
+
 # --- Failover: these kill the primary, so they run last --------------------------------
 
 
