@@ -112,8 +112,8 @@ def main():
             sentinel_password=random_password(),
             maxmemory="256mb",
         )
-        group.start()
         try:
+            group.start()
             setup(group)
             print("run  resumed_s  longest_pause_s  acked_lost/acked  writes_failed  reads_failed")
             for run in range(1, args.runs + 1):

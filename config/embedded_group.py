@@ -248,13 +248,20 @@ class EmbeddedGroup:
             process.data_dir.mkdir(parents=True, exist_ok=True)
             process.data_dir.chmod(0o700)
         deadline = time.monotonic() + timeout
-        results = []
-        for process in processes:
-            if process is processes[self.replicas + 1]:  # the first sentinel
-                self._wait_replicas(deadline)
-            result = process.start(timeout=max(1.0, deadline - time.monotonic()))
-            results.append(f"{self._label(process)} {result} on 127.0.0.1:{process.port}")
-        self._wait_sentinels(deadline)
+        results, started = [], []
+        try:
+            for process in processes:
+                if process is processes[self.replicas + 1]:  # the first sentinel
+                    self._wait_replicas(deadline)
+                result = process.start(timeout=max(1.0, deadline - time.monotonic()))
+                if result == "started":
+                    started.append(process)
+                results.append(f"{self._label(process)} {result} on 127.0.0.1:{process.port}")
+            self._wait_sentinels(deadline)
+        except EmbeddedRedisError:
+            for process in reversed(started):  # leave nothing half-started running
+                process.stop()
+            raise
         return results
 
     def stop(self, timeout: float = 30.0, save: bool = True) -> list[str]:

@@ -15,7 +15,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from config import redis_stores
-from config.embedded_group import EmbeddedGroup, free_port_run, process_state
+from config.embedded_group import EmbeddedGroup, EmbeddedSentinel, free_port_run, process_state
+from config.embedded_redis import EmbeddedRedisError
 from config.middleware import is_redis_outage
 from config.redis_stores import STORES, get_pool, get_read_redis, get_redis
 from config.settings import BASE_DIR
@@ -116,7 +117,7 @@ def test_a_port_of_the_layout_taken_by_another_program_is_named(tmp_path):
         blocker.listen()
         with pytest.raises(Exception, match=f"port {taken} is already in use"):
             make_group(tmp_path / "g", port=first).start()
-    assert process_state(make_group(tmp_path / "g", port=first).nodes()[0]) is None
+    assert make_group(tmp_path / "g", port=first).status() == []  # nothing started
 
 
 def test_stopped_the_primary_is_the_one_of_the_sentinels_newest_configuration(tmp_path):
@@ -130,6 +131,17 @@ def test_stopped_the_primary_is_the_one_of_the_sentinels_newest_configuration(tm
             f"sentinel config-epoch {SERVICE} {epoch}\n"
         )
     assert stopped.current_primary() == stopped.port + 1
+
+
+def test_a_start_that_fails_midway_stops_what_it_started(tmp_path, monkeypatch):
+    def refuse(self, timeout=30.0):
+        raise EmbeddedRedisError("this sentinel cannot start")
+
+    monkeypatch.setattr(EmbeddedSentinel, "start", refuse)
+    half = make_group(tmp_path / "g", port=free_port_run(PROCESSES))
+    with pytest.raises(EmbeddedRedisError, match="cannot start"):
+        half.start()
+    assert half.status() == []
 
 
 def test_writes_go_to_the_primary_and_reads_to_the_replica(on_group):
