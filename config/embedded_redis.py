@@ -23,7 +23,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import redis
 
@@ -198,6 +198,10 @@ class EmbeddedRedis:
     data_dir: Path
     password: str = field(default_factory=random_password)
     maxmemory: str | None = None
+    # What `_wait_ready` checks for, and what redis-server is given after its config file;
+    # a sentinel (config/embedded_group.py) has no modules and runs with --sentinel.
+    required_modules: ClassVar[tuple[str, ...]] = REQUIRED_MODULES
+    server_options: ClassVar[tuple[str, ...]] = ()
 
     @property
     def pidfile(self) -> Path:
@@ -212,6 +216,9 @@ class EmbeddedRedis:
         return self.data_dir / "runtime.conf"
 
     def client(self, authenticated: bool = True, **kwargs: Any) -> redis.Redis:
+        # No retry by default: redis-py's retries a refused password (an AuthenticationError
+        # is a ConnectionError) for seconds, and the launcher's callers wait themselves.
+        kwargs.setdefault("retry", None)
         return redis.Redis(
             host="127.0.0.1",
             port=self.port,
@@ -240,18 +247,23 @@ class EmbeddedRedis:
     def modules(self) -> list[str]:
         return sorted(m["name"] for m in self.client().module_list())
 
-    def write_runtime_conf(self) -> None:
-        """The project's redis.conf plus this instance's settings, readable by us only
-        (it holds the password, which must not show in `ps`); a subclass may add lines."""
-        modules = server_dir() / "lib"
-        lines = [
-            f'include "{PROJECT_REDIS_CONF}"',
+    def process_lines(self) -> list[str]:
+        """Where this instance listens and keeps its files, as a daemon on loopback."""
+        return [
             "bind 127.0.0.1",
             f"port {self.port}",
             f'dir "{self.data_dir}"',
             f'pidfile "{self.pidfile}"',
             f'logfile "{self.logfile}"',
             "daemonize yes",
+        ]
+
+    def conf_lines(self) -> list[str]:
+        """The project's redis.conf plus this instance's settings; a subclass may add lines."""
+        modules = server_dir() / "lib"
+        lines = [
+            f'include "{PROJECT_REDIS_CONF}"',
+            *self.process_lines(),
             f'loadmodule "{modules / "rediscompat.so"}"',
             f'loadmodule "{modules / "redisearch.so"}" {" ".join(SEARCH_MODULE_ARGS)}',
             f'loadmodule "{modules / "redistimeseries.so"}"',
@@ -261,9 +273,14 @@ class EmbeddedRedis:
         ]
         if self.maxmemory:
             lines.append(f"maxmemory {self.maxmemory}")
+        return lines
+
+    def write_runtime_conf(self) -> None:
+        """`conf_lines` into the runtime config, readable by us only (it holds the
+        password, which must not show in `ps`)."""
         fd = os.open(self.runtime_conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as conf:
-            conf.write("\n".join(lines) + "\n")
+            conf.write("\n".join(self.conf_lines()) + "\n")
 
     def _open_without_password(self):
         """True when the server answers a client that sends no password (one started by
@@ -308,7 +325,11 @@ class EmbeddedRedis:
         self.logfile.touch()
         log_start = self.logfile.stat().st_size
         done = subprocess.run(
-            [str(server_dir() / "bin" / "redis-server"), str(self.runtime_conf)],
+            [
+                str(server_dir() / "bin" / "redis-server"),
+                str(self.runtime_conf),
+                *self.server_options,
+            ],
             env=env,
             capture_output=True,
             text=True,
@@ -335,7 +356,7 @@ class EmbeddedRedis:
         while time.monotonic() < deadline:
             try:
                 if self.client().ping():
-                    missing = [m for m in REQUIRED_MODULES if m not in self.modules()]
+                    missing = [m for m in self.required_modules if m not in self.modules()]
                     if missing:
                         raise EmbeddedRedisError(f"Redis answers but lacks modules: {missing}")
                     return

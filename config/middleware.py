@@ -65,9 +65,11 @@ class SecurityHeadersMiddleware:
 
 
 # Error replies that say the server cannot serve now, whatever was asked: loading its
-# data, refusing writes after a failed save, or without the search index (dropped by a
-# FLUSHDB until `create_index` rebuilds it).
-UNAVAILABLE_REPLIES = re.compile(r"^(LOADING|MISCONF)|: no such index$|^Unknown Index name$")
+# data, refusing writes after a failed save or without the replicas it requires, or
+# without the search index (dropped by a FLUSHDB until `create_index` rebuilds it).
+UNAVAILABLE_REPLIES = re.compile(
+    r"^(LOADING|MISCONF|NOREPLICAS)|: no such index$|^Unknown Index name$"
+)
 
 
 def is_redis_outage(exc: BaseException) -> bool:

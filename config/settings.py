@@ -4,6 +4,7 @@ Every value that can go wrong is checked here, so a bad environment stops start-
 with ImproperlyConfigured naming the variable instead of failing on first use.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -207,10 +208,17 @@ REDIS_STORE_DBS = {
 }
 
 
-def _default_store_url(db):
+def _default_store_url(db, address=f"{REDIS_HOST}:{REDIS_PORT}"):
     scheme = "rediss" if REDIS_TLS else "redis"
     auth = f":{quote(REDIS_PASSWORD, safe='')}@" if REDIS_PASSWORD else ""
-    return f"{scheme}://{auth}{REDIS_HOST}:{REDIS_PORT}/{db}"
+    return f"{scheme}://{auth}{address}/{db}"
+
+
+def _with_ca(url):
+    if REDIS_TLS_CA_CERT and url.startswith("rediss://") and "ssl_ca_certs=" not in url:
+        # redis-py (and so django-redis) reads unknown URL query arguments as options.
+        url += ("&" if "?" in url else "?") + "ssl_ca_certs=" + quote(REDIS_TLS_CA_CERT, safe="")
+    return url
 
 
 REDIS_URLS = {}
@@ -219,17 +227,73 @@ for _store, _db in REDIS_STORE_DBS.items():
     _url = env.str(_name, default="") or _default_store_url(_db)
     if not _url.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(f"{_name}: must start with redis://, rediss:// or unix://")
-    if REDIS_TLS_CA_CERT and _url.startswith("rediss://") and "ssl_ca_certs=" not in _url:
-        # redis-py (and so django-redis) reads unknown URL query arguments as options.
-        _url += ("&" if "?" in _url else "?") + "ssl_ca_certs=" + quote(REDIS_TLS_CA_CERT, safe="")
-    REDIS_URLS[_store] = _url
+    REDIS_URLS[_store] = _with_ca(_url)
 
 # The embedded Redis Stack (config/embedded_redis.py) is started by the run and test
 # commands only when every store points at this machine's default server.
 _local = REDIS_HOST in ("127.0.0.1", "localhost", "::1")
 _custom_urls = any(env.str(f"REDIS_{s.upper()}_URL", default="") for s in REDIS_STORE_DBS)
-REDIS_EMBEDDED = _bool("REDIS_EMBEDDED", _local and not _custom_urls and not REDIS_TLS)
+
+# --- Sentinel (docs/CONFIGURATION.md, "Replicas and Sentinel") ----------------------
+# With sentinels every store but one with a URL of its own reaches its group's primary
+# (writes, `get_redis`) and replicas (`get_read_redis`) through them; its DB stays.
+_SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def _sentinel_address(text):
+    host, _, port = text.strip().rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ImproperlyConfigured(f"REDIS_SENTINELS: {text!r} is not host:port")
+    return (host.strip("[]"), int(port))
+
+
+REDIS_SENTINELS = [_sentinel_address(a) for a in _read("REDIS_SENTINELS", env.list, []) if a]
+REDIS_SENTINEL_SERVICE = env.str("REDIS_SENTINEL_SERVICE", default="movies")
+REDIS_SENTINEL_PASSWORD = env.str("REDIS_SENTINEL_PASSWORD", default="") or REDIS_PASSWORD
+REDIS_REPLICAS = _read("REDIS_REPLICAS", env.int, 0)
+if not 0 <= REDIS_REPLICAS <= 5:
+    raise ImproperlyConfigured("REDIS_REPLICAS: replicas of the embedded primary, 0 to 5")
+
+REDIS_EMBEDDED = _bool(
+    "REDIS_EMBEDDED", _local and not _custom_urls and not REDIS_TLS and not REDIS_SENTINELS
+)
 REDIS_EMBEDDED_DIR = Path(env.str("REDIS_EMBEDDED_DIR", default=str(VAR_DIR / "redis")))
+if REDIS_REPLICAS and not REDIS_EMBEDDED:
+    raise ImproperlyConfigured(
+        "REDIS_REPLICAS: replicas of the embedded Redis, which is off here (an external "
+        "server, REDIS_SENTINELS or REDIS_EMBEDDED=false); unset REDIS_REPLICAS"
+    )
+if REDIS_REPLICAS:
+    from config.embedded_group import sentinel_ports
+
+    # The embedded layout's own sentinels (config/embedded_group.py).
+    REDIS_SENTINELS = [("127.0.0.1", p) for p in sentinel_ports(REDIS_PORT, REDIS_REPLICAS)]
+
+REDIS_SENTINEL_SERVICES = {}  # store -> its group's service name, with sentinels only
+for _store in REDIS_STORE_DBS if REDIS_SENTINELS else ():
+    _name = f"REDIS_{_store.upper()}_SENTINEL_SERVICE"
+    _own = env.str(_name, default="")
+    if env.str(f"REDIS_{_store.upper()}_URL", default=""):
+        if _own:
+            raise ImproperlyConfigured(f"{_name}: the store has a URL of its own; set only one")
+        continue
+    if not _own:
+        _name = "REDIS_SENTINEL_SERVICE"
+    _service = _own or REDIS_SENTINEL_SERVICE
+    if not _SERVICE_NAME.match(_service):
+        raise ImproperlyConfigured(f"{_name}: {_service!r}: lower-case letters, digits, . _ -")
+    if REDIS_REPLICAS and _service != REDIS_SENTINEL_SERVICE:
+        raise ImproperlyConfigured(f"{_name}: the embedded sentinels watch one group only")
+    REDIS_SENTINEL_SERVICES[_store] = _service
+# How every sentinel is reached (their own password; TLS as the data nodes).
+REDIS_SENTINEL_OPTIONS = {
+    "password": REDIS_SENTINEL_PASSWORD or None,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "retry": None,  # no retry: an unreachable sentinel is skipped for the next one at once
+    **({"ssl": True} if REDIS_TLS else {}),
+    **({"ssl_ca_certs": REDIS_TLS_CA_CERT} if REDIS_TLS and REDIS_TLS_CA_CERT else {}),
+}
 
 REDISEARCH_INDEX_NAME = env.str("REDISEARCH_INDEX_NAME", default="movies_index")
 REDISEARCH_PREFIX = env.str("REDISEARCH_PREFIX", default="movie:")
@@ -250,21 +314,38 @@ REDIS_POOL_OPTIONS = {
     "health_check_interval": 30,
 }
 
+# django-redis on one URL, as the stores' pools (the tests move it with these options).
+REDIS_CACHE_OPTIONS = {
+    "CLIENT_CLASS": "django_redis.client.DefaultClient",
+    "CONNECTION_POOL_CLASS": "redis.BlockingConnectionPool",
+    "CONNECTION_POOL_KWARGS": {
+        k: v for k, v in REDIS_POOL_OPTIONS.items() if k != "socket_connect_timeout"
+    },
+    "SOCKET_CONNECT_TIMEOUT": REDIS_POOL_OPTIONS["socket_connect_timeout"],
+    "SOCKET_TIMEOUT": REDIS_POOL_OPTIONS["socket_timeout"],
+}
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URLS["cache"],
-        "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
-            "CONNECTION_POOL_CLASS": "redis.BlockingConnectionPool",  # as the stores' pools
-            "CONNECTION_POOL_KWARGS": {
-                k: v for k, v in REDIS_POOL_OPTIONS.items() if k != "socket_connect_timeout"
-            },
-            "SOCKET_CONNECT_TIMEOUT": REDIS_POOL_OPTIONS["socket_connect_timeout"],
-            "SOCKET_TIMEOUT": REDIS_POOL_OPTIONS["socket_timeout"],
-        },
+        "OPTIONS": REDIS_CACHE_OPTIONS,
     }
 }
+if "cache" in REDIS_SENTINEL_SERVICES:
+    # The URL's host is the group's name. Only the primary, reads too: a session or a lock
+    # read back from a replica could be a write behind (a login lost, a logout undone).
+    _service = REDIS_SENTINEL_SERVICES["cache"]
+    CACHES["default"]["LOCATION"] = [
+        _with_ca(_default_store_url(REDIS_STORE_DBS["cache"], _service))
+    ]
+    CACHES["default"]["OPTIONS"] = {
+        **REDIS_CACHE_OPTIONS,
+        "CLIENT_CLASS": "django_redis.client.SentinelClient",
+        "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+        "CONNECTION_POOL_CLASS": "config.redis_stores.SentinelBlockingPool",
+        "SENTINELS": REDIS_SENTINELS,
+        "SENTINEL_KWARGS": REDIS_SENTINEL_OPTIONS,
+    }
 SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 
 # --- Security -----------------------------------------------------------------

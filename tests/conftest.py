@@ -29,6 +29,7 @@ def cache_settings(url):
 
     caches = {"default": dict(settings.CACHES["default"])}
     caches["default"]["LOCATION"] = url
+    caches["default"]["OPTIONS"] = settings.REDIS_CACHE_OPTIONS  # one URL, never Sentinel
     return caches
 
 
@@ -67,6 +68,8 @@ def redis_settings(redis_server, django_db_blocker):
         REDIS_PORT=redis_server.port,
         REDIS_PASSWORD=TEST_REDIS_PASSWORD,
         REDIS_EMBEDDED_DIR=redis_server.data_dir,
+        REDIS_SENTINELS=[],  # every store on the session's server, whatever .env says
+        REDIS_REPLICAS=0,
         CACHES=cache_settings(urls["cache"]),
         # Record analytics and request metrics in the request, so that what a test did
         # is in Redis when it reads back, and nothing lands in the next test's stores.

@@ -1,11 +1,13 @@
-"""`manage.py redis_stack start|stop|status`: the embedded Redis Stack server."""
+"""`manage.py redis_stack start|stop|status [--json]`: the embedded Redis Stack, a single
+server or, with REDIS_REPLICAS=N, the primary, its N replicas and three sentinels."""
 
+import json
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config import embedded_redis
+from config import embedded_group, embedded_redis
 
 
 class Command(BaseCommand):
@@ -13,27 +15,63 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["start", "stop", "status"])
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            dest="as_json",
+            help='status: a JSON list of {"role", "port", "pid"}, one per running process',
+        )
 
-    def handle(self, *args: Any, action: str, **options: Any) -> None:
+    def handle(self, *args: Any, action: str, as_json: bool = False, **options: Any) -> None:
         if not settings.REDIS_EMBEDDED and action != "status":
             raise CommandError(
                 f"the settings point at an external Redis ({settings.REDIS_HOST}:"
                 f"{settings.REDIS_PORT}); nothing embedded to {action} (REDIS_EMBEDDED=false)"
             )
-        server = embedded_redis.from_settings()
         try:
-            if action == "start":
-                result = server.start()
-                self.stdout.write(
-                    f"Redis Stack {result} on 127.0.0.1:{server.port} "
-                    f"(modules: {', '.join(server.modules())}; data in {server.data_dir})"
-                )
-            elif action == "stop":
-                self.stdout.write(f"Redis Stack: {server.stop()}")
+            if settings.REDIS_REPLICAS:
+                self.group(action, as_json)
             else:
-                state = server.status()
-                self.stdout.write(f"Redis Stack on port {server.port}: {state}")
-                if state != "running":
-                    raise SystemExit(3)
+                self.single(action, as_json)
         except embedded_redis.EmbeddedRedisError as exc:
             raise CommandError(str(exc)) from exc
+
+    def single(self, action: str, as_json: bool) -> None:
+        server = embedded_redis.from_settings()
+        if action == "start":
+            result = server.start()
+            self.stdout.write(
+                f"Redis Stack {result} on 127.0.0.1:{server.port} "
+                f"(modules: {', '.join(server.modules())}; data in {server.data_dir})"
+            )
+        elif action == "stop":
+            self.stdout.write(f"Redis Stack: {server.stop()}")
+        elif as_json:
+            self.print_states([embedded_group.process_state(server)])
+        else:
+            state = server.status()
+            self.stdout.write(f"Redis Stack on port {server.port}: {state}")
+            if state != "running":
+                raise SystemExit(3)
+
+    def group(self, action: str, as_json: bool) -> None:
+        group = embedded_group.from_settings()
+        if action == "start":
+            for line in group.start():
+                self.stdout.write(f"Redis Stack {line}")
+            self.stdout.write(f"Data in {group.data_dir}; sentinels watch {group.service!r}")
+        elif action == "stop":
+            for line in group.stop():
+                self.stdout.write(f"Redis Stack {line}")
+        elif as_json:
+            self.print_states(group.status())
+        else:
+            states = group.status()
+            for state in states:
+                self.stdout.write(f"Redis Stack {state.role} on port {state.port}: running")
+            if len(states) < group.replicas + 1 + embedded_group.SENTINEL_COUNT:
+                self.stdout.write(f"{len(states)} of the group's processes are running")
+                raise SystemExit(3)
+
+    def print_states(self, states: list[embedded_group.ProcessState | None]) -> None:
+        self.stdout.write(json.dumps([s.to_json() for s in states if s is not None]))

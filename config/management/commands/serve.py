@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config import embedded_redis
+from config import embedded_group, embedded_redis
 
 BUNDLED_MOVIES = settings.BASE_DIR / "data" / "movies.jsonl.gz"
 # gunicorn worker classes serve can run, and the entry point each needs. gevent is the
@@ -112,21 +112,31 @@ class Command(BaseCommand):
         finally:
             self.stop_children(children)
             if redis_server is not None:
-                self.stdout.write(f"Redis Stack: {redis_server.stop()} (data kept)")
+                stopped = redis_server.stop()
+                for line in [stopped] if isinstance(stopped, str) else stopped:
+                    self.stdout.write(f"Redis Stack: {line} (data kept)")
 
-    def start_redis(self) -> embedded_redis.EmbeddedRedis | None:
+    def start_redis(self) -> embedded_redis.EmbeddedRedis | embedded_group.EmbeddedGroup | None:
+        """The embedded server, or with REDIS_REPLICAS the group (the settings then point
+        every store at its sentinels), when this run started it; it stops with serve."""
         if not settings.REDIS_EMBEDDED:
-            self.stdout.write(
-                f"Using external Redis at {settings.REDIS_HOST}:{settings.REDIS_PORT}"
-            )
+            where = settings.REDIS_SENTINELS or f"{settings.REDIS_HOST}:{settings.REDIS_PORT}"
+            self.stdout.write(f"Using external Redis at {where}")
             return None
-        server = embedded_redis.from_settings()
+        if settings.REDIS_REPLICAS:
+            server = embedded_group.from_settings()
+        else:
+            server = embedded_redis.from_settings()
         try:
             result = server.start()
         except embedded_redis.EmbeddedRedisError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"Redis Stack {result} on 127.0.0.1:{server.port}")
-        return server if result == "started" else None
+        if isinstance(result, str):
+            self.stdout.write(f"Redis Stack {result} on 127.0.0.1:{server.port}")
+            return server if result == "started" else None
+        for line in result:
+            self.stdout.write(f"Redis Stack {line}")
+        return server if any(" started " in line for line in result) else None
 
     def prepare(self) -> None:
         """One-off steps before serving; later features add theirs here."""
