@@ -14,7 +14,7 @@ import redis
 from redis.commands.search.field import NumericField, TagField, TextField
 from redis.commands.search.index_definition import IndexDefinition, IndexType
 
-from config.redis_stores import get_redis
+from config.redis_stores import get_read_redis, get_redis
 from search.keys import (
     AUTOCOMPLETE_KEY,
     GENERATION_KEY,
@@ -42,10 +42,18 @@ MOVIE_FIELDS = (
     "created_at", "updated_at",
 )  # fmt: skip
 MULTI_VALUE_FIELDS = ("subgenre",)
+GENERATION_WAIT_MS = 2000
 
 
 def client() -> redis.Redis:
+    """The primary: writes, the index lifecycle and the cache generation."""
     return get_redis("search")
+
+
+def read_client() -> redis.Redis:
+    """What searching reads (FT.SEARCH, FT.AGGREGATE, FT.SUGGET, FT.SPELLCHECK, movie
+    hashes): a replica when the store has any, which may be a write behind."""
+    return get_read_redis("search")
 
 
 def movie_schema() -> tuple:
@@ -237,7 +245,19 @@ def generation() -> int:
 
 
 def bump_generation() -> int:
-    return client().incr(GENERATION_KEY)
+    """A new cache generation, once every replica has applied the writes before it (or
+    GENERATION_WAIT_MS passed): a search on a replica still a write behind would keep
+    the older catalogue's answer under the new generation for an hour."""
+    r = client()
+    replicas = int(r.info("replication").get("connected_slaves", 0))
+    pipe = r.pipeline(transaction=False)
+    if replicas:
+        # WAIT confirms this connection's writes, and a write orders after every earlier
+        # one of the replication stream: INCRBY 0 gives the connection one.
+        pipe.incrby(GENERATION_KEY, 0)
+        pipe.execute_command("WAIT", replicas, GENERATION_WAIT_MS)
+    pipe.incr(GENERATION_KEY)
+    return pipe.execute()[-1]
 
 
 # --- movies -----------------------------------------------------------------------
@@ -245,7 +265,7 @@ def bump_generation() -> int:
 
 def get_movie(movie_id: int | str) -> dict[str, str] | None:
     """A movie hash as stored, or None."""
-    data = client().hgetall(movie_key(movie_id))
+    data = read_client().hgetall(movie_key(movie_id))
     return data or None
 
 
@@ -337,20 +357,20 @@ def _pairs(flat: Sequence) -> dict:
 
 def ft_search(q: FtQuery) -> Found:
     """One ranked page of `q` with its return fields, ties by movie id."""
-    raw = client().execute_command("FT.AGGREGATE", *ft.ranked_args(q))
+    raw = read_client().execute_command("FT.AGGREGATE", *ft.ranked_args(q))
     return Found(int(raw[0]), _loaded_docs(raw, q.return_fields))
 
 
 def ft_sorted(q: FtQuery) -> Found:
     """One page of `q` ordered by all of `q.sort` (an aggregation: FT.SEARCH sorts by
     one field only, and ties would fall back to document ids)."""
-    raw = client().execute_command("FT.AGGREGATE", *ft.sorted_args(q))
+    raw = read_client().execute_command("FT.AGGREGATE", *ft.sorted_args(q))
     return Found(int(raw[0]), _loaded_docs(raw, q.return_fields))
 
 
 def ft_search_keys(q: FtQuery) -> FoundKeys:
     """The total and the keys of the first `q.limit` ranked matches, without fields."""
-    raw = client().execute_command(
+    raw = read_client().execute_command(
         "FT.AGGREGATE", *ft.ranked_args(replace(q, offset=0, return_fields=()))
     )
     return FoundKeys(int(raw[0]), [doc.key for doc in _loaded_docs(raw, ())])
@@ -358,7 +378,7 @@ def ft_search_keys(q: FtQuery) -> FoundKeys:
 
 def first_matches(q: FtQuery) -> list[Document]:
     """The first `q.limit` matches in index order, unranked."""
-    raw = client().execute_command("FT.AGGREGATE", *ft.first_matches_args(q))
+    raw = read_client().execute_command("FT.AGGREGATE", *ft.first_matches_args(q))
     return _loaded_docs(raw, q.return_fields)
 
 
@@ -374,7 +394,7 @@ def _loaded_docs(raw: list, fields: Sequence[str]) -> list[Document]:
 
 def docs_by_keys(keys: Sequence[str], fields: Sequence[str]) -> list[Document]:
     """The given movie hashes' `fields`; a key deleted meanwhile is skipped."""
-    pipe = client().pipeline(transaction=False)
+    pipe = read_client().pipeline(transaction=False)
     for key in keys:
         pipe.hmget(key, *fields)
     docs = []
@@ -387,7 +407,7 @@ def docs_by_keys(keys: Sequence[str], fields: Sequence[str]) -> list[Document]:
 def has_match(query: str, params: Mapping[str, object] | None = None) -> bool:
     """True when `query` matches a movie: an aggregation that stops at the first match,
     where counting a broad query reads every match (30 ms for a common word at 1M)."""
-    raw = client().execute_command("FT.AGGREGATE", *ft.any_match_args(query, params))
+    raw = read_client().execute_command("FT.AGGREGATE", *ft.any_match_args(query, params))
     return len(raw) > 1
 
 
@@ -422,7 +442,7 @@ def facet_counts(
             groups.append((query, params, fields))
         else:
             groups.extend((query, params, [field]) for field in fields)
-    pipe = client().pipeline(transaction=False)
+    pipe = read_client().pipeline(transaction=False)
     for query, params, fields in groups:
         pipe.execute_command(
             "FT.AGGREGATE", *ft.facet_args(fields, query, params, sample, timeout_ms)
@@ -446,7 +466,7 @@ def facet_counts(
 
 def count_matches(queries: Iterable[tuple[str, Mapping]]) -> list[int]:
     """Number of matches of each (query, params), pipelined."""
-    pipe = client().pipeline(transaction=False)
+    pipe = read_client().pipeline(transaction=False)
     for query, params in queries:
         pipe.execute_command("FT.SEARCH", *ft.count_args(query, params))
     return [int(raw[0]) for raw in pipe.execute()]
@@ -454,7 +474,7 @@ def count_matches(queries: Iterable[tuple[str, Mapping]]) -> list[int]:
 
 def movie_years() -> list[int]:
     """Every year that has movies, ascending: one grouping over the whole catalogue."""
-    raw = client().execute_command(
+    raw = read_client().execute_command(
         "FT.AGGREGATE", *ft.facet_args(("year",), "*", {}, timeout_ms=ft.UNLIMITED)
     )
     years = set()
@@ -469,7 +489,7 @@ def spellcheck(terms: Sequence[str], distance: int = 2) -> dict[str, list[tuple[
     """FT.SPELLCHECK suggestions per term: {term: [(suggestion, score)]}."""
     if not terms:
         return {}
-    raw = client().execute_command("FT.SPELLCHECK", *ft.spellcheck_args(terms, distance))
+    raw = read_client().execute_command("FT.SPELLCHECK", *ft.spellcheck_args(terms, distance))
     found = {}
     for entry in raw:
         if len(entry) >= 3 and entry[0] == "TERM":
@@ -489,7 +509,7 @@ class Completion:
 def autocomplete(prefix: str, limit: int = 5, fuzzy: bool = True) -> list[Completion]:
     """FT.SUGGET entries. A prefix longer than FT.SUGGET takes is looked up by its start
     (`ft.autocomplete_prefix`): the caller checks the rest."""
-    raw = client().execute_command("FT.SUGGET", *ft.sugget_args(prefix, limit, fuzzy))
+    raw = read_client().execute_command("FT.SUGGET", *ft.sugget_args(prefix, limit, fuzzy))
     found = []
     for i in range(0, len(raw or []), 2):
         try:
@@ -504,5 +524,5 @@ def autocomplete(prefix: str, limit: int = 5, fuzzy: bool = True) -> list[Comple
 def phonetic_suggestions(query: str, limit: int = 5) -> list[Document]:
     """Movies (title, year, id) whose titles sound like `query`, a phonetic query built
     by search/queries/builder.py."""
-    raw = client().execute_command("FT.SEARCH", *ft.phonetic_args(query, limit))
+    raw = read_client().execute_command("FT.SEARCH", *ft.phonetic_args(query, limit))
     return [Document(raw[i], _pairs(raw[i + 1] or [])) for i in range(1, len(raw), 2)]

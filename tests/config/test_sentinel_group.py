@@ -153,6 +153,16 @@ def test_writes_go_to_the_primary_and_reads_to_the_replica(on_group):
     assert reader.get("replicated") == "yes"
 
 
+def test_searching_reads_the_replica_and_a_new_generation_waits_for_it(on_group):
+    from search import store
+
+    assert role_of(store.read_client()) == "slave" and role_of(store.client()) == "master"
+    waits = store.client().info("commandstats").get("cmdstat_wait", {}).get("calls", 0)
+    before = store.generation()
+    assert store.bump_generation() == before + 1
+    assert store.client().info("commandstats")["cmdstat_wait"]["calls"] == waits + 1
+
+
 def test_each_store_keeps_its_db_on_the_group(on_group):
     for db, store in enumerate(STORES):
         assert get_redis(store).connection_pool.connection_kwargs["db"] == db
