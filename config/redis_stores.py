@@ -239,6 +239,32 @@ def get_read_redis(store: str) -> redis.Redis:
     return _client(store, primary=False)
 
 
+# In each store's DB: counts the confirmations asked for. WAIT confirms the writes of
+# the connection it is sent on, and a write there orders after every earlier write of
+# the replication stream, whichever connection made it.
+CONFIRMATION_KEY = "replication:confirmations"
+CONFIRM_TIMEOUT_MS = 1000
+
+
+def confirm_replicated(store: str, timeout_ms: int | None = None) -> bool:
+    """Wait until every replica connected to the store's primary has applied the writes
+    made before this call (WAIT, at most `timeout_ms`, default CONFIRM_TIMEOUT_MS); True
+    when they all have, or
+    when there is no replica to wait for. For the writes that must not be lost with a
+    primary that fails before replicating them."""
+    client = get_redis(store)
+    try:
+        replicas = int(client.info("replication").get("connected_slaves", 0))
+        if not replicas:
+            return True
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(CONFIRMATION_KEY)
+        pipe.execute_command("WAIT", replicas, timeout_ms or CONFIRM_TIMEOUT_MS)
+        return int(pipe.execute()[-1]) >= replicas
+    except redis.RedisError:  # the primary gone meanwhile: nothing is confirmed
+        return False
+
+
 def reset_pools() -> None:
     with _lock:
         for pool in _pools.values():

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.mail import mail_admins
 
 from config.events import ALERT_ACKNOWLEDGED, ALERT_FIRED, ALERT_RESOLVED, append_event
+from config.redis_stores import confirm_replicated
 from operations import alert_store
 from operations.alert_types import Action, Alert, AlertStatus, RuleState, Transition, iso_utc
 from operations.configuration import current_configuration
@@ -130,6 +131,8 @@ def acknowledge(
 
     updated = alert_store.acknowledge_alert(alert_id, update, now_ms)
     if updated is not None:
+        if not confirm_replicated("operations"):  # said, so a failover's loss is explained
+            logger.warning("the acknowledgement of alert %s is not on the replicas yet", alert_id)
         append_event(ALERT_ACKNOWLEDGED, alert_id=alert_id, rule=updated.type, user=username)
         logger.info("alert %s (%s) acknowledged by %s", alert_id, updated.type, username)
         return updated

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from config.redis_stores import confirm_replicated
 from operations import alert_store
 from operations.models import AlertThreshold
 from operations.rules import RULES, RuleConfig, default_config
@@ -149,4 +150,8 @@ def publish_thresholds() -> list[RuleConfig]:
     alert_store.write_configuration(
         configuration_fields(configs, newest.isoformat() if newest else "")
     )
+    # The model stays the source (republished every 10 minutes): an unconfirmed copy is
+    # only said, as a failover could serve the previous thresholds until then.
+    if not confirm_replicated("operations"):
+        logger.warning("the published thresholds are not on the replicas yet")
     return configs

@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 import redis
 
+from config.redis_stores import confirm_replicated
 from search import store, upsert
 from search.records import ALIASES, FIELDS, RecordError, validate
 
@@ -49,6 +50,9 @@ class ImportSummary:
     rejected: list = field(default_factory=list)
     # Valid records Redis refused to write (out of memory): [(id, reason)].
     refused: list = field(default_factory=list)
+    # Ids written on the primary that no replica confirmed, even after a second write:
+    # a failover now could lose them.
+    unconfirmed: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     seconds: float = 0.0
     dry_run: bool = False
@@ -313,6 +317,7 @@ class MovieWriter:
         self.imported = 0
         self.updated = 0
         self.refused = []
+        self.unconfirmed = []
 
     def add(self, record: dict) -> None:
         self.pending[record["id"]] = record  # a later duplicate id in one batch wins
@@ -323,12 +328,7 @@ class MovieWriter:
         if not self.pending:
             return
         now = int(self.clock())
-        pipe = self.client.pipeline(transaction=False)
-        for record in self.pending.values():
-            upsert.queue_movie_upsert(pipe, record, now)
-        # Per-command replies: a refused write (OOM under maxmemory) is counted and
-        # reported with its id, never dropped silently; a lost connection still raises.
-        results = pipe.execute(raise_on_error=False)
+        results = self._write(now)
         for movie_id, result in zip(self.pending, results, strict=True):
             if isinstance(result, redis.ResponseError):
                 self.refused.append((movie_id, f"{type(result).__name__}: {result}"))
@@ -336,7 +336,22 @@ class MovieWriter:
                 self.imported += 1
             else:
                 self.updated += 1
+        # Each batch on every replica before the next (WAIT): a primary failing over now
+        # loses no acknowledged batch. Unconfirmed, it is written once more (upserts are
+        # idempotent), then reported.
+        if not confirm_replicated("search"):
+            self._write(now)
+            if not confirm_replicated("search"):
+                self.unconfirmed.extend(self.pending)
         self.pending = {}
+
+    def _write(self, now: int) -> list:
+        pipe = self.client.pipeline(transaction=False)
+        for record in self.pending.values():
+            upsert.queue_movie_upsert(pipe, record, now)
+        # Per-command replies: a refused write (OOM under maxmemory) is counted and
+        # reported with its id, never dropped silently; a lost connection still raises.
+        return pipe.execute(raise_on_error=False)
 
 
 def import_file(
@@ -372,6 +387,12 @@ def import_file(
         writer.flush()
         summary.imported, summary.updated = writer.imported, writer.updated
         summary.refused = writer.refused
+        if writer.unconfirmed:
+            summary.warnings.append(
+                f"{len(writer.unconfirmed)} movie(s) written on the primary were not "
+                f"confirmed by its replicas (first id {writer.unconfirmed[0]}): import the "
+                "file again once the replicas are back"
+            )
         if writer.imported or writer.updated:
             try:
                 store.bump_generation()  # cached searches of the old data become unreachable

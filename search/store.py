@@ -14,7 +14,7 @@ import redis
 from redis.commands.search.field import NumericField, TagField, TextField
 from redis.commands.search.index_definition import IndexDefinition, IndexType
 
-from config.redis_stores import get_read_redis, get_redis
+from config.redis_stores import confirm_replicated, get_read_redis, get_redis
 from search.keys import (
     AUTOCOMPLETE_KEY,
     GENERATION_KEY,
@@ -248,16 +248,8 @@ def bump_generation() -> int:
     """A new cache generation, once every replica has applied the writes before it (or
     GENERATION_WAIT_MS passed): a search on a replica still a write behind would keep
     the older catalogue's answer under the new generation for an hour."""
-    r = client()
-    replicas = int(r.info("replication").get("connected_slaves", 0))
-    pipe = r.pipeline(transaction=False)
-    if replicas:
-        # WAIT confirms this connection's writes, and a write orders after every earlier
-        # one of the replication stream: INCRBY 0 gives the connection one.
-        pipe.incrby(GENERATION_KEY, 0)
-        pipe.execute_command("WAIT", replicas, GENERATION_WAIT_MS)
-    pipe.incr(GENERATION_KEY)
-    return pipe.execute()[-1]
+    confirm_replicated("search", GENERATION_WAIT_MS)
+    return client().incr(GENERATION_KEY)
 
 
 # --- movies -----------------------------------------------------------------------

@@ -4,6 +4,8 @@ module. The failover tests kill the primary and the last one stops the group, so
 come last, in this order."""
 
 import json
+import os
+import signal
 import socket
 import stat
 import subprocess
@@ -161,6 +163,42 @@ def test_searching_reads_the_replica_and_a_new_generation_waits_for_it(on_group)
     before = store.generation()
     assert store.bump_generation() == before + 1
     assert store.client().info("commandstats")["cmdstat_wait"]["calls"] == waits + 1
+
+
+@pytest.fixture
+def stopped_replica(on_group, monkeypatch):
+    """The replica frozen (SIGSTOP), so that no write is confirmed, for a short wait."""
+    monkeypatch.setattr(redis_stores, "CONFIRM_TIMEOUT_MS", 100)
+    replica = on_group.nodes()[1]
+    os.kill(replica.pid(), signal.SIGSTOP)
+    yield replica
+    os.kill(replica.pid(), signal.SIGCONT)
+
+
+def test_a_confirmed_write_is_on_the_replica(on_group):
+    get_redis("operations").set("must-not-be-lost", "kept")
+    assert redis_stores.confirm_replicated("operations")
+    assert get_read_redis("operations").get("must-not-be-lost") == "kept"
+
+
+def test_a_write_the_replica_has_not_applied_is_not_confirmed(stopped_replica):
+    get_redis("operations").set("must-not-be-lost", "again")
+    assert not redis_stores.confirm_replicated("operations")
+
+
+def test_an_import_batch_is_confirmed_or_reported(on_group, request):
+    from search import importer, keys, records
+
+    def batch(movie_id):
+        writer = importer.MovieWriter()
+        writer.add(records.validate({"id": movie_id, "title": "Confirmed Copy", "year": 2001}))
+        writer.flush()
+        return writer
+
+    assert batch(91).unconfirmed == []
+    assert get_read_redis("search").hget(keys.movie_key(91), "title") == "Confirmed Copy"
+    request.getfixturevalue("stopped_replica")
+    assert batch(92).unconfirmed == [92]  # written twice, then reported
 
 
 def test_each_store_keeps_its_db_on_the_group(on_group):
