@@ -175,16 +175,27 @@ def delete_records(records):
 def measure_import(sample_size, rounds):
     """Alternate the two floors and the importer on fresh id ranges of the same size."""
     raw, same, imp, hset_usec = [], [], [], []
+
+    def raw_round(records):
+        rate, usec = _raw_writes(records)
+        raw.append(rate)
+        hset_usec.append(usec)
+
+    writers = [
+        raw_round,
+        lambda records: same.append(raw_write_rate(records, with_suggestions=True)),
+        lambda records: imp.append(importer_rate(records)),
+    ]
     for round_number in range(rounds):
         base = 50_000_000 + round_number * 3 * sample_size
         batches = [synthetic(sample_size, seed=100 + round_number, start_id=base + k * sample_size)
                    for k in range(3)]  # fmt: skip
+        # Each writer takes each place in turn: the later writes of a round meet the
+        # snapshots and index garbage collection the earlier ones set off.
+        shift = round_number % len(writers)
         try:
-            rate, usec = _raw_writes(batches[0])
-            raw.append(rate)
-            hset_usec.append(usec)
-            same.append(raw_write_rate(batches[1], with_suggestions=True))
-            imp.append(importer_rate(batches[2]))
+            for write, batch in zip(writers[shift:] + writers[:shift], batches, strict=True):
+                write(batch)
         finally:  # a failed round (out of memory) leaves nothing behind either
             for batch in batches:
                 delete_records(batch)
