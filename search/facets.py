@@ -89,7 +89,11 @@ def _publish_filter_lists(genres: list[str], years: list[int]) -> None:
 
 
 def facets_for(
-    params: SearchParams, text_query: TextQuery, total: int, known: dict[str, Rows] | None = None
+    params: SearchParams,
+    text_query: TextQuery,
+    total: int,
+    known: dict[str, Rows] | None = None,
+    generation: int | None = None,
 ) -> tuple[dict[str, Rows], bool]:
     """Counts per facet value under the current query, and whether they are exact.
     Each facet is counted with every filter except its own (OR within a facet, AND
@@ -115,7 +119,8 @@ def facets_for(
     totals = {f: _matches_without_own_filter(f, params.filters[f], counts[f], total)
               for f in saturated if params.filters.get(f)}  # fmt: skip
     uncounted = [f for f, n in totals.items() if n is None]
-    totals |= zip(uncounted, cached_counts([requests[f] for f in uncounted]), strict=True)
+    counted = cached_counts([requests[f] for f in uncounted], generation)
+    totals |= zip(uncounted, counted, strict=True)
     facets = dict(known)
     for facet, count in counts.items():
         if facet in saturated:
@@ -126,24 +131,29 @@ def facets_for(
     return {f: facets[f] for f in FACET_LABELS}, not saturated
 
 
-def remember_total(params: SearchParams, text_query: TextQuery, total: int) -> None:
+def remember_total(
+    params: SearchParams, text_query: TextQuery, total: int, generation: int
+) -> None:
     """Keep a broad search's total as the count of its matches: a filter clicked on it
     next needs exactly that count for the facet of that filter (the matches without
     it), which would otherwise walk every match again."""
     if total < FACET_SAMPLE:  # never scaled from a sample, so never counted
         return
     built = build_query(text_query, params.filters, params.ranges, ranking=False)
-    key = keys.count_cache_key(store.generation(), _query_digest(built.query, built.params))
+    key = keys.count_cache_key(generation, _query_digest(built.query, built.params))
     cache.put(key, total, COUNT_CACHE_TTL)
 
 
-def cached_counts(queries: Sequence[tuple[str, Mapping]]) -> list[int]:
+def cached_counts(
+    queries: Sequence[tuple[str, Mapping]], generation: int | None = None
+) -> list[int]:
     """The number of matches of each (query, params), kept by generation: counting a
     broad query reads every match (40 ms for a common word at 1,000,000 movies), and
     the visitors clicking filters on one search ask for the same counts."""
     if not queries:
         return []
-    generation = store.generation()
+    if generation is None:
+        generation = store.generation()
     cache_keys = [keys.count_cache_key(generation, _query_digest(q, p)) for q, p in queries]
     counts = [cache.get(key) for key in cache_keys]
     missing = [i for i, count in enumerate(counts) if count is None]

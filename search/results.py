@@ -37,7 +37,7 @@ def run_search(params: SearchParams, generation: int | None = None) -> SearchRes
     cached = cache.get(key)
     if cached is None:
         try:
-            result = search_uncached(params)
+            result = search_uncached(params, generation)
         except redis.ResponseError as exc:
             raise refused(exc, params.q) from exc
         cache.put(key, result.to_cache(), SEARCH_CACHE_TTL)
@@ -63,18 +63,21 @@ def ranked_search(params: SearchParams) -> tuple[TextQuery, Found]:
     return text_query, found
 
 
-def search_uncached(params: SearchParams) -> SearchResult:
-    """One search against Redis, the cache left out."""
+def search_uncached(params: SearchParams, generation: int | None = None) -> SearchResult:
+    """One search against Redis, the cache left out. `generation` is the index
+    generation when the caller has just read it (the kept counts are by generation)."""
+    if generation is None:
+        generation = store.generation()
     text_query, found = ranked_search(params)
     total, docs = found.total, found.docs
-    remember_total(params, text_query, total)
+    remember_total(params, text_query, total, generation)
     # The whole catalogue's facets come from the filter cache, never a live aggregation.
     if params.is_browse_all:
         facets, facets_exact = filter_options().facets, True
     else:
         whole = params.offset == 0 and total <= len(docs)
         known = facets_from_page(params, docs) if whole else None
-        facets, facets_exact = facets_for(params, text_query, total, known)
+        facets, facets_exact = facets_for(params, text_query, total, known, generation)
     did_you_mean = None
     if total == 0 and not text_query.empty:
         did_you_mean = suggest_correction(params, text_query)
