@@ -249,9 +249,8 @@ CONFIRM_TIMEOUT_MS = 1000
 def confirm_replicated(store: str, timeout_ms: int | None = None) -> bool:
     """Wait until every replica connected to the store's primary has applied the writes
     made before this call (WAIT, at most `timeout_ms`, default CONFIRM_TIMEOUT_MS); True
-    when they all have, or
-    when there is no replica to wait for. For the writes that must not be lost with a
-    primary that fails before replicating them."""
+    when they all have, or when there is no replica to wait for. For the writes that
+    must not be lost with a primary that fails before replicating them."""
     client = get_redis(store)
     try:
         replicas = int(client.info("replication").get("connected_slaves", 0))

@@ -12,7 +12,7 @@ from config.redis_stores import get_redis
 from search import cache, keys, store
 from search.errors import refused
 from search.params import FACET_LABELS, SearchParams
-from search.queries.builder import build_query
+from search.queries.builder import MATCH_ALL, build_query
 from search.queries.ft import UNLIMITED
 from search.queries.text import TextQuery
 from search.values import FilterOptions
@@ -28,7 +28,6 @@ FACET_SAMPLE = 500
 SHARE_ROWS_MIN = 100
 FILTER_CACHE_TTL = 1800
 COUNT_CACHE_TTL = 3600  # as long as the results (results.SEARCH_CACHE_TTL)
-MATCH_ALL = "*"
 FILTER_LOCK_TTL = 60  # the longest the whole-catalogue counts may take
 FILTER_WAIT_SECONDS = 10
 
@@ -61,7 +60,8 @@ def filter_options() -> FilterOptions:
 
 
 def _compute_filter_options(key: str) -> dict:
-    counts = store.facet_counts({facet: ("*", {}) for facet in FACET_LABELS}, timeout_ms=UNLIMITED)
+    every_movie = {facet: (MATCH_ALL, {}) for facet in FACET_LABELS}
+    counts = store.facet_counts(every_movie, timeout_ms=UNLIMITED)
     facets = {field: count.rows for field, count in counts.items()}
     years = store.movie_years()
     options = {

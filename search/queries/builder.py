@@ -26,6 +26,7 @@ MIN_PREFIX_CHARS = 4  # a shorter last word being typed completes only a title's
 # expands over plots to hundreds of thousands of postings (docs/SEARCH.md, "Typing").
 PREFIX_FIELDS = "title|director|cast"
 MAX_NAME_WORDS = 5  # the longest run of typed words looked up as a person's full name
+MATCH_ALL = "*"  # the query of no words, filters or ranges: every movie
 Params = dict[str, str | int | float]
 
 
@@ -190,7 +191,7 @@ def build_query(
     for field_name, (low, high) in ranges.items():
         if low is not None or high is not None:
             filter_parts.append(range_clause(field_name, low, high))
-    built = BuiltQuery(query=" ".join(parts + filter_parts) or "*", params=params)
+    built = BuiltQuery(query=" ".join(parts + filter_parts) or MATCH_ALL, params=params)
     whole_title = exact_title_text(text_query) if exact_tier else None
     if whole_title:
         built.title_text = whole_title
