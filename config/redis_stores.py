@@ -249,13 +249,15 @@ CONFIRM_TIMEOUT_MS = 1000
 def confirm_replicated(store: str, timeout_ms: int | None = None) -> bool:
     """Wait until every replica connected to the store's primary has applied the writes
     made before this call (WAIT, at most `timeout_ms`, default CONFIRM_TIMEOUT_MS); True
-    when they all have, or when there is no replica to wait for. For the writes that
-    must not be lost with a primary that fails before replicating them."""
+    when they all have. For the writes that must not be lost with a primary that fails
+    before replicating them. A single server has nothing to wait for: True. In a Sentinel
+    group a primary without replicas confirms nothing: it may be one cut off by a
+    failover, whose writes are dropped when it rejoins as a replica."""
     client = get_redis(store)
     try:
         replicas = int(client.info("replication").get("connected_slaves", 0))
         if not replicas:
-            return True
+            return not _reads_replicas(store)
         pipe = client.pipeline(transaction=False)
         pipe.incr(CONFIRMATION_KEY)
         pipe.execute_command("WAIT", replicas, timeout_ms or CONFIRM_TIMEOUT_MS)

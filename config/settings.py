@@ -338,8 +338,17 @@ if "cache" in REDIS_SENTINEL_SERVICES:
     CACHES["default"]["LOCATION"] = [
         _with_ca(_default_store_url(REDIS_STORE_DBS["cache"], _service))
     ]
+    # A cache command on a frozen primary (no error, no answer) gives up after 1 s, not 5,
+    # and is retried on the node the sentinels name then; a cache answer is a few kB, and
+    # searching goes on without the cache meanwhile.
+    _CACHE_SOCKET_TIMEOUT = 1
     CACHES["default"]["OPTIONS"] = {
         **REDIS_CACHE_OPTIONS,
+        "CONNECTION_POOL_KWARGS": {
+            **REDIS_CACHE_OPTIONS["CONNECTION_POOL_KWARGS"],
+            "socket_timeout": _CACHE_SOCKET_TIMEOUT,
+        },
+        "SOCKET_TIMEOUT": _CACHE_SOCKET_TIMEOUT,
         "CLIENT_CLASS": "django_redis.client.SentinelClient",
         "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
         "CONNECTION_POOL_CLASS": "config.redis_stores.SentinelBlockingPool",

@@ -46,7 +46,7 @@ GENERATION_WAIT_MS = 2000
 
 
 def client() -> redis.Redis:
-    """The primary: writes, the index lifecycle and the cache generation."""
+    """The primary: writes, the index lifecycle and the generation's bumps."""
     return get_redis("search")
 
 
@@ -240,7 +240,10 @@ def movie_count() -> int:
 
 
 def generation() -> int:
-    value = client().get(GENERATION_KEY)
+    """The cache generation, read where searches read: a search must not wait on a primary
+    that is failing over. A replica a bump behind keeps serving the older generation's
+    cached answers for a moment; bump_generation replicates the writes before it first."""
+    value = read_client().get(GENERATION_KEY)
     return int(value) if value else 0
 
 

@@ -5,6 +5,8 @@ free port in its own temporary directory and stopped at the end. Every store poi
 it through the settings, exactly as in production.
 """
 
+import time
+
 import pytest
 from django.test.utils import override_settings
 
@@ -21,6 +23,34 @@ def store_urls(port, password=TEST_REDIS_PASSWORD):
     return {
         store: f"redis://{auth}127.0.0.1:{port}/{db}"
         for store, db in settings.REDIS_STORE_DBS.items()
+    }
+
+
+def poll(check, timeout, what):
+    """Call `check` until it returns something truthy; fail naming `what` after timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.1)
+    pytest.fail(f"not within {timeout} s: {what} (last: {last!r})")
+
+
+def sentinel_settings(group):
+    """The settings that put every store on an EmbeddedGroup through its sentinels, as
+    REDIS_SENTINELS does (the cache and sessions stay where they are)."""
+    from django.conf import settings
+
+    return {
+        "REDIS_PASSWORD": group.password,
+        "REDIS_SENTINELS": group.sentinel_addresses(),
+        "REDIS_SENTINEL_SERVICES": {store: group.service for store in STORES},
+        "REDIS_SENTINEL_OPTIONS": {
+            **settings.REDIS_SENTINEL_OPTIONS,
+            "password": group.sentinel_password,
+        },
     }
 
 

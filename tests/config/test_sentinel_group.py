@@ -22,6 +22,7 @@ from config.embedded_redis import EmbeddedRedisError
 from config.middleware import is_redis_outage
 from config.redis_stores import STORES, get_pool, get_read_redis, get_redis
 from config.settings import BASE_DIR
+from tests.conftest import poll, sentinel_settings
 
 DATA_PASSWORD = "group-data-password"
 SENTINEL_PASSWORD = "group-sentinel-password"
@@ -53,12 +54,8 @@ def group(tmp_path_factory):
 @pytest.fixture
 def on_group(group, settings):
     """Every store on the group through its sentinels, as REDIS_REPLICAS=1 sets them."""
-    settings.REDIS_PASSWORD = DATA_PASSWORD
-    settings.REDIS_SENTINELS = group.sentinel_addresses()
-    settings.REDIS_SENTINEL_SERVICES = {store: SERVICE for store in STORES}
-    settings.REDIS_SENTINEL_OPTIONS = {
-        **settings.REDIS_SENTINEL_OPTIONS, "password": SENTINEL_PASSWORD,
-    }  # fmt: skip
+    for name, value in sentinel_settings(group).items():
+        setattr(settings, name, value)
     settings.REDIS_REPLICAS = 1
     settings.REDIS_PORT = group.port
     settings.REDIS_EMBEDDED_DIR = group.data_dir
@@ -165,6 +162,18 @@ def test_searching_reads_the_replica_and_a_new_generation_waits_for_it(on_group)
     assert store.client().info("commandstats")["cmdstat_wait"]["calls"] == waits + 1
 
 
+def test_the_cache_generation_is_read_on_the_replica(on_group):
+    """Where searches read: a search never waits on the primary, which may be frozen."""
+    from search import store
+
+    def gets():
+        return store.read_client().info("commandstats").get("cmdstat_get", {}).get("calls", 0)
+
+    before = gets()
+    store.generation()
+    assert gets() == before + 1
+
+
 @pytest.fixture
 def stopped_replica(on_group, monkeypatch):
     """The replica frozen (SIGSTOP), so that no write is confirmed, for a short wait."""
@@ -184,6 +193,19 @@ def test_a_confirmed_write_is_on_the_replica(on_group):
 def test_a_write_the_replica_has_not_applied_is_not_confirmed(stopped_replica):
     get_redis("operations").set("must-not-be-lost", "again")
     assert not redis_stores.confirm_replicated("operations")
+
+
+def test_a_primary_left_without_replicas_confirms_no_write(on_group):
+    """As an old primary cut off by a failover is: its writes would be dropped."""
+    replica = on_group.nodes()[1]
+    replica.kill()
+    try:
+        primary = get_redis("operations")
+        poll(lambda: primary.info("replication")["connected_slaves"] == 0, 30, "no replica")
+        primary.set("must-not-be-lost", "alone")
+        assert not redis_stores.confirm_replicated("operations")
+    finally:
+        on_group.start()  # the replica back, in sync
 
 
 def test_an_import_batch_is_confirmed_or_reported(on_group, request):

@@ -101,6 +101,15 @@ def test_the_cache_uses_django_redis_sentinel_client_on_the_primary(with_sentine
     assert cache["OPTIONS"]["SENTINELS"] == with_sentinels["REDIS_SENTINELS"]
 
 
+def test_a_cache_command_gives_a_silent_primary_a_second_before_its_retry(with_sentinels):
+    """A frozen primary answers nothing: the cache's retry asks the sentinels again
+    after 1 s instead of holding the search for the stores' 5 s."""
+    options = with_sentinels["CACHES"]["default"]["OPTIONS"]
+    assert options["CONNECTION_POOL_KWARGS"]["socket_timeout"] == 1
+    assert options["SOCKET_TIMEOUT"] == 1
+    assert loaded()["CACHES"]["default"]["OPTIONS"]["SOCKET_TIMEOUT"] == 5  # one server
+
+
 def test_tls_reaches_the_sentinels_and_the_cache():
     settings = loaded(REDIS_SENTINELS=SENTINELS, REDIS_TLS="true")
     assert settings["REDIS_SENTINEL_OPTIONS"]["ssl"] is True
