@@ -18,12 +18,12 @@ logger = logging.getLogger(__name__)
 
 def refused_writes(results: list | None) -> list:
     """The replies of a pipeline in which Redis refused to write: out of memory under
-    maxmemory (only keys with a TTL are evictable), a read-only replica, or writes
-    stopped after a failed snapshot (MISCONF)."""
+    maxmemory (only keys with a TTL are evictable), a read-only replica, writes stopped
+    after a failed snapshot (MISCONF) or for want of replicas (min-replicas-to-write)."""
     return [
         r for r in results or ()
         if isinstance(r, redis.OutOfMemoryError | redis.ReadOnlyError)
-        or (isinstance(r, redis.ResponseError) and str(r).startswith("MISCONF"))
+        or (isinstance(r, redis.ResponseError) and str(r).startswith(("MISCONF", "NOREPLICAS")))
     ]  # fmt: skip
 
 
