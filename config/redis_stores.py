@@ -169,6 +169,8 @@ def _group_pool(store: str, service: str, primary: bool) -> redis.ConnectionPool
         options["ssl"] = True
         if settings.REDIS_TLS_CA_CERT:
             options["ssl_ca_certs"] = settings.REDIS_TLS_CA_CERT
+    if not primary:
+        options["socket_timeout"] = settings.REDIS_REPLICA_READ_TIMEOUT
     make = _sentinel().master_for if primary else _sentinel().slave_for
     client = make(
         service,
@@ -280,6 +282,6 @@ def reset_pools() -> None:
 def _settings_changed(setting, **kwargs):
     if setting in (
         "REDIS_URLS", "REDIS_POOL_OPTIONS", "REDIS_SENTINELS", "REDIS_SENTINEL_SERVICES",
-        "REDIS_SENTINEL_OPTIONS", "REDIS_PASSWORD",
+        "REDIS_SENTINEL_OPTIONS", "REDIS_PASSWORD", "REDIS_REPLICA_READ_TIMEOUT",
     ):  # fmt: skip
         reset_pools()

@@ -235,6 +235,14 @@ def test_the_group_pools_wait_for_a_free_connection_as_the_plain_ones(on_group):
     assert (pool.max_connections, pool.timeout) == (20, 5)
 
 
+def test_a_replica_that_answers_nothing_is_given_up_before_a_primary_is(on_group):
+    """A frozen replica costs a read 2 s, then the next replica answers (within the
+    retry window); writes keep the stores' 5 s."""
+    read = get_read_redis("search").connection_pool.connection_kwargs["socket_timeout"]
+    write = get_redis("search").connection_pool.connection_kwargs["socket_timeout"]
+    assert (read, write) == (2.0, 5)
+
+
 def test_without_sentinels_the_read_client_is_the_primarys(redis_settings):
     assert get_read_redis("search") is get_redis("search")
 

@@ -137,6 +137,8 @@ def test_replicas_point_the_app_at_the_embedded_sentinels():
             "REDIS_SENTINEL_SERVICE",
         ),
         ({"REDIS_REPLICAS": "9"}, "REDIS_REPLICAS"),
+        ({"REDIS_REPLICA_READ_TIMEOUT": "0"}, "REDIS_REPLICA_READ_TIMEOUT"),
+        ({"REDIS_REPLICA_READ_TIMEOUT": "soon"}, "REDIS_REPLICA_READ_TIMEOUT"),
         ({"REDIS_REPLICAS": "1", "REDIS_HOST": "10.0.0.9"}, "REDIS_REPLICAS"),
         ({"REDIS_REPLICAS": "1", "REDIS_SEARCH_SENTINEL_SERVICE": "x"}, "REDIS_SEARCH_SENTINEL"),
         (

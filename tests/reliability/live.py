@@ -5,6 +5,7 @@ own gunicorn and collector command lines (its `start_gunicorn` and
 migrations, and static files without the admin's (never requested here; compressing
 them would take most of a test's time). Waits are bounded polls, never sleeps."""
 
+import contextlib
 import gzip
 import json
 import os
@@ -197,3 +198,15 @@ class Live:
         with self.stores():
             today = store.now_ms() // 86_400_000 * 86_400_000
             return store.page_views_by_day([today])[page]
+
+
+@contextlib.contextmanager
+def served(app, monkeypatch):
+    """`app` served against its own Redis, seeded; stopped on leaving."""
+    app.redis.start()
+    try:
+        app.seed()
+        app.start(monkeypatch)
+        yield app
+    finally:
+        app.stop()

@@ -10,38 +10,24 @@ directory: search, health, the collector and page-view tracking all come back by
 themselves. Waits are bounded polls, never sleeps.
 """
 
-import contextlib
 import json
 import time
 
 import pytest
 
 from tests.conftest import poll
-from tests.reliability.live import MOVIE_TITLE, Live
+from tests.reliability.live import MOVIE_TITLE, Live, served
 
 pytestmark = pytest.mark.slow
 
 SEARCH = "/?q=lighthouse"
 
 
-@contextlib.contextmanager
-def served_app(workdir, monkeypatch):
-    """The app served against its own Redis Stack, seeded; stopped on leaving."""
-    app = Live(workdir)
-    app.redis.start()
-    try:
-        app.seed()
-        app.start(monkeypatch)
-        yield app
-    finally:
-        app.stop()
-
-
 @pytest.fixture(scope="module")
 def shared_live(tmp_path_factory):
     """One served app for this module's tests (starting one costs far more than a test);
     each test finds it serving normally."""
-    with served_app(tmp_path_factory.mktemp("live"), pytest.MonkeyPatch()) as app:
+    with served(Live(tmp_path_factory.mktemp("live")), pytest.MonkeyPatch()) as app:
         yield app
 
 
