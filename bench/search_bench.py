@@ -356,9 +356,9 @@ def same_facets(product, reference):
 def bare_search(bare):
     """The one engine command of a page, its total: a ranked FT.SEARCH, or for a sort
     the aggregation the product sorts with."""
-    from search import store
+    from search import query_store
 
-    return store.ft_sorted(bare).total if bare.sort else bare_ft_search(bare)
+    return query_store.ft_sorted(bare).total if bare.sort else bare_ft_search(bare)
 
 
 def measure_search(repeats, catalogue=None):

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import redis
 
 from config.redis_stores import get_redis
-from search import cache, keys, store
+from search import cache, keys, query_store, store
 from search.errors import refused
 from search.params import FACET_LABELS, SearchParams
 from search.queries.builder import MATCH_ALL, build_query
@@ -61,13 +61,13 @@ def filter_options() -> FilterOptions:
 
 def _compute_filter_options(key: str) -> dict:
     every_movie = {facet: (MATCH_ALL, {}) for facet in FACET_LABELS}
-    counts = store.facet_counts(every_movie, timeout_ms=UNLIMITED)
+    counts = query_store.facet_counts(every_movie, timeout_ms=UNLIMITED)
     facets = {field: count.rows for field, count in counts.items()}
-    years = store.movie_years()
+    years = query_store.movie_years()
     options = {
         "facets": facets,
         "years": (years[0], years[-1]) if years else (None, None),
-        "has_ratings": store.has_ratings(),
+        "has_ratings": query_store.has_ratings(),
     }
     cache.put(key, options, FILTER_CACHE_TTL)
     _publish_filter_lists([value for value, _ in facets["genre"]], years)
@@ -112,7 +112,7 @@ def facets_for(
             known[facet] = filter_options().facets[facet]
             continue
         requests[facet] = (built.query, built.params)
-    counts = store.facet_counts(requests, sample=FACET_SAMPLE) if requests else {}
+    counts = query_store.facet_counts(requests, sample=FACET_SAMPLE) if requests else {}
     saturated = [f for f, c in counts.items() if c.grouped >= FACET_SAMPLE]
     # A facet without a filter of its own matches what the search matched; one with a
     # filter is estimated from its share of the sample, or counted when that is small.
@@ -157,7 +157,9 @@ def cached_counts(
     cache_keys = [keys.count_cache_key(generation, _query_digest(q, p)) for q, p in queries]
     counts = [cache.get(key) for key in cache_keys]
     missing = [i for i, count in enumerate(counts) if count is None]
-    for i, count in zip(missing, store.count_matches([queries[i] for i in missing]), strict=True):
+    for i, count in zip(
+        missing, query_store.count_matches([queries[i] for i in missing]), strict=True
+    ):
         counts[i] = count
         cache.put(cache_keys[i], count, COUNT_CACHE_TTL)
     return counts
@@ -169,7 +171,7 @@ def _query_digest(query: str, params: Mapping) -> str:
 
 
 def _matches_without_own_filter(
-    facet: str, selected: Sequence[str], sample: store.FacetCount, total: int
+    facet: str, selected: Sequence[str], sample: query_store.FacetCount, total: int
 ) -> int | None:
     """The matches of the search less a facet's own filter, from the share of its
     sample that the filter keeps (the search's `total`): None when fewer than
@@ -181,7 +183,7 @@ def _matches_without_own_filter(
     return round(total * sample.grouped / kept) if kept >= SHARE_ROWS_MIN else None
 
 
-def facets_from_page(params: SearchParams, docs: Sequence[store.Document]) -> dict[str, Rows]:
+def facets_from_page(params: SearchParams, docs: Sequence[query_store.Document]) -> dict[str, Rows]:
     """When every match is on this page, the facets without a filter of their own are
     counted from the page itself: no aggregation needed."""
     known = {}
@@ -190,7 +192,7 @@ def facets_from_page(params: SearchParams, docs: Sequence[store.Document]) -> di
             continue
         counter = {}
         for doc in docs:
-            for value in store.tag_values(facet, doc.get(facet)):
+            for value in query_store.tag_values(facet, doc.get(facet)):
                 counter[value] = counter.get(value, 0) + 1
-        known[facet] = store.by_count(counter)
+        known[facet] = query_store.by_count(counter)
     return known

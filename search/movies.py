@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 
-from search import store
+from search import query_store, store
 from search.queries.similar import similar_queries
 from search.values import MovieDetail, SimilarMovie
 
@@ -31,9 +31,9 @@ def more_like_this(movie: MovieDetail, limit: int = 6) -> list[SimilarMovie]:
     genres = [g for g in [movie.genre, *movie.subgenres] if g]
     queries = similar_queries(movie.director, movie.title, genres, movie.year, limit)
     for query in queries.ranked:
-        add(store.ft_search(query).docs)
+        add(query_store.ft_search(query).docs)
         if len(found) >= limit:
             return found
     if queries.era is not None:
-        add(store.first_matches(replace(queries.era, limit=limit + len(found) + 1)))
+        add(query_store.first_matches(replace(queries.era, limit=limit + len(found) + 1)))
     return found

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 from django.http import QueryDict
 
-from search import ranking, store
+from search import query_store, ranking
 from search.queries.text import InvalidSearch, parse_text, words_of
 from search.values import FilterOptions
 
@@ -83,7 +83,7 @@ def default_sort(q: str, options: FilterOptions) -> str:
     """The order when the visitor has chosen none (see `ranking.default_sort`)."""
     has_ratings = options.has_ratings
     if has_ratings is None and not words_of(q):  # options cached before they said so
-        has_ratings = store.has_ratings()
+        has_ratings = query_store.has_ratings()
     return ranking.default_sort(bool(words_of(q)), bool(has_ratings))
 
 

@@ -14,8 +14,8 @@ from search.highlight import Highlighter
 from search.params import MAX_RESULT_WINDOW, SearchParams
 from search.queries.builder import build_query
 from search.queries.text import TextQuery, parse_text
+from search.query_store import Found
 from search.ranking import TYPO_FALLBACK_BELOW
-from search.store import Found
 from search.suggestions import suggest_correction
 from search.tiers import ranked_page
 from search.values import FacetRow, MovieCard, SearchResult

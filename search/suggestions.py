@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import redis
 
 from config.middleware import is_redis_outage
-from search import cache, keys, store
+from search import cache, keys, query_store, store
 from search.params import SearchParams
 from search.queries.builder import build_query, suggestion_query
 from search.queries.ft import autocomplete_prefix
@@ -84,18 +84,18 @@ def look_up(text: str, limit: int) -> Suggested:
         # Text longer than FT.SUGGET takes is looked up by its start: then only the
         # titles that start with all of it count (a few are over 100 characters long).
         cut = autocomplete_prefix(typed) != typed
-        for entry in store.autocomplete(typed, limit=limit, fuzzy=False):
+        for entry in query_store.autocomplete(typed, limit=limit, fuzzy=False):
             if not cut or entry.string.lower().startswith(typed):
                 add(entry.movie_id, entry.label or entry.string)
         if len(found) < limit and len(text) >= 3:
-            for entry in store.autocomplete(typed, limit=limit * 2, fuzzy=True):
+            for entry in query_store.autocomplete(typed, limit=limit * 2, fuzzy=True):
                 if close_to_prefix(text, entry.string):
                     add(entry.movie_id, entry.label or entry.string)
         if not found:  # sounding alike is the last resort: its search costs the most
             phonetic = suggestion_query(text)
             if phonetic:
                 typed_words = words_of(text)[:MAX_WORDS]  # no more than the query has
-                docs = store.phonetic_suggestions(phonetic, limit=PHONETIC_CANDIDATES)
+                docs = query_store.phonetic_suggestions(phonetic, limit=PHONETIC_CANDIDATES)
                 docs.sort(key=lambda d: spelling_distance(typed_words, d.get("title", "")))
                 for doc in docs:
                     year, title = doc.get("year"), doc.get("title", "")
@@ -113,7 +113,7 @@ def suggest_correction(params: SearchParams, text_query: TextQuery) -> str | Non
     """ "Did you mean": each unknown word replaced by its closest FT.SPELLCHECK
     suggestion; offered only if it finds movies."""
     words = list(text_query.all_words)
-    suggestions = store.spellcheck(words)
+    suggestions = query_store.spellcheck(words)
     if not suggestions:
         return None
     corrected = [best_correction(w, suggestions[w]) if suggestions.get(w) else w for w in words]
@@ -121,4 +121,4 @@ def suggest_correction(params: SearchParams, text_query: TextQuery) -> str | Non
         return None
     text = " ".join(corrected)
     built = build_query(parse_text(text + " "), params.filters, params.ranges, ranking=False)
-    return text if store.has_match(built.query, built.params) else None
+    return text if query_store.has_match(built.query, built.params) else None

@@ -5,13 +5,14 @@ the page window running across all."""
 
 from dataclasses import replace
 
-from search import store
+from search import query_store
 from search.params import MAX_RESULT_WINDOW, SearchParams
 from search.queries.builder import BuiltQuery, longest_names, people_query, person_query
 from search.queries.ft import FtQuery
 from search.queries.text import person_keys
+from search.query_store import Document, Found
 from search.ranking import EXACT_TIER_MAX, sort_keys, title_match_rank
-from search.store import TAG_SEPARATOR, Document, Found
+from search.store import TAG_SEPARATOR
 from search.values import RETURN_FIELDS
 
 
@@ -31,7 +32,7 @@ def title_tier(built: BuiltQuery) -> list[Document]:
         if tier_query is None:
             continue
         # Keys first: a tier too large to use costs no document loads.
-        tier = store.ft_search_keys(
+        tier = query_store.ft_search_keys(
             FtQuery(tier_query, built.exact_title_params, limit=EXACT_TIER_MAX)
         )
         if not tier.keys:
@@ -39,7 +40,7 @@ def title_tier(built: BuiltQuery) -> list[Document]:
         # More than that is too common to be "the" title: try the whole title alone.
         if tier.total <= EXACT_TIER_MAX:
             if ranked_query is not None and tier.total > 1:
-                tier_docs = store.ft_search(
+                tier_docs = query_store.ft_search(
                     FtQuery(
                         ranked_query,
                         built.exact_title_params,
@@ -48,7 +49,7 @@ def title_tier(built: BuiltQuery) -> list[Document]:
                     )
                 ).docs
             else:
-                tier_docs = store.docs_by_keys(tier.keys, RETURN_FIELDS)
+                tier_docs = query_store.docs_by_keys(tier.keys, RETURN_FIELDS)
             return title_tier_order(built.title_text, tier_docs)
     return []
 
@@ -62,7 +63,7 @@ def _films_of_people(built, names, taken):
         if len(films) >= EXACT_TIER_MAX:
             break
         query, query_params = person_query(built, f"{role}_key", names)
-        found = store.ft_search(
+        found = query_store.ft_search(
             FtQuery(query, query_params, limit=EXACT_TIER_MAX, return_fields=RETURN_FIELDS)
         )
         for doc in found.docs:
@@ -83,7 +84,7 @@ def person_tier(built: BuiltQuery, taken: set[str]) -> list[Document]:
         return []
     # Most runs of words name nobody: one tag lookup spares the two searches within the
     # query's matches (about 1.8 ms of Redis time for three words at 100,000 movies).
-    (credited,) = store.count_matches([people_query(built.person_names)])
+    (credited,) = query_store.count_matches([people_query(built.person_names)])
     if not credited:
         return []
     films, matched = _films_of_people(built, built.person_names, taken)
@@ -100,12 +101,12 @@ def ranked_page(built: BuiltQuery, params: SearchParams) -> Found:
                    return_fields=RETURN_FIELDS)  # fmt: skip
     keys = sort_keys(params.sort)
     if keys:
-        return store.ft_sorted(replace(page, sort=keys))
+        return query_store.ft_sorted(replace(page, sort=keys))
     front = title_tier(built)
     front += person_tier(built, {doc.key for doc in front})
     if front:
         return _page_after_front(page, front)
-    return store.ft_search(page)
+    return query_store.ft_search(page)
 
 
 def _page_after_front(page: FtQuery, front: list[Document]) -> Found:
@@ -119,11 +120,11 @@ def _page_after_front(page: FtQuery, front: list[Document]) -> Found:
     wanted = size - len(page_docs)
     rest_offset = max(0, offset - tier)
     if rest_offset == 0:  # the page starts within the first results: one query
-        found = store.ft_search(replace(page, offset=0, limit=wanted + tier))
+        found = query_store.ft_search(replace(page, offset=0, limit=wanted + tier))
         rest = [doc for doc in found.docs if doc.key not in front_keys][:wanted]
         return Found(max(found.total, tier), page_docs + rest)
     # A later page: the ranked keys up to it, less the front tiers, then its movies.
     limit = min(rest_offset + wanted + tier, MAX_RESULT_WINDOW)
-    ranked = store.ft_search_keys(replace(page, offset=0, limit=limit))
+    ranked = query_store.ft_search_keys(replace(page, offset=0, limit=limit))
     rest = [key for key in ranked.keys if key not in front_keys][rest_offset : rest_offset + wanted]
-    return Found(max(ranked.total, tier), page_docs + store.docs_by_keys(rest, RETURN_FIELDS))
+    return Found(max(ranked.total, tier), page_docs + query_store.docs_by_keys(rest, RETURN_FIELDS))

@@ -5,7 +5,8 @@ camelCase shapes of /api/search and /api/search/suggest) in one `to_json`."""
 from dataclasses import dataclass
 from functools import cached_property
 
-from search.store import TAG_SEPARATOR, Document, tag_values
+from search.query_store import Document, tag_values
+from search.store import TAG_SEPARATOR
 
 # The fields a result card shows, as a query returns them.
 RETURN_FIELDS = ("title", "year", "genre", "subgenre", "rating", "language", "country",

@@ -2,7 +2,7 @@
 
 import collections
 
-from search import importer, store
+from search import importer, query_store, store
 from search.facets import filter_options
 from search.params import FACET_LABELS
 from search.records import validate
@@ -23,7 +23,7 @@ def dataset_facets(records):
     counts = {facet: collections.Counter() for facet in FACET_LABELS}
     for record in map(validate, records):
         for facet, counter in counts.items():
-            counter.update(store.tag_values(facet, record.get(facet)))
+            counter.update(query_store.tag_values(facet, record.get(facet)))
     return counts
 
 

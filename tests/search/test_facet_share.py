@@ -3,7 +3,7 @@ from the filter's share of the sample, or counted when the share is small."""
 
 from django.http import QueryDict
 
-from search import facets, store
+from search import facets, query_store
 from search.params import parse_params
 from search.queries.text import parse_text
 from search.results import search_uncached
@@ -16,14 +16,14 @@ def own_filter_facets(query_string, monkeypatch, count_sent, keep_counts=False):
     total = search_uncached(params).total_count
     if not keep_counts:
         empty_store("cache")
-    real_count = store.count_matches
+    real_count = query_store.count_matches
 
     def counting(queries):
         queries = list(queries)
         count_sent.extend(queries)
         return real_count(queries)
 
-    monkeypatch.setattr(store, "count_matches", counting)
+    monkeypatch.setattr(query_store, "count_matches", counting)
     counts, exact = facets.facets_for(params, parse_text(params.q), total)
     return total, dict(counts["genre"]), exact
 
@@ -60,7 +60,7 @@ def test_a_filter_clicked_on_a_broad_search_is_scaled_by_its_total_without_a_cou
     options = facets.filter_options()
     love = search_uncached(parse_params(QueryDict("q=love"), options))
     sent = []
-    monkeypatch.setattr(store, "count_matches", lambda qs: sent.extend(qs) or [0 for _ in qs])
+    monkeypatch.setattr(query_store, "count_matches", lambda qs: sent.extend(qs) or [0 for _ in qs])
     params = parse_params(QueryDict("q=love&genre=western"), options)
     facets.facets_for(params, parse_text(params.q), total=1)
     assert love.total_count >= facets.FACET_SAMPLE and sent == []

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from search import importer, store
+from search import importer, query_store, store
 from search.params import SearchParams
 from search.records import RecordError, max_year, validate
 from search.results import run_search
@@ -158,7 +158,7 @@ def test_upsert_keeps_created_at_sets_updated_at_and_keeps_suggestions_in_step(
     assert movie["autocomplete"] == "Zanzibar Quokka (1999)"
     labels = [s.label for s in suggest("zanzibar quo")]
     assert "Zanzibar Quokka (1999)" in labels
-    old = store.autocomplete("quixotic zephyr", fuzzy=False)
+    old = query_store.autocomplete("quixotic zephyr", fuzzy=False)
     assert all(entry.movie_id != str(a) for entry in old)
 
 

@@ -4,7 +4,7 @@ import threading
 
 from django.core.management import call_command
 
-from search import keys, store
+from search import keys, query_store, store
 from search.queries.builder import build_query
 from search.queries.ft import FtQuery
 from search.queries.text import parse_text
@@ -36,14 +36,14 @@ def test_schema_and_synonyms(catalogue):
 def test_reindex_while_searching_never_fails(catalogue):
     old = store.live_index_name()
     built = build_query(parse_text("love"), {}, {})
-    expected = store.ft_search(FtQuery(built.query, built.params, limit=0)).total
+    expected = query_store.ft_search(FtQuery(built.query, built.params, limit=0)).total
     failures, counts = [], []
     stop = threading.Event()
 
     def hammer():
         while not stop.is_set():
             try:
-                total = store.ft_search(FtQuery(built.query, built.params, limit=0)).total
+                total = query_store.ft_search(FtQuery(built.query, built.params, limit=0)).total
                 counts.append(total)
             except Exception as exc:  # anything at all is a failure here
                 failures.append(exc)

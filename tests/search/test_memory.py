@@ -3,7 +3,7 @@ does not use, and the upgrade of indexes an older release created."""
 
 from django.core.management import call_command
 
-from search import importer, indexing, keys, records, store
+from search import importer, indexing, keys, query_store, records, store
 from search.suggestions import suggest
 
 PLOT = "A lighthouse keeper finds a map. " * 40  # about 1,300 bytes, a long real plot
@@ -108,14 +108,14 @@ def test_reindex_moves_legacy_suggestion_hashes_into_the_movie_hashes(catalogue,
     assert [s.id for s in suggest("quillwort marm")] == [str(movie_id)]
     assert [s.label for s in suggest("Kwilwort Marmelaid")] == ["Quillwort Marmalade (1999)"]
     _reimport(movie_id, "Quillwort Nectarine")
-    assert store.autocomplete("quillwort marm", fuzzy=False) == []
+    assert query_store.autocomplete("quillwort marm", fuzzy=False) == []
 
 
 def test_a_reimport_before_the_reindex_deletes_the_legacy_strings(catalogue, scratch_ids):
     (movie_id,) = scratch_ids()
     _legacy_movie(movie_id, "Quillwort Marmalade")
     _reimport(movie_id, "Quillwort Nectarine")
-    assert store.autocomplete("quillwort marm", fuzzy=False) == []
+    assert query_store.autocomplete("quillwort marm", fuzzy=False) == []
     assert not store.client().exists(keys.legacy_suggestion_key(movie_id))
 
 

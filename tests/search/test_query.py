@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search import store
+from search import query_store
 from search.highlight import Highlighter
 from search.queries.builder import build_query, word_clause
 from search.queries.ft import FtQuery
@@ -79,7 +79,7 @@ def test_normalised_forms():
 @pytest.mark.parametrize("text", NASTY)
 def test_nasty_text_runs_on_the_real_server(catalogue, text):
     built = build_query(parse_text(text), {}, {"year": (1990, None)})
-    total = store.ft_search(FtQuery(built.query, built.params, limit=1)).total
+    total = query_store.ft_search(FtQuery(built.query, built.params, limit=1)).total
     assert total >= 0
 
 
@@ -89,7 +89,7 @@ def test_nasty_text_runs_on_the_real_server(catalogue, text):
 @given(st.text(max_size=80))
 def test_any_text_is_a_valid_query(catalogue, text):
     built = build_query(parse_text(text), {"genre": [text[:20] or "x"]}, {})
-    total = store.ft_search(FtQuery(built.query, built.params, limit=1)).total
+    total = query_store.ft_search(FtQuery(built.query, built.params, limit=1)).total
     assert total >= 0
 
 

@@ -3,7 +3,7 @@
 import pytest
 import redis
 
-from search import store
+from search import query_store, store
 from search.suggestions import suggest
 
 pytestmark = pytest.mark.usefixtures("catalogue")
@@ -45,7 +45,7 @@ def test_autocomplete_finds_a_title_of_more_than_100_characters(monkeypatch):
         assert labels[:1] == [f"{LONGEST_TITLE} (1901)"], typed
     # Past its first 99 characters the text must still match: a title sharing only
     # those is no completion (left alone, the phonetic step matches its first words).
-    monkeypatch.setattr(store, "phonetic_suggestions", lambda *args, **kwargs: [])
+    monkeypatch.setattr(query_store, "phonetic_suggestions", lambda *args, **kwargs: [])
     assert suggest(LONGEST_TITLE[:99] + " Xylophone") == []
 
 
@@ -84,8 +84,8 @@ def refuse(*args, **kwargs):
 
 
 def test_a_search_redisearch_refuses_is_a_400_with_the_reason(client, monkeypatch):
-    monkeypatch.setattr(store, "ft_search", refuse)
-    monkeypatch.setattr(store, "ft_search_keys", refuse)
+    monkeypatch.setattr(query_store, "ft_search", refuse)
+    monkeypatch.setattr(query_store, "ft_search_keys", refuse)
     api = client.get("/api/search", {"q": "kidnapp"})
     assert api.status_code == 400
     assert api.json()["error"] == (
@@ -103,7 +103,7 @@ def test_a_search_redisearch_refuses_is_a_400_with_the_reason(client, monkeypatc
 
 def test_filter_counts_redisearch_refuses_are_a_400_with_the_reason(client, monkeypatch):
     store.bump_generation()  # no cached options: they are counted now
-    monkeypatch.setattr(store, "facet_counts", refuse)
+    monkeypatch.setattr(query_store, "facet_counts", refuse)
     api = client.get("/api/search", {"q": "kidnapp"})
     assert api.status_code == 400 and "could not run this search" in api.json()["error"]
     for params in ({}, {"q": "kidnapp"}, {"q": "kidnapp", "partial": "1"}):
@@ -113,23 +113,23 @@ def test_filter_counts_redisearch_refuses_are_a_400_with_the_reason(client, monk
 
 
 def test_autocomplete_degrades_when_redisearch_refuses(client, monkeypatch):
-    real = store.autocomplete
-    monkeypatch.setattr(store, "autocomplete", refuse)
+    real = query_store.autocomplete
+    monkeypatch.setattr(query_store, "autocomplete", refuse)
     response = client.get("/api/search/suggest", {"q": "casabl"})
     assert response.status_code == 200 and response.json() == {"suggestions": []}
 
     def fuzzy_refused(*args, fuzzy=True, **kwargs):
         return refuse() if fuzzy else real(*args, fuzzy=fuzzy, **kwargs)
 
-    monkeypatch.setattr(store, "autocomplete", fuzzy_refused)
+    monkeypatch.setattr(query_store, "autocomplete", fuzzy_refused)
     response = client.get("/api/search/suggest", {"q": "casabl"})
     assert response.status_code == 200  # what was found before the refusal is kept
     assert "Casablanca (1942)" in [s["label"] for s in response.json()["suggestions"]]
 
 
 def test_the_movie_page_leaves_out_more_like_this_when_redisearch_refuses(client, monkeypatch):
-    monkeypatch.setattr(store, "ft_search", refuse)
-    monkeypatch.setattr(store, "first_matches", refuse)
+    monkeypatch.setattr(query_store, "ft_search", refuse)
+    monkeypatch.setattr(query_store, "first_matches", refuse)
     response = client.get("/movies/23819/")
     assert response.status_code == 200
     assert "The Godfather" in response.content.decode() and response.context["similar"] == []
@@ -139,8 +139,8 @@ def test_a_missing_index_is_an_outage_not_a_server_error(client, monkeypatch):
     def no_index(*args, **kwargs):
         raise redis.ResponseError("movies_index: no such index")
 
-    monkeypatch.setattr(store, "ft_search", no_index)
-    monkeypatch.setattr(store, "ft_search_keys", no_index)
+    monkeypatch.setattr(query_store, "ft_search", no_index)
+    monkeypatch.setattr(query_store, "ft_search_keys", no_index)
     api = client.get("/api/search", {"q": "kidnapp"})
     assert api.status_code == 503 and "unavailable" in api.json()["error"]
     page = client.get("/", {"q": "kidnapp"})

@@ -345,10 +345,10 @@ def test_only_one_request_computes_the_filter_options_the_others_wait(monkeypatc
     import threading
     import time
 
-    from search import store
+    from search import query_store, store
 
     store.bump_generation()  # a cold filter cache, as after an import or its expiry
-    real = store.facet_counts
+    real = query_store.facet_counts
     calls = []
 
     def slow_facet_counts(*args, **kwargs):
@@ -356,7 +356,7 @@ def test_only_one_request_computes_the_filter_options_the_others_wait(monkeypatc
         time.sleep(0.5)  # the seconds it takes over a million movies, shortened
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(store, "facet_counts", slow_facet_counts)
+    monkeypatch.setattr(query_store, "facet_counts", slow_facet_counts)
     results = []
     threads = [threading.Thread(target=lambda: results.append(filter_options())) for _ in range(6)]
     for thread in threads:

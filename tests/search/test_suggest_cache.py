@@ -4,7 +4,7 @@ never kept when a lookup failed."""
 import pytest
 import redis
 
-from search import store
+from search import query_store, store
 from search.suggestions import cached_suggest, suggest
 
 pytestmark = pytest.mark.usefixtures("catalogue")
@@ -43,7 +43,7 @@ def test_a_degraded_lookup_is_served_but_not_kept(monkeypatch):
     def refused(*args, **kwargs):
         raise redis.ResponseError("Invalid query")
 
-    monkeypatch.setattr(store, "autocomplete", refused)
+    monkeypatch.setattr(query_store, "autocomplete", refused)
     assert cached_suggest("casabl") == ([], False)
     monkeypatch.undo()
     suggestions, hit = cached_suggest("casabl")

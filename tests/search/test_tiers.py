@@ -1,6 +1,6 @@
 """The person tier: looked up only when the words name someone in the catalogue."""
 
-from search import store, tiers
+from search import query_store, tiers
 from search.queries.builder import build_query
 from search.queries.text import parse_text
 
@@ -13,7 +13,7 @@ def test_words_that_name_nobody_skip_the_person_searches(catalogue, monkeypatch)
     def no_search(q):
         raise AssertionError(f"searched {q.query}")
 
-    monkeypatch.setattr(store, "ft_search", no_search)
+    monkeypatch.setattr(query_store, "ft_search", no_search)
     assert tiers.person_tier(built_for("quokka zanzibar"), set()) == []
 
 

@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 
-from search.store import Document
+from search.query_store import Document
 from search.values import FacetRow, MovieCard, SearchResult, Suggestion
 
 HASH = {"title": "Alien", "year": "1979", "genre": "science fiction",
