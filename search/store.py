@@ -7,7 +7,6 @@ syntax in search/queries/, ranking policy in search/ranking.py.
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 import redis
 from redis.commands.search.field import NumericField, TagField, TextField
@@ -193,35 +192,6 @@ def rebuild_suggestions_index() -> None:
     less meanwhile."""
     client().ft(SUGGESTIONS_INDEX).dropindex(delete_documents=False)
     ensure_suggestions_index()
-
-
-@dataclass(frozen=True)
-class IndexInfo:
-    index_name: str
-    num_docs: int
-    indexing: bool
-    percent_indexed: float
-    inverted_sz_mb: float
-    total_index_memory_sz_mb: float
-    doc_table_size_mb: float
-    sortable_values_size_mb: float
-    key_table_size_mb: float
-
-
-def index_info() -> IndexInfo:
-    """The live index's FT.INFO figures."""
-    info = client().ft(index_alias()).info()
-    return IndexInfo(
-        index_name=info["index_name"],
-        num_docs=int(info["num_docs"]),
-        indexing=str(info.get("indexing")) not in ("0", "False", "false"),
-        percent_indexed=float(info.get("percent_indexed", 1)),
-        inverted_sz_mb=float(info.get("inverted_sz_mb", 0)),
-        total_index_memory_sz_mb=float(info.get("total_index_memory_sz_mb", 0) or 0),
-        doc_table_size_mb=float(info.get("doc_table_size_mb", 0)),
-        sortable_values_size_mb=float(info.get("sortable_values_size_mb", 0)),
-        key_table_size_mb=float(info.get("key_table_size_mb", 0)),
-    )
 
 
 def movie_count() -> int:
