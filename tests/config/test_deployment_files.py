@@ -94,3 +94,10 @@ def test_env_example_names_only_real_settings():
     settings_text = (BASE_DIR / "config" / "settings.py").read_text()
     for name in names:
         assert f'"{name}"' in settings_text or name.endswith("_URL"), name
+
+
+def test_compose_redis_healthcheck_has_the_password_it_sends():
+    # The check's redis-cli reads the password from the container's environment.
+    service = compose()["services"]["redis"]
+    assert "$$REDIS_PASSWORD" in str(service["healthcheck"]["test"])
+    assert service["environment"]["REDIS_PASSWORD"] == "${REDIS_PASSWORD}"
