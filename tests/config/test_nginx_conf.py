@@ -259,3 +259,34 @@ def test_the_proxy_spreads_requests_over_two_backends(tmp_path):
             backend.server_close()
     assert {status for status, _body, _backend in answered} == {200}
     assert {backend for _s, _b, backend in answered} == {str(b.server_port) for b in backends}
+
+
+def test_compose_production_nginx_renders_the_same_template_over_both_webs():
+    services = compose()["services"]
+    proxy = services["nginx-production"]
+    assert proxy["image"] == services["nginx"]["image"]
+    assert "./deploy/nginx:/etc/nginx/templates:ro" in proxy["volumes"]
+    wanted = set(re.findall(r"\$\{(\w+)\}", NGINX_TEMPLATE.read_text()))
+    assert wanted == set(proxy["environment"])
+    upstreams = proxy["environment"]["WEB_UPSTREAM"].split(",")
+    assert upstreams == ["web-1:8000", "web-2:8000"]
+    for upstream in upstreams:
+        assert "--port 8000" in services[upstream.partition(":")[0]]["command"]
+
+
+def test_compose_production_nginx_sources_the_upstream_list_before_the_templates():
+    # The image sources executable /docker-entrypoint.d/*.envsh in version order, then
+    # renders the templates (20-envsubst-on-templates.sh).
+    mounts = compose()["services"]["nginx-production"]["volumes"]
+    script = "./deploy/nginx/web-upstream.envsh"
+    (target,) = [m.split(":")[1] for m in mounts if m.startswith(f"{script}:")]
+    name = Path(target).name
+    assert target.startswith("/docker-entrypoint.d/") and name.endswith(".envsh")
+    assert int(name.split("-")[0]) < 20
+    assert os.access(BASE_DIR / script, os.X_OK)
+
+
+def test_compose_production_nginx_restarts_with_a_web():
+    # nginx resolves the webs' names once, at its start: a recreated web restarts it.
+    depends = compose()["services"]["nginx-production"]["depends_on"]
+    assert all(d["restart"] is True for d in depends.values())
