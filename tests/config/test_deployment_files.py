@@ -244,6 +244,14 @@ def test_compose_production_starts_in_order_one_web_at_a_time():
     assert all("healthcheck" in services[name] for name in (*NODES, *SENTINELS, *WEBS))
 
 
+def test_compose_production_webs_check_their_health_with_the_projects_script():
+    for name in WEBS:
+        web = production()[name]
+        program, script = web["healthcheck"]["test"][1:]
+        assert program == "python" and ".:/app" in web["volumes"]
+        assert BASE_DIR / script.removeprefix("/app/") == WEB_HEALTHCHECK
+
+
 def test_compose_production_publishes_only_the_proxy_and_only_on_loopback():
     published = {name: s["ports"] for name, s in production().items() if "ports" in s}
     assert list(published) == ["nginx-production"]
