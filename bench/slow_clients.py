@@ -48,6 +48,7 @@ from common import ROOT, percentile, process_env, stop, write_section
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "default.conf.template"
+NGINX_UPSTREAM_LIST = ROOT / "deploy" / "nginx" / "web-upstream.envsh"
 PROBES = ("/health/redis", "/", "/api/search?q=star")
 CANDIDATES = {
     # name: (serve options, whether nginx is in front)
@@ -63,10 +64,18 @@ def render_nginx(prefix, upstream, port):
     """A prefix nginx can run (or `nginx -t`) from: the proxy's server block rendered as
     the official image renders it (`${VAR}` from the environment, nginx's own `$vars`
     left alone) inside a minimal main configuration whose files all stay in `prefix`.
-    Returns the main configuration's path."""
+    Returns the main configuration's path. `upstream` is WEB_UPSTREAM: a host:port, or
+    several comma-separated, passed through the script the production nginx sources."""
     prefix = Path(prefix)
     (prefix / "conf.d").mkdir(parents=True, exist_ok=True)
     prefix.chmod(0o755)  # nginx's workers (an unprivileged user) create temp files here
+    upstream = subprocess.run(
+        ["sh", "-c", '. "$0" && printf %s "$WEB_UPSTREAM"', str(NGINX_UPSTREAM_LIST)],
+        env={**os.environ, "WEB_UPSTREAM": upstream},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     site = string.Template(NGINX_TEMPLATE.read_text()).safe_substitute(
         WEB_UPSTREAM=upstream, NGINX_PORT=str(port)
     )
