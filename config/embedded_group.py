@@ -27,6 +27,10 @@ SENTINEL_QUORUM = 2
 # A primary silent for a second is down; a failover that stalls is retried after this.
 DOWN_AFTER_MS = 1000
 FAILOVER_TIMEOUT_MS = 5000
+# A replica counts for min-replicas-to-write while it acknowledged within this many
+# seconds (each sends an ACK a second): slack for a loaded machine. A primary whose
+# replicas left it for a new primary (a failover while it was frozen) has none at once.
+MIN_REPLICAS_MAX_LAG_S = 10
 ROLES = {"master": "primary", "slave": "replica", "sentinel": "sentinel"}
 
 
@@ -63,6 +67,7 @@ class EmbeddedNode(EmbeddedRedis):
     """A data node: the primary, or a replica of the node on port `replica_of`."""
 
     replica_of: int | None = None
+    min_replicas_to_write: int = 0
 
     def conf_lines(self) -> list[str]:
         # masterauth on the primary too: once demoted by a failover it syncs from another.
@@ -73,6 +78,13 @@ class EmbeddedNode(EmbeddedRedis):
             # its replicas within a second of each other.
             "repl-diskless-sync-delay 1",
         ]
+        if self.min_replicas_to_write:
+            # A primary cut off from its replicas (frozen, then resumed after a failover)
+            # refuses writes instead of acknowledging ones its demotion would discard.
+            lines += [
+                f"min-replicas-to-write {self.min_replicas_to_write}",
+                f"min-replicas-max-lag {MIN_REPLICAS_MAX_LAG_S}",
+            ]
         if self.replica_of is not None:
             lines.append(f"replicaof 127.0.0.1 {self.replica_of}")
         return lines
@@ -163,6 +175,11 @@ class EmbeddedGroup:
     service: str = "movies"
     maxmemory: str | None = None
 
+    def min_replicas_to_write(self) -> int:
+        """1 with two replicas or more, so that a failover still leaves the new primary
+        one; with a single replica, a failover would leave it refusing every write."""
+        return 1 if self.replicas >= 2 else 0
+
     def node_ports(self) -> list[int]:
         return [self.port + i for i in range(self.replicas + 1)]
 
@@ -179,6 +196,7 @@ class EmbeddedGroup:
                 password=self.password,
                 maxmemory=self.maxmemory,
                 replica_of=None if port == primary else primary,
+                min_replicas_to_write=self.min_replicas_to_write(),
             )
             for i, port in enumerate(self.node_ports())
         ]

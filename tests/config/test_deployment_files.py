@@ -159,6 +159,13 @@ def test_compose_production_has_one_primary_and_two_replicas_of_it():
         assert args[name].endswith("--replicaof redis-primary 6379"), name
 
 
+def test_compose_production_nodes_refuse_writes_without_a_replica():
+    # Every node, since a failover makes a replica the primary.
+    for name in NODES:
+        args = production()[name]["environment"]["REDIS_ARGS"]
+        assert "--min-replicas-to-write 1 --min-replicas-max-lag 10" in args, name
+
+
 def test_compose_production_nodes_announce_their_service_name():
     # Sentinel hands the nodes' addresses to the app: names outlive a container's IP.
     for name in NODES:

@@ -104,6 +104,13 @@ def test_the_sentinels_watch_the_group_with_a_quorum_of_two(group):
     assert state["down-after-milliseconds"] == 1000
 
 
+def test_with_one_replica_a_primary_never_refuses_writes_for_want_of_it(group):
+    """A failover leaves the promoted replica alone: min-replicas-to-write would stop
+    every write until the old primary is back (two replicas or more set it)."""
+    for node in group.nodes():
+        assert node.client().config_get("min-replicas-to-write") == {"min-replicas-to-write": "0"}
+
+
 def test_starting_a_running_group_leaves_it_running(group):
     assert all(" already running " in line for line in group.start())
 

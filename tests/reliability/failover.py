@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 import redis
+from django.conf import settings
 from django.test import override_settings
 
 from config import redis_stores
@@ -184,6 +185,7 @@ class Failover:
     refused: int = 0
     lost_confirmed: list = field(default_factory=list)
     lost_unconfirmed: int = 0
+    recovery: object = None  # what `recover` returned
 
 
 def kill(node):
@@ -195,9 +197,17 @@ def freeze(node):
 
 
 def resume(node):
-    """A frozen node resumed; the sentinels turn it into a replica of the new primary."""
+    """A frozen node resumed; the sentinels turn it into a replica of the new primary
+    some seconds later. A write sent to it meanwhile, still a primary, would be
+    discarded then: True when it refused the write (min-replicas-to-write)."""
     os.kill(node.pid(), signal.SIGCONT)
+    try:
+        node.client(db=settings.REDIS_STORE_DBS["operations"]).rpush(WRITES_KEY, "late")
+        refused = False
+    except redis.ResponseError as exc:
+        refused = str(exc).startswith("NOREPLICAS")
     wait_for(lambda: node.client().execute_command("ROLE")[0] == "slave")
+    return refused
 
 
 def run_failover(app, fail, recover=None):
@@ -220,7 +230,7 @@ def run_failover(app, fail, recover=None):
             views = app.views_today("movie")
             outcome.views_resumed = wait_for(lambda: app.views_today("movie") > views)
         if recover is not None:
-            recover(app.node(outcome.old_primary))
+            outcome.recovery = recover(app.node(outcome.old_primary))
         # Searches go on a little after the recovery, which moves the old node again.
         resumed = time.monotonic()
         wait_for(lambda: traffic.answered_since(resumed) >= 6)

@@ -67,3 +67,9 @@ def test_no_write_confirmed_by_wait_is_lost_in_a_failover(failover):
         f"{len(failover.lost_confirmed)} confirmed and {failover.lost_unconfirmed} "
         f"unconfirmed of {failover.acked} acknowledged writes lost"
     )
+
+
+def test_a_resumed_old_primary_refuses_writes_until_it_rejoins_as_a_replica(frozen):
+    """With two replicas every node has min-replicas-to-write 1: the old primary, whose
+    replicas left it, refuses a write it would otherwise acknowledge and then discard."""
+    assert frozen.recovery is True
