@@ -370,13 +370,31 @@ def _in_sync(node: EmbeddedNode, primary: int) -> bool:
     )
 
 
-def from_settings() -> EmbeddedGroup:
+def running_layout(data_dir: Path) -> tuple[int, int] | None:
+    """(the primary's port, the replicas) of a group started in `data_dir` whose replicas
+    or sentinels still run, whatever REDIS_REPLICAS and REDIS_PORT say now; else None."""
+    folders = [*data_dir.glob("replica-*"), *data_dir.glob("sentinel-*")]
+    if not any(EmbeddedRedis(port=0, data_dir=folder).pid() for folder in folders):
+        return None
+    try:
+        conf = (data_dir / "runtime.conf").read_text()
+    except FileNotFoundError:
+        return None
+    port = re.search(r"^port (\d+)$", conf, re.MULTILINE)
+    if port is None:
+        return None
+    return int(port.group(1)), len(list(data_dir.glob("replica-*")))
+
+
+def from_settings(layout: tuple[int, int] | None = None) -> EmbeddedGroup:
+    """The group the settings describe, or the one of `layout` (running_layout)."""
     from django.conf import settings
 
+    port, replicas = layout or (settings.REDIS_PORT, settings.REDIS_REPLICAS)
     return EmbeddedGroup(
-        port=settings.REDIS_PORT,
+        port=port,
         data_dir=settings.REDIS_EMBEDDED_DIR,
-        replicas=settings.REDIS_REPLICAS,
+        replicas=replicas,
         password=settings.REDIS_PASSWORD,
         sentinel_password=settings.REDIS_SENTINEL_PASSWORD,
         service=settings.REDIS_SENTINEL_SERVICE,

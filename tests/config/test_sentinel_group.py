@@ -348,7 +348,24 @@ def test_a_command_refuses_an_unknown_action():
         call_command("redis_stack", "restart")
 
 
-def test_stop_stops_every_process_of_the_group(on_group, capsys):
+@pytest.fixture
+def replicas_unset(on_group, settings):
+    """The group's settings but REDIS_REPLICAS and REDIS_PORT, as a shell without them."""
+    settings.REDIS_REPLICAS = 0
+    settings.REDIS_PORT = 6379
+    return on_group
+
+
+def test_status_without_redis_replicas_lists_the_group_still_running(replicas_unset, capsys):
+    call_command("redis_stack", "status", "--json")
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed) == PROCESSES
+    assert {p["port"] for p in listed} == {s.port for s in replicas_unset.status()}
+
+
+def test_stop_without_redis_replicas_stops_every_process_of_the_group(replicas_unset, capsys):
     call_command("redis_stack", "stop")
-    assert on_group.status() == []
-    assert capsys.readouterr().out.count(": stopped") == PROCESSES
+    assert replicas_unset.status() == []
+    out = capsys.readouterr().out
+    assert "REDIS_REPLICAS is unset" in out
+    assert out.count(": stopped") == PROCESSES

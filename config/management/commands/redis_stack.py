@@ -28,9 +28,19 @@ class Command(BaseCommand):
                 f"the settings point at an external Redis ({settings.REDIS_HOST}:"
                 f"{settings.REDIS_PORT}); nothing embedded to {action} (REDIS_EMBEDDED=false)"
             )
+        # A group started with REDIS_REPLICAS, stopped or listed without it: its replicas
+        # and sentinels must not be left running unseen.
+        layout = None
+        if not settings.REDIS_REPLICAS and action != "start":
+            layout = embedded_group.running_layout(settings.REDIS_EMBEDDED_DIR)
+            if layout and not as_json:
+                self.stdout.write(
+                    f"REDIS_REPLICAS is unset, but the group started with {layout[1]} "
+                    f"replica(s) on port {layout[0]} still runs: this is about it"
+                )
         try:
-            if settings.REDIS_REPLICAS:
-                self.group(action, as_json)
+            if settings.REDIS_REPLICAS or layout:
+                self.group(action, as_json, layout)
             else:
                 self.single(action, as_json)
         except embedded_redis.EmbeddedRedisError as exc:
@@ -54,8 +64,8 @@ class Command(BaseCommand):
             if state != "running":
                 raise SystemExit(3)
 
-    def group(self, action: str, as_json: bool) -> None:
-        group = embedded_group.from_settings()
+    def group(self, action: str, as_json: bool, layout: tuple[int, int] | None) -> None:
+        group = embedded_group.from_settings(layout)
         if action == "start":
             for line in group.start():
                 self.stdout.write(f"Redis Stack {line}")
