@@ -45,7 +45,8 @@ def test_pools_take_their_limits_from_the_settings():
 
 
 def test_a_client_without_the_password_is_refused(redis_server):
-    anonymous = redis.Redis(port=redis_server.port, socket_connect_timeout=1)
+    # No retry: redis-py retries a refused password (a ConnectionError) for seconds.
+    anonymous = redis.Redis(port=redis_server.port, socket_connect_timeout=1, retry=None)
     with pytest.raises(redis.AuthenticationError):
         anonymous.ping()
 
