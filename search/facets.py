@@ -94,8 +94,9 @@ def facets_for(
     total: int,
     known: dict[str, Rows] | None = None,
     generation: int | None = None,
-) -> tuple[dict[str, Rows], bool]:
-    """Counts per facet value under the current query, and whether they are exact.
+) -> tuple[dict[str, Rows], list[str]]:
+    """Counts per facet value under the current query, and the facets whose counts are
+    estimated (scaled from a sample), in FACET_LABELS order.
     Each facet is counted with every filter except its own (OR within a facet, AND
     across facets). At most FACET_SAMPLE matches are grouped; beyond that the counts
     are scaled up from that sample and marked approximate. `known` holds facets
@@ -128,7 +129,7 @@ def facets_for(
             facets[facet] = [(value, round(n * scale)) for value, n in count.rows]
         else:
             facets[facet] = count.rows
-    return {f: facets[f] for f in FACET_LABELS}, not saturated
+    return {f: facets[f] for f in FACET_LABELS}, [f for f in FACET_LABELS if f in saturated]
 
 
 def remember_total(

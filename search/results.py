@@ -73,11 +73,11 @@ def search_uncached(params: SearchParams, generation: int | None = None) -> Sear
     remember_total(params, text_query, total, generation)
     # The whole catalogue's facets come from the filter cache, never a live aggregation.
     if params.is_browse_all:
-        facets, facets_exact = filter_options().facets, True
+        facets, estimated = filter_options().facets, []
     else:
         whole = params.offset == 0 and total <= len(docs)
         known = facets_from_page(params, docs) if whole else None
-        facets, facets_exact = facets_for(params, text_query, total, known, generation)
+        facets, estimated = facets_for(params, text_query, total, known, generation)
     did_you_mean = None
     if total == 0 and not text_query.empty:
         did_you_mean = suggest_correction(params, text_query)
@@ -86,7 +86,7 @@ def search_uncached(params: SearchParams, generation: int | None = None) -> Sear
         movies=[MovieCard.from_document(doc) for doc in docs],
         total_count=total,
         facets={f: [FacetRow(v, c) for v, c in rows] for f, rows in facets.items()},
-        facets_exact=facets_exact,
+        facets_estimated=estimated,
         page=params.page,
         size=params.size,
         pages=max(1, math.ceil(reachable / params.size)),

@@ -123,7 +123,7 @@ class SearchResult:
         movies: list[MovieCard],
         total_count: int,
         facets: dict[str, list[FacetRow]],
-        facets_exact: bool,
+        facets_estimated: list[str],
         page: int,
         size: int,
         pages: int,
@@ -138,7 +138,8 @@ class SearchResult:
                 facet: [{"value": row.value, "count": row.count} for row in rows]
                 for facet, rows in facets.items()
             },
-            "facetsExact": facets_exact,
+            "facetsExact": not facets_estimated,
+            "facetsEstimated": facets_estimated,
             "page": page,
             "size": size,
             "pages": pages,
@@ -174,6 +175,13 @@ class SearchResult:
         return self.cached_form["facetsExact"]
 
     @property
+    def facets_estimated(self) -> list[str]:
+        """The facets whose counts are scaled from a sample (entries cached before the
+        list: every facet when any was)."""
+        form = self.cached_form
+        return form.get("facetsEstimated", [] if form["facetsExact"] else list(form["facets"]))
+
+    @property
     def page(self) -> int:
         return self.cached_form["page"]
 
@@ -205,6 +213,7 @@ class SearchResult:
             "totalCount": form["totalCount"],
             "facets": form["facets"],
             "facetsExact": form["facetsExact"],
+            "facetsEstimated": self.facets_estimated,
             "took_ms": self.took_ms,
             "page": form["page"],
             "pages": form["pages"],

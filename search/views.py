@@ -57,9 +57,10 @@ FACET_VALUES_SHOWN = 8  # the rest behind "Show all"
 def _facet_groups(params, result):
     """Each facet's values ready to print: the page renders a few dozen of them per
     keystroke, so what the template would compute per value is done here once."""
-    estimated = not result.facets_exact
+    estimated_facets = set(result.facets_estimated)
     groups = []
     for facet, label in FACET_LABELS.items():
+        estimated = facet in estimated_facets
         selected = params.filters.get(facet, [])
         rows = result.facets.get(facet, [])
         if selected:  # a selected value always shows, even with no match left

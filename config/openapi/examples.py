@@ -53,6 +53,7 @@ EXAMPLES = {
             "country": [{"value": "United States", "count": 1148}],
         },
         "facetsExact": False,
+        "facetsEstimated": ["genre", "subgenre", "language", "country"],
         "took_ms": 12.4,
         "page": 1,
         "pages": 59,

@@ -51,6 +51,14 @@ def search_components() -> dict[str, Any]:
                     "scaled to the total (as Algolia's exhaustiveFacetsCount). The estimate "
                     "leans towards the films imported first.",
                 },
+                "facetsEstimated": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": list(facets)},
+                    "uniqueItems": True,
+                    "description": "The filters whose counts are estimated (empty when "
+                    "facetsExact is true). A filter chosen alone keeps the catalogue's exact "
+                    "counts while the others are estimated.",
+                },
                 "took_ms": {
                     "type": "number",
                     "minimum": 0,

@@ -329,14 +329,26 @@ def test_facets_of_broad_queries_are_estimated_from_a_sample(monkeypatch):
     assert abs(us - exact.facets["country"][0].count) <= 0.1 * love_total
 
 
+def test_a_filter_chosen_alone_keeps_exact_counts_while_the_others_are_estimated(
+    monkeypatch,
+):
+    monkeypatch.setattr(facets, "FACET_SAMPLE", 100)
+    dramas = search(genre="drama")
+    assert dramas.facets_exact is False
+    assert "genre" not in dramas.facets_estimated  # the catalogue's own genre counts
+    assert {"country", "language"} <= set(dramas.facets_estimated)
+    genre = [(row.value, row.count) for row in dramas.facets["genre"]]
+    assert genre == [tuple(row) for row in filter_options().facets["genre"]]
+
+
 def test_facets_counted_from_the_page_equal_the_aggregated_ones():
     from search.queries.text import parse_text
 
     params = parse_params(QueryDict("q=casablanca"), filter_options())
     result = run_search(params)
     assert 0 < result.total_count <= params.size  # every match on the page
-    aggregated, exact = facets_for(params, parse_text(params.q), result.total_count)
-    assert exact is True
+    aggregated, estimated = facets_for(params, parse_text(params.q), result.total_count)
+    assert estimated == []
     assert {f: [[r.value, r.count] for r in rows] for f, rows in result.facets.items()} \
         == {f: [list(r) for r in rows] for f, rows in aggregated.items()}  # fmt: skip
 

@@ -34,15 +34,15 @@ def test_a_card_without_optional_fields_has_nulls_and_empty_lists():
 def result():
     return SearchResult.of(
         movies=[MovieCard.from_hash(HASH, 42)], total_count=1,
-        facets={"genre": [FacetRow("science fiction", 1)]}, facets_exact=True, page=1,
+        facets={"genre": [FacetRow("science fiction", 1)]}, facets_estimated=[], page=1,
         size=20, pages=1, capped=False, did_you_mean=None, typos_included=False,
     )  # fmt: skip
 
 
 def test_the_search_api_answer_has_its_keys_in_order():
     assert list(result().to_json()) == [
-        "movies", "totalCount", "facets", "facetsExact", "took_ms", "page", "pages", "size",
-        "capped", "didYouMean", "typosIncluded",
+        "movies", "totalCount", "facets", "facetsExact", "facetsEstimated", "took_ms", "page",
+        "pages", "size", "capped", "didYouMean", "typosIncluded",
     ]  # fmt: skip
     assert result().to_json()["facets"] == {"genre": [{"value": "science fiction", "count": 1}]}
 
