@@ -54,14 +54,17 @@ def _short_retry() -> Retry:
 
 
 class FailoverRetry(Retry):
-    """Retries until `window` seconds after the outermost call began. Each connection has
-    its own copy (redis-py deep-copies it), so the reconnect inside a command's retry
-    shares the command's window instead of starting one of its own."""
+    """Retries until `window` seconds after the outermost call's first failure. Each
+    connection has its own copy (redis-py deep-copies it), so the reconnect inside a
+    command's retry shares the command's window instead of starting one of its own. The
+    window opens at the failure, not at the call: a command that waited out its socket
+    timeout on a frozen node still gets its retry on the node the sentinels name."""
 
     def __init__(self, window: float | None = None) -> None:
         super().__init__(ExponentialBackoff(cap=0.5, base=0.05), retries=1000)
         self.window = FAILOVER_WINDOW_S if window is None else window
         self._deadline: float | None = None
+        self._depth = 0
 
     def call_with_retry(
         self,
@@ -70,9 +73,9 @@ class FailoverRetry(Retry):
         is_retryable: Callable[[Exception], bool] | None = None,
         with_failure_count: bool = False,
     ) -> Any:
-        outermost = self._deadline is None
-        if outermost:
-            self._deadline = time.monotonic() + self.window
+        self._depth += 1
+        if self._depth == 1:
+            self._deadline = None
         try:
             self._backoff.reset()
             failures = 0
@@ -83,6 +86,8 @@ class FailoverRetry(Retry):
                     if is_retryable and not is_retryable(error):
                         raise
                     failures += 1
+                    if self._deadline is None:
+                        self._deadline = time.monotonic() + self.window
                     if with_failure_count:
                         fail(error, failures)
                     else:
@@ -92,8 +97,7 @@ class FailoverRetry(Retry):
                         raise
                     time.sleep(pause)
         finally:
-            if outermost:
-                self._deadline = None
+            self._depth -= 1
 
 
 def _demoted(exc: redis.ResponseError) -> bool:

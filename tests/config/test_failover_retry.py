@@ -78,3 +78,17 @@ def test_an_error_that_is_no_outage_is_raised_at_once(clock):
     with pytest.raises(redis.ResponseError):
         FailoverRetry(window=5.0).call_with_retry(call, lambda error: None)
     assert len(call.calls) == 1
+
+
+def test_the_window_opens_at_the_first_failure_not_at_the_call(clock):
+    """A command that waited out a 5 s socket timeout on a frozen node is retried."""
+    calls = []
+
+    def frozen_then_answering():
+        calls.append(1)
+        if len(calls) == 1:
+            clock.now += 5.0  # the socket timeout
+            raise redis.TimeoutError("Timeout reading from socket")
+        return "ok"
+
+    assert FailoverRetry(window=5.0).call_with_retry(frozen_then_answering, lambda e: None) == "ok"
