@@ -7,7 +7,9 @@ and opening a tracked page, and a writer of WAIT-confirmed writes (about 80 a se
 Each run fails the primary, by SIGKILL (then started again as a replica) or by SIGSTOP
 (resumed once replaced), in turn. Per run: the seconds from the failure to the next
 acknowledged write, the longest any answer took, the answers that were not 200, and the
-acknowledged writes missing from the new primary, confirmed and unconfirmed.
+acknowledged writes missing from the new primary, confirmed and unconfirmed. Then
+--replica-runs times each replica in turn is frozen until the sentinels mark it down:
+the longest answer and the answers that were not 200.
 
     .venv/bin/python bench/failover_live.py --runs 6
 """
@@ -26,6 +28,9 @@ LOCAL_CACHE = "django.core.cache.backends.locmem.LocMemCache"
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=6, help="failovers, kill and freeze in turn")
+    parser.add_argument(
+        "--replica-runs", type=int, default=3, help="then each replica frozen in turn"
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -38,7 +43,14 @@ def main():
     # This process only seeds and reads the stores; its own cache would be the default
     # server's, which need not exist.
     override_settings(CACHES={"default": {"BACKEND": LOCAL_CACHE}}).enable()
-    from tests.reliability.failover import freeze, kill, resume, run_failover, served_group
+    from tests.reliability.failover import (
+        freeze,
+        freeze_each_replica,
+        kill,
+        resume,
+        run_failover,
+        served_group,
+    )
 
     print("run  failure  writes_paused_s  longest_answer_s  not_200/answers  "
           "lost_confirmed  lost_unconfirmed/acked  refused")  # fmt: skip
@@ -60,6 +72,14 @@ def main():
                 f"{len(outcome.failed_answers):7}/{outcome.answers:<7}  "
                 f"{len(outcome.lost_confirmed):14}  "
                 f"{outcome.lost_unconfirmed:16}/{outcome.acked:<6}  {outcome.refused:7}",
+                flush=True,
+            )
+        for _ in range(args.replica_runs):
+            frozen = freeze_each_replica(app)
+            print(
+                f"each replica frozen in turn until marked down: longest answer "
+                f"{frozen.longest_answer_s:.2f} s, {len(frozen.failed_answers)} of "
+                f"{frozen.answers} answers not 200",
                 flush=True,
             )
 

@@ -245,3 +245,43 @@ def run_failover(app, fail, recover=None):
     outcome.lost_confirmed = [number for number, confirmed in lost if confirmed]
     outcome.lost_unconfirmed = sum(1 for _number, confirmed in lost if not confirmed)
     return outcome
+
+
+@dataclass
+class ReplicaFreeze:
+    """What freezing each replica in turn left: the answers that were not 200, and
+    whether the sentinels marked each one down meanwhile."""
+
+    answers: int
+    failed_answers: list
+    longest_answer_s: float
+    marked_down: bool
+
+
+def freeze_each_replica(app):
+    """Traffic flowing, each replica in turn frozen until the sentinels mark it down and
+    searches went on for a while, then resumed and back up: whichever replica the app's
+    connections read from, one of the freezes meets them."""
+    with app.stores(), Traffic(app) as traffic:
+        began = time.monotonic()
+        assert wait_for(lambda: traffic.answered_since(began) >= 6)
+        primary = app.elected_primary()
+        sentinel = app.redis.sentinels()[0].client()
+
+        def down(replica):
+            replicas = sentinel.sentinel_slaves(app.redis.service)
+            return any(r["port"] == replica.port and r["is_sdown"] for r in replicas)
+
+        marked = []
+        for replica in [n for n in app.redis.nodes() if n.port != primary and n.pid()]:
+            freeze(replica)
+            frozen_at = time.monotonic()
+            try:
+                marked.append(wait_for(lambda r=replica: down(r)))
+                wait_for(lambda t=frozen_at: traffic.answered_since(t) >= 30)
+            finally:
+                os.kill(replica.pid(), signal.SIGCONT)
+            wait_for(lambda r=replica: not down(r))
+    return ReplicaFreeze(
+        len(traffic.answers), traffic.failures(), traffic.longest_s(), bool(marked) and all(marked)
+    )

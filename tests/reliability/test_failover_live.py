@@ -14,7 +14,14 @@ changes are) is lost.
 
 import pytest
 
-from tests.reliability.failover import freeze, kill, resume, run_failover, served_group
+from tests.reliability.failover import (
+    freeze,
+    freeze_each_replica,
+    kill,
+    resume,
+    run_failover,
+    served_group,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -73,3 +80,16 @@ def test_a_resumed_old_primary_refuses_writes_until_it_rejoins_as_a_replica(froz
     """With two replicas every node has min-replicas-to-write 1: the old primary, whose
     replicas left it, refuses a write it would otherwise acknowledge and then discard."""
     assert frozen.recovery is True
+
+
+@pytest.fixture(scope="module")
+def replica_frozen(frozen, group_app):
+    return freeze_each_replica(group_app)
+
+
+def test_a_frozen_replica_leaves_every_search_answering_200(replica_frozen):
+    """Each replica in turn: reads on it time out after 2 s and move to the other one;
+    new connections skip it once the sentinels mark it down."""
+    assert replica_frozen.marked_down
+    assert replica_frozen.answers >= 66
+    assert replica_frozen.failed_answers == []
