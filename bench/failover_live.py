@@ -43,27 +43,20 @@ def main():
     # This process only seeds and reads the stores; its own cache would be the default
     # server's, which need not exist.
     override_settings(CACHES={"default": {"BACKEND": LOCAL_CACHE}}).enable()
-    from tests.reliability.failover import (
-        freeze,
-        freeze_each_replica,
-        kill,
-        resume,
-        run_failover,
-        served_group,
-    )
+    from tests.reliability import failover
 
     print("run  failure  writes_paused_s  longest_answer_s  not_200/answers  "
           "lost_confirmed  lost_unconfirmed/acked  refused")  # fmt: skip
     with (
         tempfile.TemporaryDirectory(prefix="failover-live-") as tmp,
-        served_group(Path(tmp), pytest.MonkeyPatch()) as app,
+        failover.served_group(Path(tmp), pytest.MonkeyPatch()) as app,
     ):
         for run in range(1, args.runs + 1):
             frozen = run % 2 == 0
             if frozen:
-                outcome = run_failover(app, fail=freeze, recover=resume)
+                outcome = failover.run_failover(app, fail=failover.freeze, recover=failover.resume)
             else:
-                outcome = run_failover(app, fail=kill)
+                outcome = failover.run_failover(app, fail=failover.kill)
                 app.redis.start()  # the killed node back, as a replica
             paused = "-" if outcome.writes_paused_s is None else f"{outcome.writes_paused_s:.2f}"
             print(
@@ -75,7 +68,7 @@ def main():
                 flush=True,
             )
         for _ in range(args.replica_runs):
-            frozen = freeze_each_replica(app)
+            frozen = failover.freeze_each_replica(app)
             print(
                 f"each replica frozen in turn until marked down: longest answer "
                 f"{frozen.longest_answer_s:.2f} s, {len(frozen.failed_answers)} of "
