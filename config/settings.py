@@ -319,7 +319,10 @@ REDIS_POOL_OPTIONS = {
 # movies took 0.1 s. Writes keep socket_timeout.
 REDIS_REPLICA_READ_TIMEOUT = _read("REDIS_REPLICA_READ_TIMEOUT", env.float, 2.0)
 if not 0 < REDIS_REPLICA_READ_TIMEOUT <= REDIS_POOL_OPTIONS["socket_timeout"]:
-    raise ImproperlyConfigured("REDIS_REPLICA_READ_TIMEOUT: seconds, above 0 and at most 5")
+    raise ImproperlyConfigured(
+        "REDIS_REPLICA_READ_TIMEOUT: seconds, above 0 and at most "
+        f"{REDIS_POOL_OPTIONS['socket_timeout']} (the socket timeout of every other command)"
+    )
 
 # django-redis on one URL, as the stores' pools (the tests move it with these options).
 REDIS_CACHE_OPTIONS = {

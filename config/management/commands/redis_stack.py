@@ -36,7 +36,7 @@ class Command(BaseCommand):
             if layout and not as_json:
                 self.stdout.write(
                     f"REDIS_REPLICAS is unset, but the group started with {layout[1]} "
-                    f"replica(s) on port {layout[0]} still runs: this is about it"
+                    f"replica(s) on port {layout[0]} still runs: acting on all of it"
                 )
         try:
             if settings.REDIS_REPLICAS or layout:
