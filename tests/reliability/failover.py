@@ -92,15 +92,33 @@ def served_group(workdir, monkeypatch):
         redis_stores.reset_pools()
 
 
-class Traffic:
+class Background:
+    """A thread running `_run` from entering the block until leaving it (`_stop` set)."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+
+class Traffic(Background):
     """One visitor after another: searches and tracked page views in turn until stopped,
     every answer kept with its status (None: no answer at all) and how long it took."""
 
     def __init__(self, app):
+        super().__init__()
         self.app = app
         self.answers = []  # (monotonic end, seconds taken, path, status)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         for path in itertools.cycle(PATHS):
@@ -120,24 +138,15 @@ class Traffic:
     def longest_s(self):
         return max(took for _at, took, _path, _status in self.answers)
 
-    def __enter__(self):
-        self._thread.start()
-        return self
 
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=60)
-
-
-class ConfirmedWriter:
+class ConfirmedWriter(Background):
     """Numbered writes through the app's client of the primary, each then confirmed as
     the writes that must not be lost are; until stopped."""
 
     def __init__(self):
+        super().__init__()
         self.acked = []  # (monotonic time, number, confirmed)
         self.refused = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         for number in itertools.count():
@@ -160,12 +169,7 @@ class ConfirmedWriter:
 
     def __enter__(self):
         redis_stores.get_redis("operations").delete(WRITES_KEY)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=60)
+        return super().__enter__()
 
 
 @dataclass
