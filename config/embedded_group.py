@@ -282,6 +282,15 @@ class EmbeddedGroup:
             raise
         return results
 
+    def restart_stopped(self, timeout: float = 300.0) -> list[str]:
+        """Start again the processes of the group that died, as a process manager would:
+        a killed node comes back as a replica of the current primary, and the group keeps
+        the replicas min-replicas-to-write counts on. One line per process started; []
+        when all run (a frozen process runs). `timeout`: a full sync takes a while."""
+        if all(process.pid() for process in [*self.nodes(), *self.sentinels()]):
+            return []
+        return [line for line in self.start(timeout=timeout) if " started " in line]
+
     def stop(self, timeout: float = 30.0, save: bool = True) -> list[str]:
         """The sentinels first, so that stopping the primary starts no failover; then the
         data nodes (the primary waits for its replicas to catch up). Each set at once:

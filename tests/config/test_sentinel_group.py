@@ -215,6 +215,16 @@ def test_a_primary_left_without_replicas_confirms_no_write(on_group):
         on_group.start()  # the replica back, in sync
 
 
+def test_a_replica_that_died_is_started_again_in_sync(group):
+    replica = group.nodes()[1]
+    replica.kill()
+    assert replica.pid() is None
+    restarted = group.restart_stopped()
+    assert restarted == [f"replica started on 127.0.0.1:{replica.port}"]
+    assert role_of(replica.client()) == "slave"
+    assert group.restart_stopped() == []  # nothing else had stopped
+
+
 def test_an_import_batch_is_confirmed_or_reported(on_group, request):
     from search import importer, keys, records
 

@@ -1,10 +1,15 @@
-"""`manage.py serve`'s gunicorn command line, which the benches and live tests run too."""
+"""`manage.py serve`'s gunicorn command line, which the benches and live tests run too, and
+its wait: the embedded group kept running meanwhile."""
 
+import io
 import re
+import subprocess
 
 import pytest
 from django.core.management.base import CommandError
 
+from config.embedded_group import EmbeddedGroup
+from config.embedded_redis import EmbeddedRedis
 from config.management.commands import serve
 
 
@@ -54,3 +59,38 @@ def test_settings_from_the_environment_are_read_as_numbers(monkeypatch):
     monkeypatch.setenv("WEB_THREADS", "4")
     options = serve.serve_options()
     assert (options["port"], options["threads"]) == (8124, 4)
+
+
+class StillServing:
+    """gunicorn as serve waits for it: running for `rounds` waits, then exited 0."""
+
+    def __init__(self, rounds):
+        self.rounds = rounds
+        self.timeouts = []
+
+    def wait(self, timeout=None):
+        self.timeouts.append(timeout)
+        if self.rounds:
+            self.rounds -= 1
+            raise subprocess.TimeoutExpired("gunicorn", timeout)
+        return 0
+
+
+def test_while_serving_a_stopped_process_of_the_group_is_started_again(tmp_path, monkeypatch):
+    group = EmbeddedGroup(
+        port=7000, data_dir=tmp_path, replicas=2, password="p", sentinel_password="s"
+    )
+    checks = []
+    monkeypatch.setattr(
+        group, "restart_stopped", lambda: checks.append(1) or ["replica started on :7001"]
+    )
+    out, gunicorn = io.StringIO(), StillServing(rounds=2)
+    serve.Command(stdout=out).wait(gunicorn, group)
+    assert gunicorn.timeouts == [serve.SUPERVISE_EVERY_S] * 3 and len(checks) == 2
+    assert "Redis Stack replica started on :7001 (it had stopped)" in out.getvalue()
+
+
+def test_a_single_server_is_left_to_itself_while_serving(tmp_path):
+    gunicorn = StillServing(rounds=0)
+    serve.Command(stdout=io.StringIO()).wait(gunicorn, EmbeddedRedis(port=7000, data_dir=tmp_path))
+    assert gunicorn.timeouts == [None]  # one wait until gunicorn exits

@@ -2,7 +2,8 @@
 
 Starts the embedded Redis Stack (unless the settings point elsewhere), prepares the
 database and static files, then runs gunicorn in the foreground; Ctrl-C stops gunicorn
-and then Redis, which saves its data for the next run.
+and then Redis, which saves its data for the next run. With REDIS_REPLICAS it keeps its
+group running meanwhile, as a process manager would.
 """
 
 import argparse
@@ -13,6 +14,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -30,6 +32,8 @@ APPLICATIONS = {
 }
 WORKER_CLASSES = tuple(APPLICATIONS)
 DEFAULT_WORKER_CLASS = "gevent"
+# How often serve looks for a process of its Redis group that died, to start it again.
+SUPERVISE_EVERY_S = 2.0
 
 
 def _whole_number(variable: str, least: int = 0) -> Callable[[str], int]:
@@ -108,7 +112,7 @@ class Command(BaseCommand):
             url = f"http://{options['host']}:{options['port']}/"
             self.stdout.write(self.style.SUCCESS(f"Movie Library Explorer is running at {url}"))
             self.stdout.write("Press Ctrl-C to stop.")
-            self.wait(gunicorn)
+            self.wait(gunicorn, redis_server)
         finally:
             self.stop_children(children)
             if redis_server is not None:
@@ -171,14 +175,35 @@ class Command(BaseCommand):
     def start_gunicorn(self, options: Mapping[str, Any]) -> subprocess.Popen:
         return subprocess.Popen(gunicorn_command(options), cwd=settings.BASE_DIR)
 
-    def wait(self, gunicorn: subprocess.Popen) -> None:
+    def wait(
+        self,
+        gunicorn: subprocess.Popen,
+        redis_server: embedded_redis.EmbeddedRedis | embedded_group.EmbeddedGroup | None,
+    ) -> None:
+        """Until gunicorn exits or Ctrl-C; meanwhile a process of the group this run
+        started that died is started again (a killed primary returns as a replica)."""
+        group = redis_server if isinstance(redis_server, embedded_group.EmbeddedGroup) else None
         try:
-            code = gunicorn.wait()
+            while True:
+                try:
+                    code = gunicorn.wait(timeout=SUPERVISE_EVERY_S if group else None)
+                    break
+                except subprocess.TimeoutExpired:
+                    self.restart_stopped(group)
         except KeyboardInterrupt:
             self.stdout.write("\nStopping…")
             return
         if code:
             raise CommandError(f"gunicorn exited with status {code}")
+
+    def restart_stopped(self, group: embedded_group.EmbeddedGroup) -> None:
+        try:
+            lines = group.restart_stopped()
+        except (embedded_redis.EmbeddedRedisError, redis.RedisError, OSError) as exc:
+            self.stderr.write(f"Redis Stack: a stopped process could not be restarted: {exc}")
+            return
+        for line in lines:
+            self.stdout.write(f"Redis Stack {line} (it had stopped)")
 
     def stop_children(self, children: list[subprocess.Popen]) -> None:
         for child in children:
